@@ -1,0 +1,184 @@
+"""``onec-pipeline demo`` and ``onec-pipeline demo-data``: the one-command local demo and its data.
+
+``demo`` prepares a local Dagster instance under ``$ONEC_HOME/dagster_home`` (the embedded SQLite
+instance of ``deploy/local/dagster.yaml``), drops a generated 1C upload with a ``.ready`` marker into the
+incoming directory, and replaces itself with ``dagster dev`` serving the ``onec_pipeline`` code location.
+The upload sensor is RUNNING by default, so the upload is imported within a minute of start.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+READY_MARKER = ".ready"  # onec_pipeline.intake.READY_MARKER (not imported: keep --help cheap)
+LOCATION_NAME = "onec_pipeline"
+DEFS_MODULE = "onec_pipeline.defs.definitions"
+LOCAL_INSTANCE_CONFIG = Path("deploy") / "local" / "dagster.yaml"
+
+WORKSPACE_YAML = f"""\
+# Written by `onec-pipeline demo`: the code location served by `dagster dev`, under the same location
+# name as in production (docker/workspace.yaml).
+load_from:
+  - python_module:
+      module_name: {DEFS_MODULE}
+      location_name: {LOCATION_NAME}
+"""
+
+
+def local_instance_config() -> Path:
+    """``deploy/local/dagster.yaml`` of the checkout the package runs from (or of the working directory)."""
+    package_root = Path(__file__).resolve().parents[2]
+    for base in (package_root, Path.cwd()):
+        candidate = base / LOCAL_INSTANCE_CONFIG
+        if candidate.is_file():
+            return candidate
+    raise click.ClickException(
+        f"{LOCAL_INSTANCE_CONFIG} not found beside the package ({package_root}) or in {Path.cwd()}; "
+        "run the demo from a checkout of the repository (make demo)"
+    )
+
+
+def write_upload(out_dir: Path, *, offers: int | None = None, ready: bool = False) -> list[Path]:
+    """Generate a realistic 1C upload into ``out_dir`` (created): the demo package of
+    ``synth.generate_demo_upload``, or the same shape with ``offers`` offers. With ``ready`` the ``.ready``
+    marker is written last, once every file is complete. Returns the written files (with ``.counts``)."""
+    from onec_pipeline import synth
+
+    out_dir = Path(out_dir)
+    if offers is None:
+        written = synth.generate_demo_upload(out_dir)
+    else:
+        written = synth.generate_upload(
+            out_dir,
+            offers=offers,
+            price_types=3,
+            warehouses=4,
+            customers=25,
+            layout="package",
+            seed=2026,
+            subfolders=True,
+        )
+    if ready:
+        (out_dir / READY_MARKER).touch()
+    return written
+
+
+def seed_upload(import_dir: Path) -> Path:
+    """Drop a complete generated upload into ``import_dir`` atomically.
+
+    It is generated in a hidden directory of ``import_dir`` (hidden names are ignored by the intake
+    scan), marked ``.ready``, then renamed into place: the sensor never sees a half-written upload.
+    """
+    import_dir.mkdir(parents=True, exist_ok=True)
+    name = f"demo-{datetime.now():%Y%m%d-%H%M%S}"
+    staging = import_dir / f".staging-{name}-{uuid.uuid4().hex[:6]}"
+    try:
+        write_upload(staging, ready=True)
+        target = import_dir / name
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _has_uploads(*dirs: Path) -> bool:
+    return any(d.is_dir() and any(not p.name.startswith(".") for p in d.iterdir()) for d in dirs)
+
+
+def _dagster_executable() -> str:
+    beside = Path(sys.executable).parent / "dagster"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("dagster")
+    if not found:
+        raise click.ClickException("the `dagster` command is not installed in this environment")
+    return found
+
+
+def prepare_demo(home: Path, *, seed: bool = True) -> dict[str, str]:
+    """Create the demo's directories and instance; seed an upload. Returns the environment for dagster."""
+    from onec_pipeline.settings import Settings
+
+    home = home.resolve()
+    os.environ["ONEC_HOME"] = str(home)
+    settings = Settings.from_env()  # honours ONEC_IMPORT_DIR & co. when they are set
+    dagster_home = home / "dagster_home"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(local_instance_config(), dagster_home / "dagster.yaml")
+    (dagster_home / "workspace.yaml").write_text(WORKSPACE_YAML, encoding="utf-8")
+    for directory in (settings.import_dir, settings.archive_dir, settings.outbox_dir):
+        directory.mkdir(parents=True, exist_ok=True)
+
+    if seed:
+        if _has_uploads(settings.import_dir, settings.archive_dir):
+            click.echo(f"uploads already present under {home}: not seeding another one")
+        else:
+            target = seed_upload(settings.import_dir)
+            click.echo(f"seeded a generated 1C upload: {target}")
+
+    env = dict(os.environ)
+    env.update(
+        ONEC_HOME=str(home),
+        ONEC_IMPORT_DIR=str(settings.import_dir),
+        ONEC_ARCHIVE_DIR=str(settings.archive_dir),
+        ONEC_OUTBOX_DIR=str(settings.outbox_dir),
+        ONEC_DATABASE_URL=settings.database_url,
+        DAGSTER_HOME=str(dagster_home),
+    )
+    return env
+
+
+@click.command("demo")
+@click.option("--port", default=3000, show_default=True, type=int, help="Port of the Dagster UI.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface the Dagster UI listens on.")
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="ONEC_HOME for the demo (default: $ONEC_HOME, else ./var).",
+)
+@click.option("--no-seed", is_flag=True, help="Do not drop a generated upload into the incoming directory.")
+def demo(port: int, host: str, home: Path | None, no_seed: bool) -> None:
+    """Start a local Dagster (UI, daemon, code server) with the upload sensor running and a sample upload.
+
+    Everything lives under ONEC_HOME: dagster_home/ (SQLite instance), 1c_import/ (drop uploads here),
+    archive/, outbox/ and catalog.sqlite3 (unless ONEC_DATABASE_URL points elsewhere).
+    """
+    home = home or Path(os.environ.get("ONEC_HOME", "").strip() or "./var")
+    env = prepare_demo(home, seed=not no_seed)
+    workspace = Path(env["DAGSTER_HOME"]) / "workspace.yaml"
+    argv = [_dagster_executable(), "dev", "-w", str(workspace), "-h", host, "-p", str(port)]
+    click.echo(
+        f"Dagster UI: http://{host}:{port}  (DAGSTER_HOME={env['DAGSTER_HOME']})\n"
+        f"drop 1C uploads into {env['ONEC_IMPORT_DIR']} (a sub-directory or .zip per upload, "
+        f"with a {READY_MARKER} marker or left to settle)\n"
+        f"catalog: {env['ONEC_DATABASE_URL']}"
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(argv[0], argv, env)
+
+
+@click.command("demo-data")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--offers", type=click.IntRange(min=1), default=None, help="Number of offers to generate.")
+@click.option("--ready", is_flag=True, help=f"Write the {READY_MARKER} marker once the upload is complete.")
+def demo_data(out_dir: Path, offers: int | None, ready: bool) -> None:
+    """Write a generated, realistic 1C upload (split package: groups, goods with properties, offers with
+    characteristics, several price types and warehouses, customers) into OUT_DIR."""
+    written = write_upload(out_dir, offers=offers, ready=ready)
+    size = sum(Path(p).stat().st_size for p in written)
+    counts = getattr(written, "counts", {})
+    summary = ", ".join(
+        f"{k} {v}" for k, v in counts.items() if v and not k.startswith(("deleted", "changed"))
+    )
+    click.echo(f"wrote {len(written)} files ({size / 1024:.0f} KiB) to {out_dir}: {summary}")
+    if ready:
+        click.echo(f"marked complete with {out_dir / READY_MARKER}")
