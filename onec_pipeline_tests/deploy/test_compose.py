@@ -182,7 +182,7 @@ def test_upload_directories_are_mounted_where_the_code_looks(services):
 def test_dagster_services_get_the_instance_storage_settings(services):
     for name in DAGSTER_SERVICES:
         env = services[name]["environment"]
-        for var in ("DAGSTER_PG_HOST", "DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB"):
+        for var in ("DAGSTER_PG_HOST", "DAGSTER_PG_USER", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB"):
             assert var in env, (name, var)
         assert env["DAGSTER_PG_HOST"] == "postgres"
 
