@@ -107,8 +107,15 @@ def prepare_demo(home: Path, *, seed: bool = True) -> dict[str, str]:
     from onec_pipeline.settings import Settings
 
     home = home.resolve()
+    previous = os.environ.get("ONEC_HOME")
     os.environ["ONEC_HOME"] = str(home)
-    settings = Settings.from_env()  # honours ONEC_IMPORT_DIR & co. when they are set
+    try:
+        settings = Settings.from_env()  # honours ONEC_IMPORT_DIR & co. when they are set
+    finally:
+        if previous is None:
+            del os.environ["ONEC_HOME"]
+        else:
+            os.environ["ONEC_HOME"] = previous
     dagster_home = home / "dagster_home"
     dagster_home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(local_instance_config(), dagster_home / "dagster.yaml")
