@@ -1,0 +1,674 @@
+"""CatalogStore: version-guarded, set-based bulk loading of CommerceML records.
+
+Flow of one :meth:`Transaction.load` call (identical on PostgreSQL and SQLite, only staging differs):
+
+1. every record is converted to a row (:mod:`onec_pipeline.store.rows`; a bad value becomes a reject) and
+   streamed into a per-entity TEMP staging table: COPY from an in-memory buffer flushed every
+   ``COPY_BATCH`` rows on PostgreSQL, batched ``executemany`` on SQLite;
+2. per entity, in dependency order: staging rows are deduplicated by key (last occurrence wins), classified
+   against the table in one set-based query (inserted / updated / unchanged / stale) and applied with ONE
+   ``INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE <incoming newer>``;
+3. when the transaction block ends: full exports deactivate what they no longer contain (with the
+   circuit breaker), then everything commits — or rolls back on error or ``dry_run``.
+
+Version guard (docs/ARCHITECTURE.md): a row's content is replaced only by a newer upload
+(``incoming key > data_key``); a full export F deactivates rows with ``upload_key < F`` that it does not
+contain and sets their ``upload_key`` to F; a row first written by an upload older than the newest applied
+full export of its entity is inserted inactive. Applying uploads in any order, with repeats, therefore ends
+in the state of applying each once in chronological order.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from onec_pipeline.commerceml.records import Entity, Reject
+from onec_pipeline.settings import normalise_database_url
+from onec_pipeline.store import rows as R
+from onec_pipeline.store.schema import ACTIVE_TABLES, CATALOG_TABLES, META_TABLES, build_metadata
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+COPY_BATCH = 50_000
+SQLITE_BATCH = 5_000
+PROGRESS_EVERY = 10_000
+REJECT_RAW_LIMIT = 4_000
+
+ProgressCallback = Callable[[Entity, int], None]
+
+
+class StoreError(RuntimeError):
+    """Base class of the store's own errors."""
+
+
+class MassDeactivationError(StoreError):
+    """A full export would deactivate more than the allowed share of an entity's active rows."""
+
+    def __init__(self, entity: Entity, upload: str, would_deactivate: int, active: int, threshold: float):
+        self.entity = entity
+        self.upload = upload
+        self.would_deactivate = would_deactivate
+        self.active = active
+        self.share = would_deactivate / active if active else 0.0
+        self.threshold = threshold
+        super().__init__(
+            f"full export {upload} would deactivate {would_deactivate} of {active} active {entity.value} "
+            f"({self.share:.1%} > threshold {threshold:.0%}); nothing was changed. If this is intended, "
+            f"load it with allow_mass_deactivation=True"
+        )
+
+
+@dataclass(frozen=True)
+class UploadRef:
+    """Which upload a transaction writes: its key (sorts chronologically), export time, full entities."""
+
+    key: str
+    exported_at: datetime | None = None
+    full: frozenset[Entity] = field(default_factory=frozenset)
+
+    def __post_init__(self):
+        if not isinstance(self.key, str) or not self.key.strip():
+            raise ValueError("UploadRef.key must be a non-empty string")
+        object.__setattr__(self, "full", frozenset(Entity(e) for e in self.full))
+
+
+@dataclass
+class LoadResult:
+    """Counts for one entity in one transaction (cumulative over ``tx.load`` calls).
+
+    ``unchanged`` counts rows whose content and active flag stay as they were: replays of the same
+    upload, and rows a newer upload re-sent with identical content (their version is still advanced so
+    that older uploads cannot overwrite them later). ``deactivated`` is filled in when the transaction
+    block ends (full exports only).
+    """
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    deactivated: int = 0
+    rejected: int = 0
+    rows: int = 0  # records received (including rejected ones and duplicates)
+    duplicates: int = 0  # records superseded by a later record with the same key in the same load
+    seconds: float = 0.0
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.updated
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _naive(dt: datetime | None) -> datetime | None:
+    """1C writes local wall time; an explicit offset is dropped (PostgreSQL ``timestamp`` does the same)."""
+    return None if dt is None else dt.replace(tzinfo=None)
+
+
+class CatalogStore:
+    """The catalog database (PostgreSQL in production, SQLite for demos and tests)."""
+
+    def __init__(
+        self, url: str, schema: str | None = "onec", *, engine: sa.Engine | None = None, **engine_kw
+    ):
+        self.url = normalise_database_url(str(url))
+        self.engine: sa.Engine = engine if engine is not None else sa.create_engine(self.url, **engine_kw)
+        self.dialect = self.engine.dialect.name
+        self.schema: str | None = None if self.dialect == "sqlite" else (schema or None)
+        self.metadata = build_metadata(self.schema)
+        self.tables: dict[str, sa.Table] = {t.name: t for t in self.metadata.sorted_tables}
+        self._upgraded = False
+        self._upgrade_lock = threading.Lock()
+
+    # --- schema --------------------------------------------------------------------------------------
+
+    def alembic_config(self):
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        cfg.attributes["schema"] = self.schema
+        return cfg
+
+    def upgrade(self) -> str | None:
+        """Apply the Alembic migrations up to head (idempotent); returns the current revision."""
+        from alembic import command
+        from alembic.migration import MigrationContext
+
+        with self._upgrade_lock:
+            cfg = self.alembic_config()
+            with self.engine.begin() as conn:
+                if self.dialect == "postgresql":
+                    # Serialise concurrent first uses (several runs starting at once).
+                    conn.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"onec:{self.schema}"}
+                    )
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                ctx = MigrationContext.configure(conn, opts={"version_table_schema": self.schema})
+                revision = ctx.get_current_revision()
+            self._upgraded = True
+            return revision
+
+    def current_revision(self) -> str | None:
+        from alembic.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"version_table_schema": self.schema})
+            return ctx.get_current_revision()
+
+    def ensure_schema(self) -> None:
+        if not self._upgraded:
+            self.upgrade()
+
+    def table(self, name: str) -> sa.Table:
+        return self.tables[name]
+
+    def qualified(self, name: str) -> str:
+        prep = self.engine.dialect.identifier_preparer
+        return f"{prep.quote_schema(self.schema)}.{prep.quote(name)}" if self.schema else prep.quote(name)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # --- loading -------------------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(
+        self,
+        ref: UploadRef,
+        *,
+        dry_run: bool = False,
+        allow_mass_deactivation: bool = False,
+        max_deactivation_share: float = 0.5,
+        progress: ProgressCallback | None = None,
+    ):
+        """One database transaction for one upload: ``with store.transaction(ref) as tx: tx.load(records)``.
+
+        Leaving the block finishes full-export deactivation (may raise :class:`MassDeactivationError`) and
+        commits; any exception — or ``dry_run`` — rolls everything back.
+        """
+        self.ensure_schema()
+        with self.engine.connect() as conn:
+            trans = conn.begin()
+            try:
+                tx = Transaction(
+                    self,
+                    conn,
+                    ref,
+                    dry_run=dry_run,
+                    allow_mass_deactivation=allow_mass_deactivation,
+                    max_deactivation_share=max_deactivation_share,
+                    progress=progress,
+                )
+                yield tx
+                tx.finish()
+            except BaseException:
+                trans.rollback()
+                raise
+            if dry_run:
+                trans.rollback()
+            else:
+                trans.commit()
+
+    def load(self, records: Iterable, ref: UploadRef, **kwargs) -> dict[Entity, LoadResult]:
+        """Shorthand: load ``records`` in one transaction and return the final counts."""
+        with self.transaction(ref, **kwargs) as tx:
+            tx.load(records)
+        return tx.results
+
+    # --- inspection ----------------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table (``goods``) and active rows (``goods_active``) for tables with deletion marks."""
+        self.ensure_schema()
+        out: dict[str, int] = {}
+        with self.engine.connect() as conn:
+            for name in CATALOG_TABLES + META_TABLES:
+                q = self.qualified(name)
+                if name in ACTIVE_TABLES:
+                    total, active = conn.execute(
+                        sa.text(
+                            f"SELECT count(*), coalesce(sum(CASE WHEN is_active THEN 1 ELSE 0 END), 0) FROM {q}"
+                        )
+                    ).one()
+                    out[name] = int(total)
+                    out[f"{name}_active"] = int(active)
+                else:
+                    out[name] = int(conn.execute(sa.text(f"SELECT count(*) FROM {q}")).scalar_one())
+        return out
+
+
+_tmp_counter = itertools.count()
+
+
+class _Stage:
+    """A TEMP staging table receiving the rows of one entity during one ``load`` call."""
+
+    def __init__(self, tx: Transaction, spec: R.EntitySpec):
+        self.tx = tx
+        self.spec = spec
+        n = next(_tmp_counter)
+        self.name = f"onec_stg_{spec.table}_{n}"
+        self.dedup = f"onec_dd_{spec.table}_{n}"
+        self.seq = 0
+        self.pending: list = []
+        self.cols = ["seq"] + [c for c, _ in spec.staged_columns]
+        tx._exec(f"CREATE TEMP TABLE {self.name} ({self._ddl()})")
+        if tx.pg:
+            self._buf = io.StringIO()
+
+    def _ddl(self) -> str:
+        pg = self.tx.pg
+        types = {
+            "text": "text",
+            "bool": "boolean" if pg else "INTEGER",
+            "dec": "numeric" if pg else "NUMERIC",
+            "json": "jsonb" if pg else "TEXT",
+        }
+        parts = ["seq bigint" if pg else "seq INTEGER"]
+        parts += [f"{_q(c)} {types[k]}" for c, k in self.spec.staged_columns]
+        return ", ".join(parts)
+
+    def add(self, row: tuple) -> None:
+        self.seq += 1
+        if self.tx.pg:
+            self._buf.write(_copy_line(self.seq, row))
+            self.pending.append(None)
+            if len(self.pending) >= COPY_BATCH:
+                self.flush()
+        else:
+            self.pending.append((self.seq, *row))
+            if len(self.pending) >= SQLITE_BATCH:
+                self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        if self.tx.pg:
+            self._buf.seek(0)
+            cur = self.tx.raw.cursor()
+            try:
+                cols = ", ".join(_q(c) for c in self.cols)
+                cur.copy_expert(f"COPY {self.name} ({cols}) FROM STDIN", self._buf)
+            finally:
+                cur.close()
+            self._buf = io.StringIO()
+        else:
+            marks = ", ".join("?" for _ in self.cols)
+            self.tx.conn.exec_driver_sql(f"INSERT INTO {self.name} VALUES ({marks})", self.pending)
+        self.pending = []
+
+    def drop(self) -> None:
+        self.tx._exec(f"DROP TABLE IF EXISTS {self.name}")
+        self.tx._exec(f"DROP TABLE IF EXISTS {self.dedup}")
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_line(seq: int, row: tuple) -> str:
+    out = [str(seq)]
+    for v in row:
+        if v is None:
+            out.append("\\N")
+        elif v is True:
+            out.append("t")
+        elif v is False:
+            out.append("f")
+        else:
+            out.append(v.translate(_COPY_ESCAPES))
+    return "\t".join(out) + "\n"
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+class Transaction:
+    """A loading transaction (see :meth:`CatalogStore.transaction`)."""
+
+    def __init__(
+        self,
+        store: CatalogStore,
+        conn: sa.Connection,
+        ref: UploadRef,
+        *,
+        dry_run: bool,
+        allow_mass_deactivation: bool,
+        max_deactivation_share: float,
+        progress: ProgressCallback | None,
+    ):
+        self.store = store
+        self.connection = self.conn = conn
+        self.ref = ref
+        self.dry_run = dry_run
+        self.allow_mass_deactivation = allow_mass_deactivation
+        self.max_deactivation_share = max_deactivation_share
+        self.progress = progress
+        self.pg = store.dialect == "postgresql"
+        self.raw = conn.connection.dbapi_connection if self.pg else None
+        self.key = ref.key
+        self.exported_at = _naive(ref.exported_at)
+        # The write timestamp of this transaction: rows stamped with it were written by this transaction
+        # (a later load() call of the same upload may overwrite them: last occurrence wins).
+        self.now = _utcnow()
+        self.results: dict[Entity, LoadResult] = {}
+        self._seen: dict[Entity, str] = {}  # full-export entity -> temp table of the keys loaded
+        self._rejects_cleared: set[str] = set()
+        self._finished = False
+        if self.pg:
+            self._exec("SELECT pg_advisory_xact_lock(hashtext(:k))", k=f"onec-load:{store.schema}")
+            self._exec("SET LOCAL work_mem = '256MB'")
+
+    # --- helpers -------------------------------------------------------------------------------------
+
+    def _exec(self, sql: str, **params):
+        return self.conn.execute(sa.text(sql), params)
+
+    def _ts(self, dt: datetime | None):
+        """Bind value of a timestamp for raw SQL (SQLite: SQLAlchemy's DateTime text format)."""
+        if dt is None or self.pg:
+            return dt
+        return dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def _t(self, name: str) -> str:
+        return self.store.qualified(name)
+
+    def result(self, entity: Entity) -> LoadResult:
+        res = self.results.get(entity)
+        if res is None:
+            res = self.results[entity] = LoadResult()
+        return res
+
+    # --- public --------------------------------------------------------------------------------------
+
+    def load(self, records: Iterable) -> dict[Entity, LoadResult]:
+        """Stream ``records`` into the store; returns this transaction's (cumulative) results.
+
+        May be called several times within one transaction; later calls win over earlier ones for the
+        same key. Records are routed by ``record.entity``; :class:`Reject` records go to ``rejects``.
+        """
+        if self._finished:
+            raise StoreError("transaction already finished")
+        started = time.perf_counter()
+        stages: dict[Entity, _Stage] = {}
+        counts: dict[Entity, int] = {}
+        rejects: list[dict] = []
+        specs = R.SPECS
+        progress = self.progress
+        try:
+            for rec in records:
+                if isinstance(rec, Reject):
+                    entity = Entity(rec.entity)
+                    self._reject(rejects, entity, rec.entity_id, rec.reason, rec.raw, rec.source)
+                else:
+                    entity = rec.entity
+                    spec = specs.get(entity)
+                    if spec is None:
+                        raise StoreError(
+                            f"{type(rec).__name__} records are not catalog records; "
+                            f"load them with onec_pipeline.store.customers"
+                        )
+                    stage = stages.get(entity)
+                    if stage is None:
+                        self._clear_rejects(entity)
+                        stage = stages[entity] = _Stage(self, spec)
+                    try:
+                        row = spec.extract(rec)
+                    except R.RowError as exc:
+                        self._reject(rejects, entity, _record_id(rec), str(exc), repr(rec), rec.source)
+                    else:
+                        stage.add(row)
+                n = counts[entity] = counts.get(entity, 0) + 1
+                if n % PROGRESS_EVERY == 0 and progress is not None:
+                    progress(entity, n)
+                if len(rejects) >= 1000:
+                    self._write_rejects(rejects)
+            self._write_rejects(rejects)
+            for entity, n in counts.items():
+                self.result(entity).rows += n
+            for entity in R.APPLY_ORDER:
+                stage = stages.get(entity)
+                if stage is None:
+                    continue
+                t0 = time.perf_counter()
+                stage.flush()
+                self._apply(stage)
+                self.result(entity).seconds += time.perf_counter() - t0
+            if progress is not None:
+                for entity, n in counts.items():
+                    if n % PROGRESS_EVERY:
+                        progress(entity, n)
+        finally:
+            for stage in stages.values():
+                if not self.conn.invalidated and self.conn.in_transaction():
+                    try:
+                        stage.drop()
+                    except sa.exc.DBAPIError:  # the transaction is aborted: rollback drops them anyway
+                        pass
+        log.debug("load of %s took %.2fs", self.key, time.perf_counter() - started)
+        return self.results
+
+    # --- rejects -------------------------------------------------------------------------------------
+
+    def _clear_rejects(self, entity: Entity) -> None:
+        """Replaying an upload replaces (not duplicates) its rejects for the entities it loads again."""
+        if entity.value in self._rejects_cleared:
+            return
+        self._rejects_cleared.add(entity.value)
+        self._exec(
+            f"DELETE FROM {self._t('rejects')} WHERE upload = :u AND entity = :e", u=self.key, e=entity.value
+        )
+
+    def _reject(self, buf: list, entity: Entity, entity_id, reason: str, raw, source) -> None:
+        self._clear_rejects(entity)
+        self.result(entity).rejected += 1
+        buf.append(
+            {
+                "upload": self.key,
+                "entity": entity.value,
+                "entity_id": None
+                if entity_id is None
+                else str(entity_id).replace("\x00", "")[: R.MAX_ID_LENGTH],
+                "reason": str(reason).replace("\x00", ""),
+                "raw": None if raw is None else str(raw)[:REJECT_RAW_LIMIT].replace("\x00", "\\x00"),
+                "file": getattr(source, "file", None),
+                "line": getattr(source, "line", None),
+                "created_at": self.now,
+            }
+        )
+
+    def _write_rejects(self, buf: list) -> None:
+        if buf:
+            self.conn.execute(self.store.tables["rejects"].insert(), buf)
+            buf.clear()
+
+    # --- apply one entity --------------------------------------------------------------------------
+
+    def _apply(self, stage: _Stage) -> None:
+        spec = stage.spec
+        res = self.result(spec.entity)
+        t = self._t(spec.table)
+        d = stage.dedup
+        keys = spec.keys
+        data_cols = [c for c, _ in spec.columns]
+        content = list(spec.content_columns)
+        staged = list(keys) + content
+        kcols = ", ".join(_q(k) for k in keys)
+        u = self.key
+        # 1. deduplicate (last occurrence wins), sorted by key for index locality
+        if self.pg:
+            self._exec(
+                f"CREATE TEMP TABLE {d} AS SELECT DISTINCT ON ({kcols}) * FROM {stage.name} "
+                f"ORDER BY {kcols}, seq DESC"
+            )
+            self._exec(f"ANALYZE {d}")
+        else:
+            self._exec(
+                f"CREATE TEMP TABLE {d} AS SELECT * FROM {stage.name} WHERE seq IN "
+                f"(SELECT max(seq) FROM {stage.name} GROUP BY {kcols})"
+            )
+            self._exec(f"CREATE UNIQUE INDEX {d}_k ON {d} ({kcols})")
+        distinct = self._exec(f"SELECT count(*) FROM {d}").scalar_one()
+        res.duplicates += stage.seq - distinct
+        # 2. what a new row gets: inactive if a newer full export of this entity has been applied
+        ins_key, ins_exported = u, self.exported_at
+        if spec.deactivatable:
+            row = self._exec(
+                f"SELECT upload_key, exported_at FROM {self._t('full_exports')} WHERE entity = :e "
+                f"ORDER BY upload_key DESC LIMIT 1",
+                e=spec.entity.value,
+            ).first()
+            if row is not None and row[0] > u:
+                ins_key, ins_exported = row[0], row[1]
+        # 3. classify, set-based
+        dist = "IS DISTINCT FROM" if self.pg else "IS NOT"
+        on = " AND ".join(f"t.{_q(k)} = d.{_q(k)}" for k in keys)
+        newer = "(t.data_key < :u OR (t.data_key = :u AND t.updated_at = :now))"
+        changed = " OR ".join(f"d.{_q(c)} {dist} t.{_q(c)}" for c in content) or "false"
+        if spec.has_active:
+            changed += (
+                " OR (CASE WHEN t.upload_key > :u THEN t.is_active ELSE NOT d.deleted END) <> t.is_active"
+            )
+        k0 = _q(keys[0])
+        row = self._exec(
+            f"""SELECT
+                  coalesce(sum(CASE WHEN t.{k0} IS NULL THEN 1 ELSE 0 END), 0),
+                  coalesce(sum(CASE WHEN t.{k0} IS NOT NULL AND {newer} AND ({changed}) THEN 1 ELSE 0 END), 0),
+                  coalesce(sum(CASE WHEN t.{k0} IS NOT NULL AND t.data_key > :u THEN 1 ELSE 0 END), 0)
+                FROM {d} d LEFT JOIN {t} t ON {on}""",
+            u=u,
+            now=self._ts(self.now),
+        ).one()
+        inserted, updated, stale = (int(x) for x in row)
+        res.inserted += inserted
+        res.updated += updated
+        res.stale += stale
+        res.unchanged += distinct - inserted - updated - stale
+        # 4. one upsert: only rows with an incoming newer version are written
+        if inserted or updated or distinct - stale:
+            ins_cols = staged + (["is_active"] if spec.has_active else [])
+            ins_cols += ["data_key", "upload_key", "exported_at", "updated_at"]
+            sel = [f"d.{_q(c)}" for c in staged]
+            if spec.has_active:
+                sel.append("NOT d.deleted" if ins_key == u else "false")
+            sel += [":u", ":ins_key", ":ins_exported", ":now"]
+            sets = [f"{_q(c)} = excluded.{_q(c)}" for c in content]
+            if spec.has_active:
+                sets.append(
+                    "is_active = CASE WHEN t.upload_key > :u THEN t.is_active ELSE NOT excluded.deleted END"
+                )
+            sets += [
+                "data_key = :u",
+                "exported_at = CASE WHEN t.upload_key > :u THEN t.exported_at ELSE :exported END",
+                "upload_key = CASE WHEN t.upload_key > :u THEN t.upload_key ELSE :u END",
+                "updated_at = :now",
+            ]
+            order = f" ORDER BY {kcols}" if self.pg else ""
+            self._exec(
+                f"""INSERT INTO {t} AS t ({", ".join(_q(c) for c in ins_cols)})
+                    SELECT {", ".join(sel)} FROM {d} d WHERE true{order}
+                    ON CONFLICT ({kcols}) DO UPDATE SET {", ".join(sets)}
+                    WHERE {newer}""",
+                u=u,
+                ins_key=ins_key,
+                ins_exported=self._ts(ins_exported),
+                exported=self._ts(self.exported_at),
+                now=self._ts(self.now),
+            )
+        del data_cols
+        # 5. offers.quantity mirrors stock_totals whichever side arrives last
+        if spec.entity in (Entity.OFFERS, Entity.STOCK_TOTALS):
+            k = "id" if spec.entity is Entity.OFFERS else "offer_id"
+            dist = "IS DISTINCT FROM" if self.pg else "IS NOT"
+            self._exec(
+                f"""UPDATE {self._t("offers")} AS o SET quantity = s.quantity
+                    FROM {self._t("stock_totals")} s
+                    WHERE s.offer_id = o.id AND o.id IN (SELECT {_q(k)} FROM {d})
+                      AND o.quantity {dist} s.quantity"""
+            )
+        # 6. remember what a full export contains
+        if spec.deactivatable and spec.entity in self.ref.full:
+            seen = self._seen.get(spec.entity)
+            if seen is None:
+                seen = self._seen[spec.entity] = f"onec_seen_{spec.table}_{next(_tmp_counter)}"
+                pk = "text PRIMARY KEY" if self.pg else "TEXT PRIMARY KEY"
+                self._exec(f"CREATE TEMP TABLE {seen} (id {pk})")
+            self._exec(f"INSERT INTO {seen} (id) SELECT id FROM {d} WHERE true ON CONFLICT (id) DO NOTHING")
+
+    # --- end of transaction --------------------------------------------------------------------------
+
+    def finish(self) -> None:
+        """Deactivate what full exports no longer contain, record the upload. Called by the block's end."""
+        if self._finished:
+            return
+        self._finished = True
+        t0 = time.perf_counter()
+        for entity in R.APPLY_ORDER:
+            seen = self._seen.get(entity)
+            if seen is not None:
+                self._deactivate(R.SPECS[entity], seen)
+        self._exec(
+            f"""INSERT INTO {self._t("uploads")} (key, exported_at, first_loaded_at, loaded_at)
+                VALUES (:u, :e, :now, :now)
+                ON CONFLICT (key) DO UPDATE SET loaded_at = excluded.loaded_at""",
+            u=self.key,
+            e=self._ts(self.exported_at),
+            now=self._ts(self.now),
+        )
+        for seen in self._seen.values():
+            self._exec(f"DROP TABLE IF EXISTS {seen}")
+        if self._seen:
+            log.debug("finish of %s took %.2fs", self.key, time.perf_counter() - t0)
+
+    def _deactivate(self, spec: R.EntitySpec, seen: str) -> None:
+        t = self._t(spec.table)
+        cand = f"t.upload_key < :u AND NOT EXISTS (SELECT 1 FROM {seen} s WHERE s.id = t.id)"
+        active, going = self._exec(
+            f"""SELECT coalesce(sum(CASE WHEN is_active THEN 1 ELSE 0 END), 0),
+                       coalesce(sum(CASE WHEN is_active AND {cand} THEN 1 ELSE 0 END), 0)
+                FROM {t} t""",
+            u=self.key,
+        ).one()
+        active, going = int(active), int(going)
+        if going and not self.allow_mass_deactivation and going > self.max_deactivation_share * active:
+            raise MassDeactivationError(spec.entity, self.key, going, active, self.max_deactivation_share)
+        self._exec(
+            f"""UPDATE {t} AS t SET is_active = false, upload_key = :u, exported_at = :e, updated_at = :now
+                WHERE {cand}""",
+            u=self.key,
+            e=self._ts(self.exported_at),
+            now=self._ts(self.now),
+        )
+        self.result(spec.entity).deactivated += going
+        self._exec(
+            f"""INSERT INTO {self._t("full_exports")} (entity, upload_key, exported_at, recorded_at)
+                VALUES (:en, :u, :e, :now) ON CONFLICT (entity, upload_key) DO NOTHING""",
+            en=spec.entity.value,
+            u=self.key,
+            e=self._ts(self.exported_at),
+            now=self._ts(self.now),
+        )
+
+
+def _record_id(rec) -> str | None:
+    for attr in ("id", "offer_id"):
+        value = getattr(rec, attr, None)
+        if value is not None:
+            return str(value)
+    return None
