@@ -1,0 +1,752 @@
+"""Customers (1C contragents): identity resolution, conflicts for review, audit log, export selection.
+
+Tables (catalog schema, migration ``0002_customers``):
+
+* ``customers`` - one row per customer, from 1C (``onec_id`` set, ``created_in_1c``) or created by the site
+  (``onec_id`` NULL, ``needs_1c_export`` true). ``email`` is the normalised (trimmed, lower-case) first valid
+  address, ``phone`` the normalised first valid number, ``phone_raw`` the number as received. Version guard
+  as for catalog rows: ``upload_key`` / ``exported_at`` of the upload that last wrote the row.
+* ``customer_conflicts`` - contragents that could not be merged safely, for manual review.
+* ``customer_sync_log`` - one row per decision (audit trail).
+
+Identity resolution for each imported contragent (:func:`import_customers`):
+
+1. by ``onec_id``; the version guard decides: newer upload → update, same upload → unchanged, older → stale;
+2. else by e-mail (any of its valid e-mails, case-insensitive) among active rows;
+3. else by normalised phone plus name (case- and whitespace-insensitive) among active rows.
+
+A single candidate without a ``onec_id`` is updated and gets the ``onec_id`` (``needs_1c_export`` is cleared:
+1C knows the customer now). No candidate → insert. Several candidates, or one that already carries a
+different ``onec_id`` → nothing is merged or inserted: a ``customer_conflicts`` row (status ``open``) keeps
+the incoming contragent whole, and the candidate rows get ``sync_status = 'conflict'``. A contragent marked
+deleted in 1C is only matched by ``onec_id`` (never deactivates a site row through e-mail/phone); otherwise
+it is inserted inactive.
+
+Invalid INN / KPP / e-mail / phone never drop a customer: values are kept as received (e-mail: trimmed,
+lower-cased), the problems are stored in ``customers.validation_issues`` and the decision is logged with
+status ``error`` (details ``action`` still says ``inserted``/``updated``), and ``sync_status = 'error'``.
+
+Audit log contract (``customer_sync_log``, operation ``import_from_1c``):
+
+* every insert / update / deactivation → one row, status ``success`` (or ``error`` when values were
+  flagged), details ``{"action", "matched_by", "changed", "invalid", "source"}``;
+* every new conflict → one row, status ``conflict``, details ``{"conflict_id", "reason", "candidates"}``;
+* a no-change decision on the *first* application of an upload (row written by a newer upload: ``stale``;
+  the same contragent twice in one upload: ``duplicate_in_upload``; the same conflict already open:
+  ``conflict_already_open``) → one row, status ``skipped``, details ``{"reason": ...}``;
+* **replay** (the log already holds ``import_from_1c`` rows for this upload key): no-change decisions are
+  not logged one by one; the replay adds exactly **one** row: ``customer_id`` NULL, ``onec_id`` NULL,
+  status ``skipped``, details ``{"reason": "replay", "unchanged": n, "stale": n, "conflicts_open": n}``.
+  A replay that does change something (a conflict resolved by hand in between) logs those changes as above.
+
+Export (operation ``export_to_1c``): :func:`export_customers` selects active site-created rows with
+``needs_1c_export`` and no ``onec_id``, writes them with :func:`onec_pipeline.commerceml.writer.write_customers`
+(``Ид`` = ``site-<id>``), then clears ``needs_1c_export``, sets ``sync_status = 'synced'``, ``last_sync_at``,
+``last_export_file`` and logs one ``success`` row per customer.
+
+All functions take a SQLAlchemy ``Connection`` inside a transaction (the store's transaction; the caller
+commits) and the catalog ``schema`` (ignored on SQLite); :func:`customer_tables` gives the tables of a schema.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+from onec_pipeline.commerceml.records import Customer
+from onec_pipeline.commerceml.validation import customer_issues, normalise_email, normalise_phone
+
+IMPORT_OPERATION = "import_from_1c"
+EXPORT_OPERATION = "export_to_1c"
+SITE_ID_PREFIX = "site-"
+
+
+def _json() -> sa.types.TypeEngine:
+    return sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+def add_customer_tables(md: sa.MetaData) -> tuple[sa.Table, sa.Table, sa.Table]:
+    """Add ``customers``, ``customer_conflicts``, ``customer_sync_log`` to ``md`` (in ``md.schema``).
+
+    Timestamps are naive UTC (``sa.DateTime``), keys are text, as in :mod:`onec_pipeline.store.schema`.
+    Migration ``0002_customers`` creates exactly these tables (checked by the customers tests).
+    """
+    customers = sa.Table(
+        "customers",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("onec_id", sa.Text, nullable=True),
+        sa.Column("kind", sa.Text),  # legal | individual | NULL
+        sa.Column("name", sa.Text),
+        sa.Column("official_name", sa.Text),
+        sa.Column("inn", sa.Text),
+        sa.Column("kpp", sa.Text),
+        sa.Column("okpo", sa.Text),
+        sa.Column("email", sa.Text),  # normalised: trimmed, lower case
+        sa.Column("phone", sa.Text),  # normalised: +<digits>
+        sa.Column("phone_raw", sa.Text),
+        sa.Column("addresses", _json()),
+        sa.Column("contacts", _json()),
+        sa.Column("representatives", _json()),
+        sa.Column("role", sa.Text),
+        sa.Column("validation_issues", _json()),
+        sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+        sa.Column("created_in_1c", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("needs_1c_export", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("sync_status", sa.Text, nullable=False, server_default="pending"),
+        sa.Column("last_sync_at", sa.DateTime),
+        sa.Column("last_export_file", sa.Text),
+        sa.Column("upload_key", sa.Text),
+        sa.Column("exported_at", sa.DateTime),
+        sa.Column("created_at", sa.DateTime, nullable=False, server_default=sa.func.now()),
+        sa.Column("updated_at", sa.DateTime, nullable=False, server_default=sa.func.now()),
+        sa.UniqueConstraint("onec_id", name="uq_customers_onec_id"),
+        sa.CheckConstraint(
+            "sync_status IN ('pending', 'synced', 'error', 'conflict')", name="ck_customers_sync_status"
+        ),
+        sa.Index("ix_customers_email", "email"),
+        sa.Index("ix_customers_phone", "phone"),
+    )
+    conflicts = sa.Table(
+        "customer_conflicts",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("onec_id", sa.Text, nullable=False),
+        sa.Column("upload_key", sa.Text),
+        sa.Column("reason", sa.Text, nullable=False),  # ambiguous | onec_id_mismatch
+        sa.Column("matched_by", sa.Text),  # email | phone_name
+        sa.Column("candidate_ids", _json(), nullable=False),
+        sa.Column("incoming", _json(), nullable=False),  # the contragent as read, for the reviewer
+        sa.Column("status", sa.Text, nullable=False, server_default="open"),  # open | resolved | superseded
+        sa.Column("resolution", sa.Text),
+        sa.Column("created_at", sa.DateTime, nullable=False, server_default=sa.func.now()),
+        sa.Column("resolved_at", sa.DateTime),
+        sa.Index("ix_customer_conflicts_onec_id", "onec_id"),
+    )
+    log = sa.Table(
+        "customer_sync_log",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("customer_id", sa.Integer),
+        sa.Column("onec_id", sa.Text),
+        sa.Column("operation", sa.Text, nullable=False),  # import_from_1c | export_to_1c
+        sa.Column("status", sa.Text, nullable=False),  # success | error | skipped | conflict
+        sa.Column("details", _json()),
+        sa.Column("upload_key", sa.Text),
+        sa.Column("created_at", sa.DateTime, nullable=False, server_default=sa.func.now()),
+        sa.CheckConstraint(
+            "operation IN ('import_from_1c', 'export_to_1c')", name="ck_customer_sync_log_operation"
+        ),
+        sa.CheckConstraint(
+            "status IN ('success', 'error', 'skipped', 'conflict')", name="ck_customer_sync_log_status"
+        ),
+        sa.Index("ix_customer_sync_log_customer_id", "customer_id"),
+        sa.Index("ix_customer_sync_log_upload_key", "upload_key"),
+    )
+    return customers, conflicts, log
+
+
+@dataclass(frozen=True)
+class CustomerTables:
+    customers: sa.Table
+    conflicts: sa.Table
+    log: sa.Table
+
+
+_TABLES: dict[str | None, CustomerTables] = {}
+
+
+def customer_tables(schema: str | None = None) -> CustomerTables:
+    """The customers tables in ``schema`` (cached; ``None`` for SQLite / the default schema)."""
+    tables = _TABLES.get(schema)
+    if tables is None:
+        tables = CustomerTables(*add_customer_tables(sa.MetaData(schema=schema)))
+        _TABLES[schema] = tables
+    return tables
+
+
+def _tables(conn: sa.Connection, schema: str | None) -> CustomerTables:
+    return customer_tables(None if conn.dialect.name == "sqlite" else schema)
+
+
+# data columns written from a 1C contragent (compared to decide what changed)
+_DATA_COLUMNS = (
+    "kind",
+    "name",
+    "official_name",
+    "inn",
+    "kpp",
+    "okpo",
+    "email",
+    "phone",
+    "phone_raw",
+    "addresses",
+    "contacts",
+    "representatives",
+    "role",
+    "validation_issues",
+    "is_active",
+)
+
+
+@dataclass
+class CustomerSyncResult:
+    """What one :func:`import_customers` call did."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    conflicts: int = 0  # new conflicts opened
+    conflicts_open: int = 0  # contragents whose conflict was already open (replays)
+    deactivated: int = 0
+    flagged: int = 0  # customers written with invalid values kept raw
+    replay: bool = False
+    log_rows: int = 0
+    matched_by: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return (
+            self.inserted + self.updated + self.unchanged + self.stale + self.conflicts + self.conflicts_open
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["rows"] = self.rows
+        return data
+
+
+@dataclass
+class CustomerExportResult:
+    path: Path | None
+    exported: int
+    customer_ids: list[int]
+
+
+def _now() -> datetime:
+    """Naive UTC, like every timestamp of the catalog schema."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _name_key(name: str | None) -> str:
+    return re.sub(r"\s+", " ", (name or "").strip()).casefold()
+
+
+def _jsonable(value: Any) -> Any:
+    """Round-trip through plain types so comparisons with stored JSON are exact."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def incoming_payload(customer: Customer) -> dict[str, Any]:
+    """The contragent as plain JSON (kept whole in a conflict for the reviewer)."""
+    data = {f.name: getattr(customer, f.name) for f in dataclasses.fields(customer) if f.name != "source"}
+    data["source"] = str(customer.source) if customer.source else None
+    return _jsonable(data)
+
+
+def _values_from_record(customer: Customer) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """Column values of a contragent and its validation issues."""
+    raw_emails = [e for e in customer.emails if _clean(e)]
+    valid_emails = [e for e in (normalise_email(x) for x in raw_emails) if e]
+    email = valid_emails[0] if valid_emails else (raw_emails[0].strip().lower() if raw_emails else None)
+    raw_phones = [p for p in customer.phones if _clean(p)]
+    phone = phone_raw = None
+    for raw in raw_phones:
+        if (normalised := normalise_phone(raw)) is not None:
+            phone, phone_raw = normalised, raw.strip()
+            break
+    if phone_raw is None and raw_phones:
+        phone_raw = raw_phones[0].strip()
+    issues = [
+        i.as_dict()
+        for i in customer_issues(inn=customer.inn, kpp=customer.kpp, emails=raw_emails, phones=raw_phones)
+    ]
+    values = {
+        "kind": customer.kind,
+        "name": customer.name,
+        "official_name": customer.official_name,
+        "inn": _clean(customer.inn),
+        "kpp": _clean(customer.kpp),
+        "okpo": _clean(customer.okpo),
+        "email": email,
+        "phone": phone,
+        "phone_raw": phone_raw,
+        "addresses": _jsonable(customer.addresses),
+        "contacts": _jsonable(customer.contacts),
+        "representatives": _jsonable(customer.representatives),
+        "role": customer.role,
+        "validation_issues": issues or None,
+        "is_active": not customer.deleted,
+    }
+    return values, issues
+
+
+class _Importer:
+    def __init__(
+        self,
+        conn: sa.Connection,
+        tables: CustomerTables,
+        upload_key: str,
+        exported_at: datetime | None,
+        now: datetime,
+    ) -> None:
+        self.conn = conn
+        self.customers_t, self.conflicts_t, self.log_t = tables.customers, tables.conflicts, tables.log
+        self.key = upload_key
+        self.exported_at = exported_at
+        self.now = now
+        self.result = CustomerSyncResult()
+        self.seen: set[str] = set()
+        self.result.replay = (
+            conn.execute(
+                sa.select(sa.func.count())
+                .select_from(self.log_t)
+                .where(
+                    self.log_t.c.operation == IMPORT_OPERATION,
+                    self.log_t.c.upload_key == upload_key,
+                )
+            ).scalar_one()
+            > 0
+        )
+
+    # -- logging -------------------------------------------------------------------------------------------
+    def log(self, status: str, details: dict, customer_id: int | None = None, onec_id: str | None = None):
+        self.conn.execute(
+            self.log_t.insert().values(
+                customer_id=customer_id,
+                onec_id=onec_id,
+                operation=IMPORT_OPERATION,
+                status=status,
+                details=_jsonable(details),
+                upload_key=self.key,
+                created_at=self.now,
+            )
+        )
+        self.result.log_rows += 1
+
+    def log_no_change(self, reason: str, customer: Customer, customer_id: int | None, **extra) -> None:
+        if self.result.replay:
+            return  # summarised in one row at the end
+        details = {"reason": reason, "source": str(customer.source) if customer.source else None, **extra}
+        self.log("skipped", details, customer_id, customer.id)
+
+    # -- candidates -----------------------------------------------------------------------------------------
+    def by_onec_id(self, onec_id: str):
+        return (
+            self.conn.execute(sa.select(self.customers_t).where(self.customers_t.c.onec_id == onec_id))
+            .mappings()
+            .first()
+        )
+
+    def by_email(self, emails: Sequence[str]):
+        if not emails:
+            return []
+        query = sa.select(self.customers_t).where(
+            self.customers_t.c.is_active.is_(True), sa.func.lower(self.customers_t.c.email).in_(list(emails))
+        )
+        return list(self.conn.execute(query.order_by(self.customers_t.c.id)).mappings())
+
+    def by_phone_name(self, phones: Sequence[str], name: str | None):
+        key = _name_key(name)
+        if not phones or not key:
+            return []
+        query = sa.select(self.customers_t).where(
+            self.customers_t.c.is_active.is_(True), self.customers_t.c.phone.in_(list(phones))
+        )
+        rows = self.conn.execute(query.order_by(self.customers_t.c.id)).mappings()
+        return [row for row in rows if _name_key(row["name"]) == key]
+
+    # -- decisions ------------------------------------------------------------------------------------------
+    def apply(self, customer: Customer) -> None:
+        onec_id = customer.id.strip()
+        values, issues = _values_from_record(customer)
+        duplicate = onec_id in self.seen
+        self.seen.add(onec_id)
+
+        row = self.by_onec_id(onec_id)
+        if row is not None:
+            self.apply_guarded(customer, row, values, issues, "onec_id", duplicate)
+            return
+        if customer.deleted:
+            self.insert(customer, values, issues)
+            return
+
+        emails = sorted({e for e in (normalise_email(x) for x in customer.emails) if e})
+        phones = sorted({p for p in (normalise_phone(x) for x in customer.phones) if p})
+        for matched_by, candidates in (
+            ("email", self.by_email(emails)),
+            ("phone_name", self.by_phone_name(phones, customer.name)),
+        ):
+            if not candidates:
+                continue
+            if len(candidates) > 1:
+                self.conflict(customer, "ambiguous", matched_by, candidates)
+            elif candidates[0]["onec_id"] is not None:
+                self.conflict(customer, "onec_id_mismatch", matched_by, candidates)
+            else:
+                self.update(customer, candidates[0], values, issues, matched_by, link=True)
+            return
+        self.insert(customer, values, issues)
+
+    def apply_guarded(self, customer, row, values, issues, matched_by, duplicate) -> None:
+        row_key = row["upload_key"]
+        if row_key is None or self.key > row_key:
+            self.update(customer, row, values, issues, matched_by, link=False)
+        elif self.key == row_key:
+            self.result.unchanged += 1
+            if duplicate:
+                self.log_no_change("duplicate_in_upload", customer, row["id"])
+            else:
+                self.log_no_change("unchanged", customer, row["id"])
+        else:
+            self.result.stale += 1
+            self.log_no_change("stale", customer, row["id"], row_upload_key=row_key)
+
+    def _count_match(self, matched_by: str) -> None:
+        self.result.matched_by[matched_by] = self.result.matched_by.get(matched_by, 0) + 1
+
+    def insert(self, customer: Customer, values: dict, issues: list) -> None:
+        new_id = self.conn.execute(
+            self.customers_t.insert()
+            .values(
+                onec_id=customer.id.strip(),
+                created_in_1c=True,
+                needs_1c_export=False,
+                sync_status="error" if issues else "synced",
+                last_sync_at=self.now,
+                upload_key=self.key,
+                exported_at=self.exported_at,
+                created_at=self.now,
+                updated_at=self.now,
+                **values,
+            )
+            .returning(self.customers_t.c.id)
+        ).scalar_one()
+        self.result.inserted += 1
+        self.result.flagged += bool(issues)
+        details = {"action": "inserted", "matched_by": None, "invalid": issues or None}
+        details["source"] = str(customer.source) if customer.source else None
+        self.log("error" if issues else "success", details, new_id, customer.id.strip())
+
+    def update(self, customer, row, values: dict, issues: list, matched_by: str, link: bool) -> None:
+        new = dict(values)
+        for column in ("email", "phone", "phone_raw"):  # 1C without a contact does not erase the site's
+            if new[column] is None:
+                new[column] = row[column]
+        changed = [c for c in _DATA_COLUMNS if _jsonable(row[c]) != new[c]]
+        extra: dict[str, Any] = {
+            "upload_key": self.key,
+            "exported_at": self.exported_at,
+            "sync_status": "error" if issues else "synced",
+            "last_sync_at": self.now,
+            "updated_at": self.now,
+        }
+        if link:
+            extra.update(onec_id=customer.id.strip(), needs_1c_export=False)
+            changed.append("onec_id")
+        self.conn.execute(
+            self.customers_t.update().where(self.customers_t.c.id == row["id"]).values(**new, **extra)
+        )
+        self.result.updated += 1
+        self.result.flagged += bool(issues)
+        self._count_match(matched_by)
+        details = {
+            "action": "updated",
+            "matched_by": matched_by,
+            "changed": changed,
+            "invalid": issues or None,
+            "previous_upload_key": row["upload_key"],
+            "source": str(customer.source) if customer.source else None,
+        }
+        self.log("error" if issues else "success", details, row["id"], customer.id.strip())
+
+    def conflict(self, customer: Customer, reason: str, matched_by: str, candidates) -> None:
+        onec_id = customer.id.strip()
+        candidate_ids = sorted(int(c["id"]) for c in candidates)
+        existing = self.conn.execute(
+            sa.select(self.conflicts_t.c.id).where(
+                self.conflicts_t.c.onec_id == onec_id,
+                self.conflicts_t.c.upload_key == self.key,
+                self.conflicts_t.c.status == "open",
+            )
+        ).first()
+        if existing is not None:
+            self.result.conflicts_open += 1
+            self.log_no_change("conflict_already_open", customer, None, conflict_id=existing.id)
+            return
+        # an older open conflict about the same contragent is superseded by this one
+        self.conn.execute(
+            self.conflicts_t.update()
+            .where(self.conflicts_t.c.onec_id == onec_id, self.conflicts_t.c.status == "open")
+            .values(status="superseded", resolved_at=self.now, resolution=f"superseded by upload {self.key}")
+        )
+        conflict_id = self.conn.execute(
+            self.conflicts_t.insert()
+            .values(
+                onec_id=onec_id,
+                upload_key=self.key,
+                reason=reason,
+                matched_by=matched_by,
+                candidate_ids=candidate_ids,
+                incoming=incoming_payload(customer),
+                status="open",
+                created_at=self.now,
+            )
+            .returning(self.conflicts_t.c.id)
+        ).scalar_one()
+        self.conn.execute(
+            self.customers_t.update()
+            .where(self.customers_t.c.id.in_(candidate_ids), self.customers_t.c.sync_status != "conflict")
+            .values(sync_status="conflict", updated_at=self.now)
+        )
+        self.result.conflicts += 1
+        details = {
+            "conflict_id": conflict_id,
+            "reason": reason,
+            "matched_by": matched_by,
+            "candidates": candidate_ids,
+            "source": str(customer.source) if customer.source else None,
+        }
+        self.log("conflict", details, None, onec_id)
+
+    def deactivate_absent(self) -> None:
+        """A full export deactivates 1C customers it does not contain (written by older uploads)."""
+        query = sa.select(
+            self.customers_t.c.id, self.customers_t.c.onec_id, self.customers_t.c.upload_key
+        ).where(
+            self.customers_t.c.onec_id.is_not(None),
+            self.customers_t.c.is_active.is_(True),
+            sa.or_(self.customers_t.c.upload_key.is_(None), self.customers_t.c.upload_key < self.key),
+        )
+        for row in list(self.conn.execute(query)):
+            if row.onec_id in self.seen:
+                continue
+            self.conn.execute(
+                self.customers_t.update()
+                .where(self.customers_t.c.id == row.id)
+                .values(is_active=False, upload_key=self.key, last_sync_at=self.now, updated_at=self.now)
+            )
+            self.result.deactivated += 1
+            details = {"action": "deactivated", "reason": "absent from full export"}
+            details["previous_upload_key"] = row.upload_key
+            self.log("success", details, row.id, row.onec_id)
+
+    def finish(self) -> CustomerSyncResult:
+        r = self.result
+        if r.replay:
+            details = {
+                "reason": "replay",
+                "unchanged": r.unchanged,
+                "stale": r.stale,
+                "conflicts_open": r.conflicts_open,
+            }
+            self.log("skipped", details)
+        return r
+
+
+def import_customers(
+    conn: sa.Connection,
+    records: Iterable[Customer],
+    upload_key: str,
+    *,
+    exported_at: datetime | None = None,
+    full: bool = False,
+    now: datetime | None = None,
+    schema: str | None = None,
+) -> CustomerSyncResult:
+    """Resolve and write imported contragents, row by row, inside the caller's transaction.
+
+    ``records`` may hold other record types (rejects...): only :class:`Customer` records are used.
+    ``full`` (the upload is a complete directory of customers) deactivates absent 1C customers written
+    by older uploads. See the module docstring for the resolution rules and the exact log contract.
+    """
+    importer = _Importer(conn, _tables(conn, schema), upload_key, exported_at, now or _now())
+    for record in records:
+        if isinstance(record, Customer):
+            importer.apply(record)
+    if full:
+        importer.deactivate_absent()
+    return importer.finish()
+
+
+# -- export ----------------------------------------------------------------------------------------------
+
+
+def export_id(customer_id: int) -> str:
+    """The ``Ид`` a site-created customer carries in the export file."""
+    return f"{SITE_ID_PREFIX}{customer_id}"
+
+
+def row_to_customer(row: Any, onec_id: str | None = None) -> Customer:
+    """A ``customers`` row as a :class:`Customer` record (for the export writer)."""
+    phones = [row["phone_raw"] or row["phone"]] if (row["phone_raw"] or row["phone"]) else []
+    return Customer(
+        id=onec_id or row["onec_id"] or export_id(row["id"]),
+        name=row["name"],
+        official_name=row["official_name"],
+        kind=row["kind"],
+        inn=row["inn"],
+        kpp=row["kpp"],
+        okpo=row["okpo"],
+        emails=[row["email"]] if row["email"] else [],
+        phones=phones,
+        addresses=list(row["addresses"] or []),
+        contacts=list(row["contacts"] or []),
+        role=row["role"],
+        representatives=list(row["representatives"] or []),
+        deleted=not row["is_active"],
+    )
+
+
+def export_candidates_query(tables: CustomerTables) -> sa.Select:
+    customers = tables.customers
+    return (
+        sa.select(customers)
+        .where(
+            customers.c.needs_1c_export.is_(True),
+            customers.c.onec_id.is_(None),
+            customers.c.is_active.is_(True),
+        )
+        .order_by(customers.c.id)
+    )
+
+
+def pending_export_count(conn: sa.Connection, schema: str | None = None) -> int:
+    query = export_candidates_query(_tables(conn, schema)).with_only_columns(sa.func.count()).order_by(None)
+    return conn.execute(query).scalar_one()
+
+
+def export_customers(
+    conn: sa.Connection, outbox_dir: str | Path, *, now: datetime | None = None, schema: str | None = None
+) -> CustomerExportResult:
+    """Write site-created customers that need export to a ``Контрагенты`` file and mark them exported.
+
+    Nothing to export → no file (``path`` None). The file is complete on disk before the rows are marked;
+    if the caller's transaction then fails, the rows stay pending and are exported again next time
+    (at-least-once; 1C matches them by ``Ид``).
+    """
+    from onec_pipeline.commerceml.writer import write_customers
+
+    now = now or _now()
+    tables = _tables(conn, schema)
+    customers, customer_sync_log = tables.customers, tables.log
+    rows = list(conn.execute(export_candidates_query(tables)).mappings())
+    if not rows:
+        return CustomerExportResult(None, 0, [])
+    ids = [int(r["id"]) for r in rows]
+    stamp = now.strftime("%Y%m%dT%H%M%S")
+    path = Path(outbox_dir) / f"customers-{stamp}-{ids[0]}-{ids[-1]}.xml"
+    write_customers(
+        path, (row_to_customer(r) for r in rows), generated_at=now.astimezone().replace(tzinfo=None)
+    )
+    conn.execute(
+        customers.update()
+        .where(customers.c.id.in_(ids))
+        .values(
+            needs_1c_export=False,
+            sync_status="synced",
+            last_sync_at=now,
+            last_export_file=path.name,
+            updated_at=now,
+        )
+    )
+    conn.execute(
+        customer_sync_log.insert(),
+        [
+            {
+                "customer_id": cid,
+                "onec_id": None,
+                "operation": EXPORT_OPERATION,
+                "status": "success",
+                "details": {"action": "exported", "file": path.name, "id_in_file": export_id(cid)},
+                "upload_key": None,
+                "created_at": now,
+            }
+            for cid in ids
+        ],
+    )
+    return CustomerExportResult(path, len(ids), ids)
+
+
+# -- checks ----------------------------------------------------------------------------------------------
+
+
+def open_conflicts(conn: sa.Connection, schema: str | None = None) -> list[dict[str, Any]]:
+    customer_conflicts = _tables(conn, schema).conflicts
+    query = (
+        sa.select(
+            customer_conflicts.c.id,
+            customer_conflicts.c.onec_id,
+            customer_conflicts.c.upload_key,
+            customer_conflicts.c.reason,
+            customer_conflicts.c.matched_by,
+            customer_conflicts.c.candidate_ids,
+        )
+        .where(customer_conflicts.c.status == "open")
+        .order_by(customer_conflicts.c.id)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def duplicate_active_emails(conn: sa.Connection, schema: str | None = None) -> list[dict[str, Any]]:
+    """E-mails (case-insensitive) held by more than one active customer, with the customer ids."""
+    customers = _tables(conn, schema).customers
+    email = sa.func.lower(customers.c.email)
+    dupes = (
+        sa.select(email.label("email"))
+        .where(customers.c.is_active.is_(True), customers.c.email.is_not(None), customers.c.email != "")
+        .group_by(email)
+        .having(sa.func.count() > 1)
+    ).subquery()
+    query = (
+        sa.select(dupes.c.email, customers.c.id)
+        .join(customers, sa.func.lower(customers.c.email) == dupes.c.email)
+        .where(customers.c.is_active.is_(True))
+        .order_by(dupes.c.email, customers.c.id)
+    )
+    result: dict[str, list[int]] = {}
+    for row in conn.execute(query):
+        result.setdefault(row.email, []).append(int(row.id))
+    return [{"email": e, "customer_ids": ids} for e, ids in result.items()]
+
+
+def customer_counts(conn: sa.Connection, schema: str | None = None) -> dict[str, int]:
+    tables = _tables(conn, schema)
+    customers, customer_conflicts = tables.customers, tables.conflicts
+
+    def count(*where) -> int:
+        return conn.execute(sa.select(sa.func.count()).select_from(customers).where(*where)).scalar_one()
+
+    return {
+        "customers": count(),
+        "customers_active": count(customers.c.is_active.is_(True)),
+        "customers_from_1c": count(customers.c.onec_id.is_not(None)),
+        "customers_pending_export": pending_export_count(conn, schema),
+        "customers_conflict": count(customers.c.sync_status == "conflict"),
+        "customers_flagged": count(customers.c.sync_status == "error"),
+        "customer_conflicts_open": conn.execute(
+            sa.select(sa.func.count())
+            .select_from(customer_conflicts)
+            .where(customer_conflicts.c.status == "open")
+        ).scalar_one(),
+    }

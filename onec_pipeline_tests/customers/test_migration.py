@@ -1,0 +1,65 @@
+"""Migration 0002_customers creates exactly the tables store/customers.py writes, in the catalog schema."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from onec_pipeline.store import customers as cs
+
+from .helpers import migrate
+
+
+def test_migration_matches_the_table_definitions(db_url_schema):
+    url, schema = db_url_schema
+    engine = migrate(url, schema)
+    try:
+        schema = None if engine.dialect.name == "sqlite" else schema
+        inspector = sa.inspect(engine)
+        tables = cs.customer_tables(schema)
+        assert {"customers", "customer_conflicts", "customer_sync_log"} <= set(
+            inspector.get_table_names(schema=schema)
+        )
+        for table in (tables.customers, tables.conflicts, tables.log):
+            columns = {c["name"]: c for c in inspector.get_columns(table.name, schema=schema)}
+            assert list(columns) == [c.name for c in table.columns], table.name
+            for column in table.columns:
+                assert columns[column.name]["nullable"] == column.nullable, (table.name, column.name)
+            indexes = {
+                i["name"]: i["column_names"]
+                for i in inspector.get_indexes(table.name, schema=schema)
+                if not i.get("duplicates_constraint")  # PostgreSQL lists the unique constraint's index
+            }
+            assert indexes == {i.name: [c.name for c in i.columns] for i in table.indexes}, table.name
+        uniques = inspector.get_unique_constraints("customers", schema=schema)
+        assert [u["column_names"] for u in uniques] == [["onec_id"]]
+        with engine.connect() as conn:
+            version = conn.execute(
+                sa.select(sa.text("version_num")).select_from(sa.table("alembic_version", schema=schema))
+            ).scalar_one()
+        assert version == "0002_customers"
+    finally:
+        engine.dispose()
+
+
+def test_onec_id_is_unique_but_many_site_rows_have_none(db_url_schema):
+    url, schema = db_url_schema
+    engine = migrate(url, schema)
+    schema = None if engine.dialect.name == "sqlite" else schema
+    t = cs.customer_tables(schema).customers
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                t.insert(),
+                [{"name": n, "onec_id": i} for n, i in (("site 1", None), ("site 2", None), ("1c", "g"))],
+            )
+        try:
+            with engine.begin() as conn:
+                conn.execute(t.insert().values(name="dup", onec_id="g"))
+        except sa.exc.IntegrityError:
+            pass
+        else:
+            raise AssertionError("a second row with the same onec_id was accepted")
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() == 3
+    finally:
+        engine.dispose()
