@@ -261,6 +261,8 @@ class FileHeader:
     catalog_id: str | None = None
     size: int = 0
     sha256: str | None = None
+    # record families this file can contribute, from the header peek (drives Upload.has / is_full)
+    entities: frozenset[Entity] = frozenset()
 
 
 Record = (

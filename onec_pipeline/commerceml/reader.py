@@ -1,0 +1,1092 @@
+"""The streaming record reader: one tag-filtered ``iterparse`` pass per file, elements freed as we go.
+
+The parser only reports the elements that matter (sections and entity elements: Группа, Свойство,
+ТипЦены, Склад, ЕдиницаИзмерения, Товар, Предложение, Контрагент, ...). Each entity element is turned into
+records in one pass over its children when it ends, then cleared together with its already-processed
+siblings, so memory stays flat whatever the file size. Namespaces are ignored (local names only).
+
+Where entities come from (FORMAT.md):
+
+* groups: ``Классификатор/Группы/Группа`` (recursive; ``parent_id`` from nesting; parents are yielded
+  before their children);
+* properties: ``Классификатор/Свойства/Свойство`` (2.03: ``СвойствоНоменклатуры``); ``for_offers`` when
+  ``ДляПредложений=true`` or the classifier sits in an offers / offer-classifier file;
+* units: ``Классификатор/ЕдиницыИзмерения``; price types and warehouses: ``Классификатор/ТипыЦен|Склады``
+  (2.09/3.1 packages) or ``ПакетПредложений/ТипыЦен|Склады`` (classic);
+* goods: ``Каталог/Товары/Товар``; offers, prices and stock: ``ПакетПредложений`` or
+  ``ИзмененияПакетаПредложений`` ``/Предложения/Предложение`` (see :func:`header.offer_has_definition`
+  for when a Предложение is an Offer; ``ИдХарактеристики`` is folded into the id as ``product#char``);
+* per-warehouse stock in four encodings: ``Склад@ИдСклада+КоличествоНаСкладе`` (2.07/2.08),
+  ``Остатки/Остаток/Склад{Ид,Количество}`` (2.09/3.1 rests files), ``КоличествоНаСкладах/КоличествоНаСкладе
+  {ИдСклада,Количество}`` (Bitrix), ``Склады@ИдСклада+КоличествоНаСкладе`` (ИзмененияПакетаПредложений);
+  total stock from ``Количество`` or a warehouse-less ``Остатки/Остаток/Количество``;
+* customers: root-level ``Контрагенты/Контрагент`` (``Документ/Контрагенты`` are order parties, skipped).
+
+Deletion marks in all three forms set ``deleted``: ``@Статус="Удален"``, ``<ПометкаУдаления>true``,
+Bitrix's ``<Статус>Удален</Статус>``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from lxml import etree
+
+from .errors import CommerceMLError
+from .header import OFFER_SECTIONS, ROOT, header_from, offer_has_definition
+from .records import (
+    Customer,
+    Entity,
+    FileHeader,
+    FileKind,
+    Group,
+    Offer,
+    PriceType,
+    Product,
+    Property,
+    PropertyValue,
+    Record,
+    Reject,
+    Source,
+    Stock,
+    StockTotal,
+    Unit,
+    Warehouse,
+)
+from .records import Price as PriceRecord
+from .upload import Upload
+from .values import BadNumber, normalise_currency, parse_bool, parse_decimal, split_offer_id
+from .xmlsafe import (
+    PROLOG_BYTES,
+    LocalNames,
+    check_docinfo,
+    check_prolog,
+    iterparse,
+    raw_fragment,
+    syntax_error,
+)
+
+ALL_ENTITIES = frozenset(Entity)
+SECTIONS = frozenset(
+    {
+        "Классификатор",
+        "Каталог",
+        "ПакетПредложений",
+        "ИзмененияПакетаПредложений",
+        "Контрагенты",
+        "Документ",
+        "Контейнер",
+    }
+)
+ENTITY_TAGS = (
+    "Группа",
+    "Свойство",
+    "СвойствоНоменклатуры",
+    "ТипЦены",
+    "Склад",
+    "ЕдиницаИзмерения",
+    "Товар",
+    "Предложение",
+    "Контрагент",
+)
+_TAGS = tuple("{*}" + name for name in (ROOT, *SECTIONS, *ENTITY_TAGS))
+_CLASSIFIER_ENTITIES = frozenset(
+    {Entity.GROUPS, Entity.PROPERTIES, Entity.UNITS, Entity.PRICE_TYPES, Entity.WAREHOUSES}
+)
+_LOOKUP_ENTITIES = frozenset({Entity.PROPERTIES, Entity.UNITS})
+_EMAIL_TYPES = frozenset({"электронная почта", "email", "e-mail", "эл. почта", "электроннаяпочта"})
+_ADDRESS_ELEMENTS = frozenset({"Адрес", "АдресРегистрации", "ЮридическийАдрес", "ФактическийАдрес"})
+_DELETED = "Удален"
+
+
+@dataclass
+class ReadStats:
+    """What a read produced: records per entity, empty prices skipped, rejects, files, bytes, seconds."""
+
+    counts: Counter = field(default_factory=Counter)  # Entity -> records yielded (rejects excluded)
+    empty_prices: int = 0  # Цена with an empty ЦенаЗаЕдиницу (no record yielded)
+    rejects: int = 0
+    rejects_by_entity: Counter = field(default_factory=Counter)
+    files: int = 0
+    bytes: int = 0
+    seconds: float = 0.0  # wall time spent in the reader generators (includes the consumer's time)
+
+    @property
+    def records(self) -> int:
+        return sum(self.counts.values())
+
+    def as_dict(self) -> dict:
+        return {
+            "counts": {str(k): v for k, v in sorted(self.counts.items())},
+            "empty_prices": self.empty_prices,
+            "rejects": self.rejects,
+            "files": self.files,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(slots=True)
+class _PropInfo:
+    name: str | None
+    value_type: str | None
+    values: dict[str, str]
+
+
+@dataclass
+class Lookups:
+    """Property dictionaries and units gathered from the classifier files of one upload."""
+
+    properties: dict[str, _PropInfo] = field(default_factory=dict)
+    units: dict[str, Unit] = field(default_factory=dict)
+
+    def add_property(self, prop: Property) -> None:
+        known = self.properties.get(prop.id)
+        if known is not None and not prop.values:
+            # a later mention without values (e.g. the offer classifier) keeps the dictionary we have
+            known.name = prop.name or known.name
+            known.value_type = prop.value_type or known.value_type
+            return
+        self.properties[prop.id] = _PropInfo(prop.name, prop.value_type, dict(prop.values))
+
+
+def _t(el) -> str | None:
+    text = el.text
+    if text is None:
+        return None
+    text = text.strip()
+    return text or None
+
+
+class _FileReader:
+    """Records of one file."""
+
+    def __init__(
+        self,
+        header: FileHeader,
+        wanted: frozenset[Entity],
+        lookups: Lookups,
+        stats: ReadStats,
+        *,
+        lookups_only: bool = False,
+    ) -> None:
+        self.header = header
+        self.rel = header.path
+        self.wanted = wanted
+        self.lookups = lookups
+        self.stats = stats
+        self.lookups_only = lookups_only
+        self.names = LocalNames()
+        self.section: str | None = None
+        self.section_el = None
+        self.root = None
+        self.for_offers_file = header.kind in (FileKind.OFFERS, FileKind.OFFER_CLASSIFIER)
+        self.open_entity = None  # the entity element being parsed (for error messages)
+        self.seen_classifier_end = False
+
+    # ------------------------------------------------------------------ driver
+
+    def run(self, source: IO[bytes]) -> Iterator[Record]:
+        names = self.names
+        wanted = self.wanted
+        group_stack: list[list] = []  # [element, id-or-None, emitted]
+        context = iterparse(source, events=("start", "end"), tag=_TAGS)
+        root = None
+        try:
+            for event, el in context:
+                name = names[el.tag]
+                if event == "start":
+                    if root is None:
+                        root = self.root = el
+                        check_docinfo(el, self.rel)
+                        if name != ROOT:
+                            raise CommerceMLError(
+                                f"not CommerceML: the root element is {name!r}",
+                                file=self.rel,
+                                line=el.sourceline,
+                            )
+                        continue
+                    if name in SECTIONS:
+                        if el.getparent() is root:
+                            self.section = name
+                            self.section_el = el
+                        continue
+                    self.open_entity = el
+                    if name == "Группа" and self.section == "Классификатор":
+                        # pre-order: the parent group is complete up to its nested Группы -> emit it now
+                        if group_stack and not group_stack[-1][2]:
+                            frame = group_stack[-1]
+                            parent_id = group_stack[-2][1] if len(group_stack) > 1 else None
+                            frame[2] = True
+                            rec = self._group(frame[0], parent_id)
+                            frame[1] = getattr(rec, "id", None)
+                            if Entity.GROUPS in wanted:
+                                yield from self._emit(rec)
+                        group_stack.append([el, None, False])
+                    continue
+
+                # ---- end events
+                if name in SECTIONS:
+                    if el is self.section_el:
+                        if name == "Классификатор":
+                            self.seen_classifier_end = True
+                        self.section = None
+                        self.section_el = None
+                        el.clear(keep_tail=False)
+                        if self.lookups_only and self.seen_classifier_end:
+                            return
+                    continue
+                section = self.section
+                if section is None:
+                    continue
+                self.open_entity = None
+                if name == "Предложение":
+                    if section in OFFER_SECTIONS:
+                        yield from self._offer(el, section != "ПакетПредложений")
+                        _free(el)
+                elif name == "Товар":
+                    if section == "Каталог":
+                        if Entity.GOODS in wanted:
+                            yield from self._emit(self._product(el))
+                        _free(el)
+                elif name == "Склад":
+                    parent = el.getparent()
+                    if names[parent.tag] == "Склады" and parent.getparent() is self.section_el:
+                        if Entity.WAREHOUSES in wanted:
+                            yield from self._emit(self._warehouse(el))
+                        _free(el)
+                elif name == "Группа":
+                    if section == "Классификатор" and group_stack:
+                        frame = group_stack.pop()
+                        if not frame[2]:
+                            parent_id = group_stack[-1][1] if group_stack else None
+                            if Entity.GROUPS in wanted:
+                                yield from self._emit(self._group(el, parent_id))
+                        _free(el)
+                elif name == "Свойство" or name == "СвойствоНоменклатуры":
+                    if section == "Классификатор":
+                        rec = self._property(el, name == "СвойствоНоменклатуры")
+                        if isinstance(rec, Property):
+                            self.lookups.add_property(rec)
+                        if Entity.PROPERTIES in wanted:
+                            yield from self._emit(rec)
+                        _free(el)
+                elif name == "ТипЦены":
+                    if section == "Классификатор" or section in OFFER_SECTIONS:
+                        if Entity.PRICE_TYPES in wanted:
+                            yield from self._emit(self._price_type(el))
+                        _free(el)
+                elif name == "ЕдиницаИзмерения":
+                    if section == "Классификатор":
+                        rec = self._unit(el)
+                        if isinstance(rec, Unit):
+                            self.lookups.units[rec.id] = rec
+                        if Entity.UNITS in wanted:
+                            yield from self._emit(rec)
+                        _free(el)
+                elif name == "Контрагент":
+                    if section == "Контрагенты" and el.getparent() is self.section_el:
+                        if Entity.CUSTOMERS in wanted:
+                            yield from self._emit(self._customer(el))
+                        _free(el)
+        except etree.XMLSyntaxError as exc:
+            raise syntax_error(exc, self.rel, self._where()) from None
+        except CommerceMLError:
+            raise
+        finally:
+            del context
+
+    def _where(self) -> str | None:
+        parts = [ROOT]
+        if self.section:
+            parts.append(self.section)
+        el = self.open_entity
+        if el is not None:
+            try:
+                parts.append(self.names[el.tag])
+            except Exception:  # noqa: BLE001
+                pass
+        return "/".join(parts)
+
+    def _emit(self, rec) -> Iterator[Record]:
+        if isinstance(rec, Reject):
+            self.stats.rejects += 1
+            self.stats.rejects_by_entity[rec.entity] += 1
+        else:
+            self.stats.counts[rec.entity] += 1
+        yield rec
+
+    def _source(self, el) -> Source:
+        return Source(self.rel, el.sourceline)
+
+    def _reject(self, entity: Entity, entity_id: str | None, reason: str, el) -> Reject:
+        return Reject(entity, entity_id, reason, raw_fragment(el), self._source(el))
+
+    # ------------------------------------------------------------------ classifier entities
+
+    def _deleted(self, el) -> bool:
+        status = el.get("Статус")
+        return status is not None and status.strip() == _DELETED
+
+    def _group(self, el, parent_id: str | None):
+        names = self.names
+        gid = name = None
+        deleted = self._deleted(el)
+        for ch in el:
+            t = names[ch.tag]
+            if t == "Ид":
+                gid = _t(ch)
+            elif t == "Наименование":
+                name = _t(ch)
+            elif t == "ПометкаУдаления":
+                deleted = deleted or bool(parse_bool(ch.text))
+            elif t == "Статус":
+                deleted = deleted or _t(ch) == _DELETED
+            elif t == "Группы":
+                break  # nested groups come after the group's own fields
+        if not gid:
+            return self._reject(Entity.GROUPS, None, "Группа without Ид", el)
+        return Group(gid, name, parent_id, deleted, self._source(el))
+
+    def _property(self, el, legacy: bool):
+        names = self.names
+        pid = name = value_type = None
+        for_offers = self.for_offers_file
+        multiple = deleted = False
+        values: dict[str, str] = {}
+        deleted = self._deleted(el)
+        for ch in el:
+            t = names[ch.tag]
+            if t == "Ид":
+                pid = _t(ch)
+            elif t == "Наименование":
+                name = _t(ch)
+            elif t == "ТипЗначений":
+                value_type = _t(ch)
+            elif t == "ВариантыЗначений":
+                for item in ch:
+                    vid = val = None
+                    for c in item:
+                        tt = names[c.tag]
+                        if tt == "ИдЗначения":
+                            vid = _t(c)
+                        elif tt == "Значение":
+                            val = _t(c)
+                    if vid:
+                        values[vid] = val if val is not None else ""
+                    elif val is not None and value_type is None:
+                        pass  # a list of allowed literals: nothing to resolve
+            elif t == "ДляПредложений":
+                for_offers = for_offers or bool(parse_bool(ch.text))
+            elif t == "Множественное":
+                multiple = bool(parse_bool(ch.text))
+            elif t == "ПометкаУдаления":
+                deleted = deleted or bool(parse_bool(ch.text))
+            elif t == "Статус":
+                deleted = deleted or _t(ch) == _DELETED
+        if not pid:
+            return self._reject(
+                Entity.PROPERTIES, None, f"{'СвойствоНоменклатуры' if legacy else 'Свойство'} without Ид", el
+            )
+        if value_type is None and values:
+            value_type = "Справочник"
+        return Property(pid, name, value_type, for_offers, multiple, values, deleted, self._source(el))
+
+    def _price_type(self, el):
+        names = self.names
+        pid = name = currency = tax_name = None
+        tax_included = None
+        deleted = self._deleted(el)
+        for ch in el:
+            t = names[ch.tag]
+            if t == "Ид":
+                pid = _t(ch)
+            elif t == "Наименование":
+                name = _t(ch)
+            elif t == "Валюта":
+                currency = normalise_currency(ch.text)
+            elif t == "Налог":
+                for c in ch:
+                    tt = names[c.tag]
+                    if tt == "Наименование":
+                        tax_name = _t(c)
+                    elif tt == "УчтеноВСумме":
+                        tax_included = parse_bool(c.text)
+            elif t == "ПометкаУдаления":
+                deleted = deleted or bool(parse_bool(ch.text))
+            elif t == "Статус":
+                deleted = deleted or _t(ch) == _DELETED
+        if not pid:
+            return self._reject(Entity.PRICE_TYPES, None, "ТипЦены without Ид", el)
+        return PriceType(pid, name, currency, tax_name, tax_included, deleted, self._source(el))
+
+    def _warehouse(self, el):
+        names = self.names
+        wid = name = address = None
+        deleted = self._deleted(el)
+        for ch in el:
+            t = names[ch.tag]
+            if t == "Ид":
+                wid = _t(ch)
+            elif t == "Наименование":
+                name = _t(ch)
+            elif t == "Адрес":
+                address = _t(ch)
+                for c in ch:
+                    if names[c.tag] == "Представление":
+                        address = _t(c) or address
+            elif t == "ПометкаУдаления":
+                deleted = deleted or bool(parse_bool(ch.text))
+            elif t == "Статус":
+                deleted = deleted or _t(ch) == _DELETED
+        if not wid:
+            return self._reject(Entity.WAREHOUSES, None, "Склад without Ид", el)
+        return Warehouse(wid, name, address, deleted, self._source(el))
+
+    def _unit(self, el):
+        names = self.names
+        uid = code = name = full = intl = None
+        for ch in el:
+            t = names[ch.tag]
+            if t == "Ид":
+                uid = _t(ch)
+            elif t == "Код":
+                code = _t(ch)
+            elif t == "НаименованиеКраткое":
+                name = _t(ch)
+            elif t == "НаименованиеПолное":
+                full = _t(ch)
+            elif t == "МеждународноеСокращение":
+                intl = _t(ch)
+        if not uid:
+            return self._reject(Entity.UNITS, None, "ЕдиницаИзмерения without Ид", el)
+        return Unit(uid, code, name, full, intl, self._source(el))
+
+    # ------------------------------------------------------------------ goods and offers
+
+    def _property_values(self, box) -> list[PropertyValue]:
+        """ЗначенияСвойств -> PropertyValue list; Справочник ids resolved, empty values skipped."""
+        names = self.names
+        props = self.lookups.properties
+        out: list[PropertyValue] = []
+        for item in box:
+            pid = None
+            vals: list[str] = []
+            for c in item:
+                t = names[c.tag]
+                if t == "Ид":
+                    pid = _t(c)
+                elif t == "Значение" or t == "ИдЗначения":
+                    v = _t(c)
+                    if v is not None:
+                        vals.append(v)
+            if not pid or not vals:
+                continue
+            info = props.get(pid)
+            if info is None:
+                out.extend(PropertyValue(pid, v) for v in vals)
+                continue
+            for v in vals:
+                resolved = info.values.get(v)
+                if resolved is not None:
+                    out.append(PropertyValue(pid, resolved, v, info.name))
+                elif info.value_type == "Справочник":
+                    out.append(PropertyValue(pid, None, v, info.name))  # dictionary value not in this upload
+                else:
+                    out.append(PropertyValue(pid, v, None, info.name))
+        return out
+
+    def _characteristics(self, box) -> list[tuple[str, str]]:
+        names = self.names
+        out = []
+        for item in box:
+            cname = cval = None
+            for c in item:
+                t = names[c.tag]
+                if t == "Наименование":
+                    cname = _t(c)
+                elif t == "Значение":
+                    cval = _t(c)
+            if cname is not None or cval is not None:
+                out.append((cname or "", cval or ""))
+        return out
+
+    def _unit_of(self, ch) -> tuple[str | None, str | None]:
+        """БазоваяЕдиница in its shapes -> (unit as given, OKEI code)."""
+        unit = _t(ch)
+        code = ch.get("Код")
+        code = code.strip() or None if code is not None else None
+        if unit is None:
+            unit = (ch.get("НаименованиеКраткое") or "").strip() or None
+        if unit is None and code is None:
+            for c in ch:
+                if self.names[c.tag] == "Пересчет":
+                    for cc in c:
+                        if self.names[cc.tag] == "Единица":
+                            unit = _t(cc)
+                            break
+        if code is None and unit is not None:
+            known = self.lookups.units.get(unit)
+            if known is not None:  # 3.1: the text is the Ид of Классификатор/ЕдиницыИзмерения
+                code = known.code
+                unit = known.name or unit
+        return unit, code
+
+    def _product(self, el):
+        names = self.names
+        pid = name = article = code = description = unit = unit_code = category = None
+        barcodes: list[str] = []
+        groups: list[str] = []
+        images: list[str] = []
+        manufacturer = None
+        props: list[PropertyValue] = []
+        requisites: dict[str, str] = {}
+        taxes: dict[str, str] = {}
+        chars: list[tuple[str, str]] = []
+        deleted = self._deleted(el)
+        for ch in el:
+            t = names[ch.tag]
+            if t == "Ид":
+                pid = _t(ch)
+            elif t == "Наименование":
+                name = _t(ch)
+            elif t == "Артикул":
+                article = _t(ch)
+            elif t == "Штрихкод" or t == "ШтрихКод":
+                v = _t(ch)
+                if v and v not in barcodes:
+                    barcodes.append(v)
+            elif t == "Код":
+                code = _t(ch)
+            elif t == "Группы":
+                for g in ch:
+                    v = _t(g)
+                    if v:
+                        groups.append(v)
+            elif t == "Описание":
+                description = _t(ch)
+            elif t == "БазоваяЕдиница":
+                unit, unit_code = self._unit_of(ch)
+            elif t == "Картинка":
+                v = _t(ch)
+                if v:
+                    images.append(v)
+            elif t == "Изготовитель":
+                manufacturer = {names[c.tag]: _t(c) for c in ch if _t(c) is not None} or None
+            elif t == "ЗначенияСвойств":
+                props = self._property_values(ch)
+            elif t == "ЗначенияРеквизитов":
+                for item in ch:
+                    rname = rval = None
+                    for c in item:
+                        tt = names[c.tag]
+                        if tt == "Наименование":
+                            rname = _t(c)
+                        elif tt == "Значение":
+                            v = _t(c)
+                            rval = v if rval is None else (f"{rval}; {v}" if v else rval)
+                    if rname:
+                        requisites[rname] = rval or ""
+            elif t == "СтавкиНалогов":
+                for item in ch:
+                    tname = rate = None
+                    for c in item:
+                        tt = names[c.tag]
+                        if tt == "Наименование":
+                            tname = _t(c)
+                        elif tt == "Ставка":
+                            rate = _t(c)
+                    if tname:
+                        taxes[tname] = rate or ""
+            elif t == "ХарактеристикиТовара":
+                chars = self._characteristics(ch)
+            elif t == "Категория":
+                category = _t(ch)
+            elif t == "ПометкаУдаления":
+                deleted = deleted or bool(parse_bool(ch.text))
+            elif t == "Статус":
+                deleted = deleted or _t(ch) == _DELETED
+            elif t in ("Вес", "Страна", "ПолноеНаименование", "ТорговаяМарка"):
+                v = _t(ch)
+                if v is not None:
+                    requisites.setdefault(t, v)
+        if not pid:
+            return self._reject(Entity.GOODS, None, "Товар without Ид", el)
+        return Product(
+            pid,
+            name,
+            article,
+            code,
+            barcodes,
+            groups,
+            description,
+            unit,
+            unit_code,
+            images,
+            manufacturer,
+            props,
+            requisites,
+            taxes,
+            chars,
+            category,
+            deleted,
+            self._source(el),
+        )
+
+    def _offer(self, el, changes: bool) -> Iterator[Record]:
+        """One Предложение -> Offer (when it defines one), Price*, Stock*, StockTotal*."""
+        names = self.names
+        wanted = self.wanted
+        want_offer = Entity.OFFERS in wanted
+        want_prices = Entity.PRICES in wanted
+        want_rests = Entity.RESTS in wanted
+        want_totals = Entity.STOCK_TOTALS in wanted
+        oid = char_id = None
+        children: set[str] = set()
+        prices_el = []
+        stock_els = []
+        total_els = []
+        rests_els = []
+        deleted = self._deleted(el)
+        # offer definition fields
+        name = article = barcode = unit = None
+        chars: list[tuple[str, str]] = []
+        props_el = None
+        for ch in el:
+            t = names[ch.tag]
+            children.add(t)
+            if t == "Ид":
+                oid = _t(ch)
+            elif t == "Цены":
+                if want_prices:
+                    prices_el.append(ch)
+            elif t == "Количество":
+                if want_totals:
+                    total_els.append(ch)
+            elif t == "Склад" or t == "Склады" or t == "КоличествоНаСкладах":
+                if want_rests:
+                    stock_els.append(ch)
+            elif t == "Остатки":
+                if want_rests or want_totals:
+                    rests_els.append(ch)
+            elif t == "ИдХарактеристики":
+                char_id = _t(ch)
+            elif not want_offer:
+                if t == "ПометкаУдаления":
+                    deleted = deleted or bool(parse_bool(ch.text))
+                elif t == "Статус":
+                    deleted = deleted or _t(ch) == _DELETED
+                continue
+            elif t == "Наименование":
+                name = _t(ch)
+            elif t == "Артикул":
+                article = _t(ch)
+            elif t == "Штрихкод" or t == "ШтрихКод":
+                barcode = barcode or _t(ch)
+            elif t == "БазоваяЕдиница":
+                unit = self._unit_of(ch)[0]
+            elif t == "ХарактеристикиТовара":
+                chars = self._characteristics(ch)
+            elif t == "ЗначенияСвойств":
+                props_el = ch
+            elif t == "ПометкаУдаления":
+                deleted = deleted or bool(parse_bool(ch.text))
+            elif t == "Статус":
+                deleted = deleted or _t(ch) == _DELETED
+        if not oid:
+            entity = Entity.OFFERS
+            if not offer_has_definition(children, changes, deleted):
+                entity = Entity.PRICES if "Цены" in children else Entity.RESTS
+            if entity in wanted:
+                yield from self._emit(self._reject(entity, None, "Предложение without Ид", el))
+            return
+        if char_id and "#" not in oid:
+            oid = f"{oid}#{char_id}"
+        if want_offer and offer_has_definition(children, changes, deleted):
+            product_id, characteristic_id = split_offer_id(oid)
+            props = self._property_values(props_el) if props_el is not None else []
+            if not chars and props:
+                chars = [(p.property_name or p.property_id, p.value or p.value_id or "") for p in props]
+            yield from self._emit(
+                Offer(
+                    oid,
+                    product_id,
+                    characteristic_id,
+                    name,
+                    article,
+                    barcode,
+                    unit,
+                    chars,
+                    props,
+                    deleted,
+                    self._source(el),
+                )
+            )
+        for box in prices_el:
+            for price in box:
+                yield from self._price(oid, price)
+        for st in stock_els:
+            yield from self._stock(oid, st)
+        for box in rests_els:
+            yield from self._rests(oid, box)
+        for q in total_els:
+            yield from self._total(oid, q, q)
+
+    def _price(self, oid: str, el) -> Iterator[Record]:
+        names = self.names
+        type_id = value = currency = unit = ratio = presentation = None
+        raw_value = None
+        for ch in el:
+            t = names[ch.tag]
+            if t == "ЦенаЗаЕдиницу":
+                raw_value = ch.text
+            elif t == "ИдТипаЦены":
+                type_id = _t(ch)
+            elif t == "Валюта":
+                currency = ch.text
+            elif t == "Единица":
+                unit = _t(ch)
+            elif t == "Коэффициент":
+                ratio = ch.text
+            elif t == "Представление":
+                presentation = _t(ch)
+        try:
+            value = parse_decimal(raw_value)
+        except BadNumber as exc:
+            yield from self._emit(self._reject(Entity.PRICES, oid, f"ЦенаЗаЕдиницу: {exc}", el))
+            return
+        if value is None:
+            self.stats.empty_prices += 1
+            return
+        if not type_id:
+            yield from self._emit(self._reject(Entity.PRICES, oid, "Цена without ИдТипаЦены", el))
+            return
+        try:
+            ratio_value = parse_decimal(ratio)
+        except BadNumber:
+            ratio_value = None  # Коэффициент is informative; a bad one must not lose the price
+        yield from self._emit(
+            PriceRecord(
+                oid,
+                type_id,
+                value,
+                normalise_currency(currency),
+                unit,
+                ratio_value,
+                presentation,
+                Source(self.rel, el.sourceline),
+            )
+        )
+
+    def _stock_record(self, oid: str, warehouse_id: str | None, raw: str | None, el) -> Iterator[Record]:
+        if not warehouse_id:
+            yield from self._emit(self._reject(Entity.RESTS, oid, "stock without a warehouse Ид", el))
+            return
+        try:
+            qty = parse_decimal(raw)
+        except BadNumber as exc:
+            yield from self._emit(self._reject(Entity.RESTS, oid, f"quantity: {exc}", el))
+            return
+        if qty is None:
+            yield from self._emit(self._reject(Entity.RESTS, oid, "stock without a quantity", el))
+            return
+        yield from self._emit(Stock(oid, warehouse_id, qty, Source(self.rel, el.sourceline)))
+
+    def _stock(self, oid: str, el) -> Iterator[Record]:
+        names = self.names
+        t = names[el.tag]
+        if t == "КоличествоНаСкладах":  # Bitrix: КоличествоНаСкладе{ИдСклада, Количество}
+            for item in el:
+                wid = qty = None
+                for c in item:
+                    tt = names[c.tag]
+                    if tt == "ИдСклада":
+                        wid = _t(c)
+                    elif tt == "Количество":
+                        qty = c.text
+                yield from self._stock_record(oid, wid, qty, item)
+            return
+        # Склад / Склады @ИдСклада @КоличествоНаСкладе (2.07/2.08 offers, ИзмененияПакетаПредложений)
+        wid = el.get("ИдСклада")
+        yield from self._stock_record(oid, wid.strip() if wid else None, el.get("КоличествоНаСкладе"), el)
+
+    def _rests(self, oid: str, box) -> Iterator[Record]:
+        """Остатки/Остаток*: Склад{Ид, Количество} -> Stock; a warehouse-less Количество -> StockTotal."""
+        names = self.names
+        for rest in box:
+            store = None
+            qty_el = None
+            for c in rest:
+                tt = names[c.tag]
+                if tt == "Склад":
+                    store = c
+                elif tt == "Количество":
+                    qty_el = c
+            if store is not None:
+                if Entity.RESTS not in self.wanted:
+                    continue
+                wid = qty = None
+                for c in store:
+                    tt = names[c.tag]
+                    if tt == "Ид":
+                        wid = _t(c)
+                    elif tt == "Количество":
+                        qty = c.text
+                if qty is None and qty_el is not None:
+                    qty = qty_el.text
+                yield from self._stock_record(oid, wid, qty, rest)
+            elif qty_el is not None and Entity.STOCK_TOTALS in self.wanted:
+                yield from self._total(oid, qty_el, rest)
+
+    def _total(self, oid: str, qty_el, el) -> Iterator[Record]:
+        try:
+            qty = parse_decimal(qty_el.text)
+        except BadNumber as exc:
+            yield from self._emit(self._reject(Entity.STOCK_TOTALS, oid, f"Количество: {exc}", el))
+            return
+        if qty is None:
+            return  # an empty <Количество/> says nothing
+        yield from self._emit(StockTotal(oid, qty, Source(self.rel, el.sourceline)))
+
+    # ------------------------------------------------------------------ customers
+
+    def _customer(self, el):
+        """Контрагент -> Customer.
+
+        ``kind``: "legal" when ОфициальноеНаименование, a non-empty КПП or a 10-digit ИНН is present;
+        otherwise "individual" when ПолноеНаименование, Фамилия/Имя/Отчество or a 12-digit ИНН is present;
+        otherwise None. E-mails come only from Контакт Тип "Электронная почта" (never "Почта", which is a
+        postal address in 1C); phones from contacts whose Тип starts with "Телефон".
+        """
+        names = self.names
+        cid = name = official = full = inn = kpp = okpo = role = None
+        person = False
+        emails: list[str] = []
+        phones: list[str] = []
+        addresses: list[dict] = []
+        contacts: list[dict] = []
+        reps: list[dict] = []
+        deleted = self._deleted(el)
+        for ch in el:
+            t = names[ch.tag]
+            if t == "Ид":
+                cid = _t(ch)
+            elif t == "Наименование":
+                name = _t(ch)
+            elif t == "ОфициальноеНаименование":
+                official = _t(ch)
+            elif t == "ПолноеНаименование":
+                full = _t(ch)
+            elif t in ("Фамилия", "Имя", "Отчество"):
+                person = person or _t(ch) is not None
+            elif t == "ИНН":
+                inn = _t(ch)
+            elif t == "КПП":
+                kpp = _t(ch)
+            elif t == "ОКПО" or t == "КодПоОКПО":
+                okpo = _t(ch)
+            elif t == "Роль":
+                role = _t(ch)
+            elif t in _ADDRESS_ELEMENTS:
+                addresses.append(self._address(ch, t))
+            elif t == "Контакты":
+                for item in ch:
+                    ctype = cval = comment = None
+                    for c in item:
+                        tt = names[c.tag]
+                        if tt == "Тип":
+                            ctype = _t(c)
+                        elif tt == "Значение":
+                            cval = _t(c)
+                        elif tt == "Комментарий":
+                            comment = _t(c)
+                    contacts.append({"type": ctype, "value": cval, "comment": comment})
+                    if cval is None:
+                        continue
+                    low = (ctype or "").lower()
+                    if low in _EMAIL_TYPES:
+                        emails.append(cval)
+                    elif low.startswith("телефон"):
+                        phones.append(cval)
+            elif t == "Представители":
+                for item in ch:
+                    rep = {"relation": None, "id": None, "name": None}
+                    fields = [item]
+                    fields.extend(c for c in item if names[c.tag] == "Контрагент")
+                    for holder in fields:
+                        for c in holder:
+                            tt = names[c.tag]
+                            if tt == "Отношение":
+                                rep["relation"] = _t(c)
+                            elif tt == "Ид":
+                                rep["id"] = _t(c)
+                            elif tt == "Наименование":
+                                rep["name"] = _t(c)
+                    if rep["id"] or rep["name"]:
+                        reps.append(rep)
+            elif t == "ПометкаУдаления":
+                deleted = deleted or bool(parse_bool(ch.text))
+            elif t == "Статус":
+                deleted = deleted or _t(ch) == _DELETED
+        if not cid:
+            return self._reject(Entity.CUSTOMERS, None, "Контрагент without Ид", el)
+        inn_digits = inn if inn and inn.isdigit() else ""
+        if official or kpp or len(inn_digits) == 10:
+            kind = "legal"
+        elif full or person or len(inn_digits) == 12:
+            kind = "individual"
+        else:
+            kind = None
+        return Customer(
+            cid,
+            name,
+            official or full,
+            kind,
+            inn,
+            kpp,
+            okpo,
+            emails,
+            phones,
+            addresses,
+            contacts,
+            role,
+            reps,
+            deleted,
+            self._source(el),
+        )
+
+    def _address(self, el, kind: str) -> dict:
+        names = self.names
+        presentation = None
+        fields: dict[str, str] = {}
+        for c in el:
+            tt = names[c.tag]
+            if tt == "Представление":
+                presentation = _t(c)
+            elif tt == "АдресноеПоле":
+                ftype = fval = None
+                for cc in c:
+                    t3 = names[cc.tag]
+                    if t3 == "Тип":
+                        ftype = _t(cc)
+                    elif t3 == "Значение":
+                        fval = _t(cc)
+                if ftype:
+                    fields[ftype] = fval or ""
+        if presentation is None and not len(el):
+            presentation = _t(el)
+        return {"type": kind, "presentation": presentation, "fields": fields}
+
+
+def _free(el) -> None:
+    el.clear(keep_tail=False)
+    parent = el.getparent()
+    if parent is not None:
+        while el.getprevious() is not None:
+            del parent[0]
+
+
+# ---------------------------------------------------------------------- public API
+
+
+def _open_checked(opener, rel: str) -> IO[bytes]:
+    try:
+        fh = opener()
+    except OSError as exc:
+        raise CommerceMLError(f"cannot read file: {exc}", file=rel) from None
+    return fh
+
+
+def _read_one(opener, header: FileHeader, reader: _FileReader) -> Iterator[Record]:
+    with _open_checked(opener, header.path) as fh:
+        head = fh.read(PROLOG_BYTES)
+    check_prolog(head, header.path)
+    with _open_checked(opener, header.path) as fh:
+        try:
+            yield from reader.run(fh)
+        except OSError as exc:
+            raise CommerceMLError(f"cannot read file: {exc}", file=header.path) from None
+
+
+def iter_file_records(
+    source: Upload | str | os.PathLike[str],
+    header: FileHeader | None = None,
+    entities: Iterable[Entity] | None = None,
+    *,
+    stats: ReadStats | None = None,
+    lookups: Lookups | None = None,
+) -> Iterator[Record]:
+    """Records of one file: ``source`` is an :class:`Upload` (then ``header`` names the file) or a path.
+
+    ``entities`` defaults to all. Справочник values resolve against ``lookups`` (and against the
+    properties of the file itself, read before its goods/offers when the classifier comes first).
+    """
+    wanted = ALL_ENTITIES if entities is None else frozenset(entities)
+    stats = stats if stats is not None else ReadStats()
+    lookups = lookups if lookups is not None else Lookups()
+    if isinstance(source, Upload):
+        if header is None:
+            raise ValueError("iter_file_records(upload, header, ...) needs the header of the file")
+        upload = source
+
+        def opener():
+            return upload.open(header)
+    else:
+        path = Path(source)
+        if header is None:
+            header = header_from(lambda: open(path, "rb"), path.name, path.stat().st_size)
+
+        def opener():
+            return open(path, "rb")
+
+    started = time.perf_counter()
+    stats.files += 1
+    stats.bytes += header.size
+    try:
+        yield from _read_one(opener, header, _FileReader(header, wanted, lookups, stats))
+    finally:
+        stats.seconds += time.perf_counter() - started
+
+
+def collect_lookups(upload: Upload, lookups: Lookups | None = None) -> Lookups:
+    """Property dictionaries and units of every classifier section of the upload (stops after each
+    file's Классификатор, so a classic 2 GB import.xml costs only its classifier)."""
+    lookups = lookups if lookups is not None else Lookups()
+    scratch = ReadStats()
+    for header in upload.files:
+        if header.entities.isdisjoint(_LOOKUP_ENTITIES):
+            continue
+        reader = _FileReader(header, frozenset(), lookups, scratch, lookups_only=True)
+        for _ in _read_one(lambda header=header: upload.open(header), header, reader):
+            pass
+    return lookups
+
+
+def read_upload(
+    upload: Upload,
+    entities: Iterable[Entity],
+    stats: ReadStats | None = None,
+) -> Iterator[Record]:
+    """Stream records of the wanted entities from the files that can hold them, in import order.
+
+    Справочник property values are resolved through the classifier files of the same upload (a cheap
+    pre-pass when goods or offers are wanted). Reject records are yielded for entity-level problems;
+    :class:`CommerceMLError` is raised for document-level problems.
+    """
+    wanted = frozenset(entities)
+    stats = stats if stats is not None else ReadStats()
+    lookups = Lookups()
+    if Entity.GOODS in wanted or Entity.OFFERS in wanted:
+        started = time.perf_counter()
+        collect_lookups(upload, lookups)
+        stats.seconds += time.perf_counter() - started
+    for header in upload.files:
+        if header.entities.isdisjoint(wanted):
+            continue
+        yield from iter_file_records(upload, header, wanted, stats=stats, lookups=lookups)
