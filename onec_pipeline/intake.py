@@ -47,6 +47,7 @@ LOOSE_UPLOAD_NAME = "."  # the name of the upload formed by the loose top-level 
 LOOSE_SUBDIRS = frozenset({"import_files"})  # subdirectories that belong to the loose upload
 KEY_RE = re.compile(r"^(\d{8}T\d{6})-([0-9a-f]{8})$")
 KEY_TIME_FORMAT = "%Y%m%dT%H%M%S"
+PARTIAL_SUFFIXES = (".part", ".tmp", ".crdownload")  # files a writer renames when done
 TAIL_BYTES = 4096
 HEAD_BYTES = 8192
 
@@ -270,6 +271,9 @@ def check_complete(
         return Completeness(False, "empty")
     if upload.marker is not None:
         return Completeness(True, "marker")
+    partial = [f.rel for f in upload.files if f.rel.lower().endswith(PARTIAL_SUFFIXES)]
+    if partial:
+        return Completeness(False, f"still being written: {partial[0]}")
     age = now - upload.newest_mtime
     if age < settle_seconds:
         return Completeness(False, f"settling: last change {age:.0f}s ago < {settle_seconds:g}s")
@@ -438,7 +442,14 @@ def _move_file(src: Path, dst: Path, same_fs: bool) -> None:
     if same_fs:
         os.replace(src, dst)
     else:
-        shutil.copy2(src, dst)
+        _copy_file(src, dst)
+
+
+def _copy_file(src: Path, dst: Path) -> None:
+    """Copy content and mtime, not permissions (samples and mounts may be read-only)."""
+    shutil.copyfile(src, dst)
+    st = os.stat(src)
+    os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
 def _finish(tmp: Path, archive_dir: Path, manifest: Manifest) -> ArchivedUpload:
@@ -622,12 +633,10 @@ def archive_zip(
         raise
     kept = archive_dir / f"{result.key}.zip"
     if not kept.exists():
-        if keep_source:
-            shutil.copy2(zip_path, kept)
-        elif _same_filesystem(zip_path.parent, archive_dir):
+        if not keep_source and _same_filesystem(zip_path.parent, archive_dir):
             os.replace(zip_path, kept)
         else:
-            shutil.copy2(zip_path, kept)
+            _copy_file(zip_path, kept)
     if not keep_source:
         zip_path.unlink(missing_ok=True)
         if marker is not None:

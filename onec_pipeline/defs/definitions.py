@@ -1,0 +1,43 @@
+"""The one ``Definitions`` of the ``onec_pipeline`` code location."""
+
+from __future__ import annotations
+
+from dagster import Definitions
+
+from onec_pipeline.defs.assets import catalog_assets
+from onec_pipeline.defs.checks import audit_checks, upload_checks
+from onec_pipeline.defs.customers import customer_assets, customer_checks
+from onec_pipeline.defs.jobs import (
+    archive_retention_job,
+    catalog_audit_job,
+    import_catalog,
+    import_prices,
+    import_stocks,
+    make_import_customers,
+)
+from onec_pipeline.defs.resources import default_resources
+from onec_pipeline.defs.schedules import make_schedules
+from onec_pipeline.defs.sensors import onec_upload_sensor
+
+_audit_job = catalog_audit_job()
+_customers_job = make_import_customers(bool(customer_assets))
+
+defs = Definitions(
+    assets=[*catalog_assets, *customer_assets],
+    asset_checks=[*upload_checks, *audit_checks, *customer_checks],
+    jobs=[
+        j
+        for j in (
+            import_catalog,
+            import_prices,
+            import_stocks,
+            _customers_job,
+            _audit_job,
+            archive_retention_job,
+        )
+        if j is not None
+    ],
+    schedules=make_schedules(_audit_job),
+    sensors=[onec_upload_sensor],
+    resources=default_resources(),
+)

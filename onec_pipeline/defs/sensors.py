@@ -1,0 +1,159 @@
+"""``onec_upload_sensor``: archive complete uploads, add their partitions, request one run each.
+
+A tick lists the incoming directory (directory entries only), reads the head and tail of each XML file of
+uploads that look settled, archives the complete ones (``intake``), reads the archived files' headers to
+select the assets whose data the upload holds, and returns a ``SensorResult`` with the new partitions and
+one ``RunRequest`` per upload (run key = upload key, so a tick replayed after a crash never runs twice).
+
+The cursor is JSON ``{"pending": {upload name: fingerprint}, "failed": {...}}`` holding only what is in
+the incoming directory now: it never grows with history.
+"""
+
+import json
+import time
+
+from dagster import (
+    AssetSelection,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
+
+from onec_pipeline import intake
+from onec_pipeline.defs.assets import IMPORT_TAG, assets_for_upload, catalog_assets
+from onec_pipeline.defs.customers import customer_assets
+from onec_pipeline.defs.partitions import uploads_partitions
+from onec_pipeline.defs.resources import UploadDirs
+
+MAX_UPLOADS_PER_TICK = 20  # the rest waits for the next tick (the evaluation times out after 60 s)
+TICK_BUDGET_SECONDS = 30.0
+
+_SENSOR_ASSETS = [*catalog_assets, *customer_assets]
+
+
+def upload_tags(key: str, source: str = "") -> dict[str, str]:
+    tags = {IMPORT_TAG: "true", "onec/upload": key}
+    if source:
+        tags["onec/source"] = source[-200:]
+    return tags
+
+
+def run_request_for(key: str, archived_path, source: str = "") -> RunRequest | None:
+    """The run of one archived upload: only the assets whose data it holds (None when it holds none)."""
+    from dagster import AssetKey
+
+    from onec_pipeline.commerceml import discover_upload
+
+    selected = assets_for_upload(discover_upload(archived_path))
+    if not selected:
+        return None
+    from onec_pipeline.defs.checks import upload_check_keys_for
+
+    return RunRequest(
+        run_key=key,
+        partition_key=key,
+        asset_selection=[AssetKey(name) for name in selected],
+        # the per-upload checks of those assets only (the catalog-wide audit checks are not partitioned)
+        asset_check_keys=upload_check_keys_for(selected),
+        tags=upload_tags(key, source),
+    )
+
+
+def evaluate_uploads(
+    *,
+    import_dir,
+    archive_dir,
+    settle_seconds: float,
+    cursor: str | None,
+    known_partitions: set[str],
+    now: float | None = None,
+    log=None,
+) -> tuple[list[RunRequest], list[str], str, list[str]]:
+    """The sensor's logic without Dagster's context: (run requests, new partition keys, cursor, notes)."""
+    state = json.loads(cursor) if cursor else {}
+    pending: dict[str, str] = state.get("pending", {})
+    failed: dict[str, str] = state.get("failed", {})
+    now = time.time() if now is None else now
+    started = time.monotonic()
+    new_pending: dict[str, str] = {}
+    new_failed: dict[str, str] = {}
+    requests: list[RunRequest] = []
+    new_keys: list[str] = []
+    notes: list[str] = []
+    archived_count = 0
+    for upload in intake.scan_incoming(import_dir):
+        fp = upload.fingerprint
+        if failed.get(upload.name) == fp:  # the same bytes failed before: wait for a new upload
+            new_failed[upload.name] = fp
+            continue
+        verdict = intake.check_complete(
+            upload, now=now, settle_seconds=settle_seconds, previous_fingerprint=pending.get(upload.name)
+        )
+        if not verdict.complete:
+            new_pending[upload.name] = fp
+            notes.append(f"{upload.name}: {verdict.reason}")
+            continue
+        if archived_count >= MAX_UPLOADS_PER_TICK or time.monotonic() - started > TICK_BUDGET_SECONDS:
+            new_pending[upload.name] = pending.get(upload.name, fp)  # keep its settled state for next tick
+            notes.append(f"{upload.name}: complete, left for the next tick")
+            continue
+        try:
+            archived = intake.archive_upload(upload, archive_dir)
+        except (intake.IntakeError, OSError) as exc:
+            new_failed[upload.name] = fp
+            notes.append(f"{upload.name}: refused: {exc}")
+            if log:
+                log.error(f"upload {upload.name} refused: {exc}")
+            continue
+        archived_count += 1
+        key = archived.key
+        try:
+            request = run_request_for(key, archived.path, archived.manifest.source)
+        except Exception as exc:  # noqa: BLE001 - an unreadable header fails the run, not the sensor
+            if log:
+                log.error(f"upload {key}: cannot read headers: {exc}")
+            request = RunRequest(
+                run_key=key, partition_key=key, tags=upload_tags(key, archived.manifest.source)
+            )
+        if archived.duplicate:
+            notes.append(f"{upload.name}: same content as archived upload {key}")
+        if key not in known_partitions and key not in new_keys:
+            new_keys.append(key)
+        if request is None:
+            notes.append(f"{upload.name} -> {key}: holds no importable data")
+            continue
+        requests.append(request)
+        if log:
+            log.info(f"upload {upload.name} archived as {key}: assets {request.asset_selection}")
+    new_cursor = json.dumps({"pending": new_pending, "failed": new_failed}, sort_keys=True)
+    return requests, new_keys, new_cursor, notes
+
+
+@sensor(
+    name="onec_upload_sensor",
+    minimum_interval_seconds=15,
+    default_status=DefaultSensorStatus.RUNNING,
+    asset_selection=AssetSelection.assets(*_SENSOR_ASSETS),
+    description="Archives complete 1C uploads from ONEC_IMPORT_DIR and requests one import run per upload.",
+)
+def onec_upload_sensor(context: SensorEvaluationContext, upload_dirs: UploadDirs):
+    known = set(context.instance.get_dynamic_partitions(uploads_partitions.name))
+    requests, new_keys, cursor, notes = evaluate_uploads(
+        import_dir=upload_dirs.incoming(),
+        archive_dir=upload_dirs.archive(),
+        settle_seconds=upload_dirs.settle(),
+        cursor=context.cursor,
+        known_partitions=known,
+        log=context.log,
+    )
+    if not requests and not new_keys:
+        context.update_cursor(cursor)
+        return SkipReason("; ".join(notes) if notes else "no uploads waiting")
+    return SensorResult(
+        run_requests=requests,
+        dynamic_partitions_requests=[uploads_partitions.build_add_request(new_keys)] if new_keys else [],
+        cursor=cursor,
+    )
