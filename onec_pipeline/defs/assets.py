@@ -132,7 +132,7 @@ class ProgressLog:
 
 def _result_counts(results: dict) -> dict[str, int]:
     totals = dict.fromkeys(
-        ("inserted", "updated", "unchanged", "stale", "deactivated", "rejected", "rows"), 0
+        ("inserted", "updated", "unchanged", "stale", "deactivated", "rejected", "duplicates", "rows"), 0
     )
     for res in results.values():
         for name in totals:

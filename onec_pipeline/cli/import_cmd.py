@@ -1,0 +1,127 @@
+"""``onec-pipeline import PATH``: archive an upload and materialise its assets through Dagster."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+ONLY = ("catalog", "prices", "stocks", "customers")
+COUNT_COLUMNS = ("inserted", "updated", "unchanged", "stale", "deactivated", "rejected")
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=str))
+@click.option(
+    "--database-url", default=None, help="Catalog database (default: $ONEC_DATABASE_URL or SQLite)."
+)
+@click.option("--db-schema", default=None, help="PostgreSQL schema (default: $ONEC_DB_SCHEMA or onec).")
+@click.option("--dry-run", is_flag=True, help="Read and load inside a transaction, then roll back.")
+@click.option("--only", type=click.Choice(ONLY), default=None, help="Import only these assets.")
+@click.option(
+    "--allow-mass-deactivation",
+    is_flag=True,
+    help="Let a full export deactivate more than the store's threshold of active rows.",
+)
+@click.option("--archive-dir", default=None, help="Archive directory (default: $ONEC_ARCHIVE_DIR).")
+def import_cmd(
+    path: str,
+    database_url: str | None,
+    db_schema: str | None,
+    dry_run: bool,
+    only: str | None,
+    allow_mass_deactivation: bool,
+    archive_dir: str | None,
+) -> None:
+    """Archive the upload at PATH (directory, XML file or .zip) like the sensor does and import it.
+
+    The run goes through Dagster: the same assets, partition and checks as the sensor's runs, recorded in
+    the instance at $DAGSTER_HOME when set (else an ephemeral one). Exits non-zero when the import fails.
+    """
+    import os
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    # the run's own log lines stay in the Dagster instance; this command prints progress and a summary
+    os.environ.setdefault("ONEC_RUN_LOG_LEVEL", "CRITICAL")
+    from onec_pipeline.defs.runner import run_import
+
+    console = Console(stderr=True)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(bar_width=None),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    tasks: dict[str, int] = {}
+
+    def on_progress(event: str, asset: str, details: dict) -> None:
+        if event == "archived":
+            dup = " (same content archived before)" if details.get("duplicate") else ""
+            console.print(f"archived as [bold]{details['key']}[/] → {details['path']}{dup}")
+            return
+        task = tasks.get(asset)
+        if task is None:
+            task = tasks[asset] = progress.add_task(asset, total=None, detail="")
+        if event == "start":
+            progress.update(task, detail="reading…")
+        elif event == "progress":
+            progress.update(
+                task, detail=f"{details['records']:,} records · {details['rate']:,.0f}/s", advance=0
+            )
+        elif event == "done":
+            if details.get("has_data"):
+                detail = f"{details['records']:,} records in {details['seconds']:.2f}s"
+            else:
+                detail = "no data in this upload"
+            progress.update(task, total=1, completed=1, detail=detail)
+        elif event == "failed":
+            progress.update(task, total=1, completed=0, detail="[red]failed[/]")
+
+    with progress:
+        summary = run_import(
+            path,
+            database_url=database_url,
+            db_schema=db_schema,
+            dry_run=dry_run,
+            allow_mass_deactivation=allow_mass_deactivation,
+            only=only,
+            archive_dir=archive_dir,
+            log_progress=on_progress,
+        )
+
+    out = Console()
+    title = f"upload {summary.key or '?'}" + (" — dry run, rolled back" if summary.dry_run else "")
+    table = Table(title=title)
+    table.add_column("asset")
+    table.add_column("status")
+    for col in COUNT_COLUMNS:
+        table.add_column(col, justify="right")
+    table.add_column("seconds", justify="right")
+    for name, asset in summary.assets.items():
+        status = asset.status
+        if status == "success" and asset.metadata.get("has_data") is False:
+            status = "no data"
+        style = {"failed": "red", "not run": "yellow"}.get(asset.status, "")
+        table.add_row(
+            name,
+            f"[{style}]{status}[/]" if style else status,
+            *(str(asset.count(c)) for c in COUNT_COLUMNS),
+            f"{float(asset.metadata.get('seconds', 0.0) or 0.0):.2f}",
+        )
+    if summary.assets:
+        out.print(table)
+    failed_checks = [c for c in summary.checks if not c.passed]
+    for check in failed_checks:
+        colour = "red" if check.severity == "ERROR" else "yellow"
+        out.print(f"[{colour}]check {check.asset}.{check.name} failed ({check.severity})[/]")
+    if summary.run_id:
+        out.print(f"run {summary.run_id} · {summary.seconds:.1f}s")
+    if not summary.success:
+        click.echo(f"error: {summary.error}", err=True)
+        sys.exit(1)
