@@ -598,20 +598,35 @@ def export_id(customer_id: int) -> str:
 
 
 def row_to_customer(row: Any, onec_id: str | None = None) -> Customer:
-    """A ``customers`` row as a :class:`Customer` record (for the export writer)."""
-    phones = [row["phone_raw"] or row["phone"]] if (row["phone_raw"] or row["phone"]) else []
+    """A ``customers`` row as a :class:`Customer` record (what the export writes and the reader reads back).
+
+    The stored e-mail and phone are part of ``contacts`` (as ``Электронная почта`` / ``Телефон рабочий``
+    contacts when the stored contacts don't hold them), exactly as the writer puts them in the file.
+    """
+    from onec_pipeline.commerceml.writer import EMAIL_CONTACT_TYPE, PHONE_CONTACT_TYPE
+
+    email = row["email"] or None
+    phone = row["phone_raw"] or row["phone"] or None
+    contacts = [dict(c) for c in (row["contacts"] or [])]
+    present = {(c.get("value") or "").strip().lower() for c in contacts}
+    if email and email.lower() not in present:
+        contacts.append({"type": EMAIL_CONTACT_TYPE, "value": email, "comment": None})
+    if phone and phone.strip().lower() not in present:
+        contacts.append({"type": PHONE_CONTACT_TYPE, "value": phone, "comment": None})
     return Customer(
         id=onec_id or row["onec_id"] or export_id(row["id"]),
         name=row["name"],
-        official_name=row["official_name"],
+        # the writer needs ОфициальноеНаименование / ПолноеНаименование to tell the kind: the name stands in
+        official_name=row["official_name"]
+        or (row["name"] if row["kind"] in ("legal", "individual") else None),
         kind=row["kind"],
         inn=row["inn"],
         kpp=row["kpp"],
         okpo=row["okpo"],
-        emails=[row["email"]] if row["email"] else [],
-        phones=phones,
+        emails=[email] if email else [],
+        phones=[phone] if phone else [],
         addresses=list(row["addresses"] or []),
-        contacts=list(row["contacts"] or []),
+        contacts=contacts,
         role=row["role"],
         representatives=list(row["representatives"] or []),
         deleted=not row["is_active"],
