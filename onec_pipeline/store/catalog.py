@@ -529,10 +529,12 @@ class Transaction:
         # 2. what a new row gets: inactive if a newer full export of this entity has been applied
         ins_key, ins_exported = u, self.exported_at
         if spec.deactivatable:
-            row = self._exec(
-                f"SELECT upload_key, exported_at FROM {self._t('full_exports')} WHERE entity = :e "
-                f"ORDER BY upload_key DESC LIMIT 1",
-                e=spec.entity.value,
+            fe = self.store.tables["full_exports"]
+            row = self.conn.execute(
+                sa.select(fe.c.upload_key, fe.c.exported_at)
+                .where(fe.c.entity == spec.entity.value)
+                .order_by(fe.c.upload_key.desc())
+                .limit(1)
             ).first()
             if row is not None and row[0] > u:
                 ins_key, ins_exported = row[0], row[1]

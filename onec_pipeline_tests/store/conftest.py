@@ -1,0 +1,16 @@
+"""Store-test fixtures: a migrated CatalogStore per backend (SQLite file / fresh PostgreSQL schema)."""
+
+from __future__ import annotations
+
+import pytest
+
+from onec_pipeline.store import CatalogStore
+
+
+@pytest.fixture
+def store(db_url_schema):
+    url, schema = db_url_schema
+    s = CatalogStore(url, schema=schema)
+    s.upgrade()
+    yield s
+    s.dispose()
