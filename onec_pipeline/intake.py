@@ -242,6 +242,11 @@ def xml_is_complete(path: Path | str) -> bool:
     except LookupError:
         text = tail.decode("utf-8", errors="replace")
     text = text.rstrip("\x00 \t\r\n\ufeff")
+    while text.endswith(("-->", "?>")):  # comments / processing instructions after the root are legal
+        start = text.rfind("<!--") if text.endswith("-->") else text.rfind("<?")
+        if start < 0:
+            return False
+        text = text[:start].rstrip("\x00 \t\r\n")
     m = re.search(r"</\s*([^\s>]+)\s*>$", text)
     return bool(m) and m.group(1) == qname
 

@@ -1,0 +1,219 @@
+"""onec_upload_sensor on real temporary directories with a real (ephemeral) Dagster instance."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from dagster import AssetKey, DagsterInstance, SensorResult, SkipReason, build_sensor_context
+
+from onec_pipeline import intake
+from onec_pipeline.defs.resources import UploadDirs
+from onec_pipeline.defs.sensors import onec_upload_sensor
+from onec_pipeline_tests.conftest import SAMPLES_DIR
+
+CML203 = SAMPLES_DIR / "cml-203"
+UT11 = SAMPLES_DIR / "ut11-package-209"
+
+pytestmark = pytest.mark.skipif(not CML203.is_dir(), reason="sample corpus not present")
+
+
+@pytest.fixture(scope="module")
+def instance():
+    with DagsterInstance.ephemeral() as inst:
+        yield inst
+
+
+class Dirs:
+    def __init__(self, root: Path, settle: float):
+        self.incoming = root / "in"
+        self.archive = root / "archive"
+        self.incoming.mkdir(parents=True)
+        self.resource = UploadDirs(
+            import_dir=str(self.incoming), archive_dir=str(self.archive), settle_seconds=settle
+        )
+
+
+def tick(instance, dirs: Dirs, cursor: str | None):
+    ctx = build_sensor_context(instance=instance, cursor=cursor, resources={"upload_dirs": dirs.resource})
+    result = onec_upload_sensor(ctx)
+    if isinstance(result, SkipReason):
+        return [], [], ctx.cursor, result
+    assert isinstance(result, SensorResult)
+    keys = [k for req in result.dynamic_partitions_requests for k in req.partition_keys]
+    return result.run_requests, keys, result.cursor, result
+
+
+def add_upload(
+    dst: Path, src: Path = CML203, *, ready: bool = False, age_seconds: float | None = 3600
+) -> Path:
+    shutil.copytree(src, dst, copy_function=shutil.copyfile)
+    if ready:
+        (dst / ".ready").touch()
+    if age_seconds is not None:
+        set_age(dst, age_seconds)
+    return dst
+
+
+def set_age(path: Path, seconds: float) -> None:
+    t = time.time() - seconds
+    for p in [path, *path.rglob("*")]:
+        os.utime(p, (t, t))
+
+
+def test_marker_upload_archived_partitioned_and_requested(instance, tmp_path):
+    dirs = Dirs(tmp_path, settle=3600)
+    add_upload(dirs.incoming / "u1", ready=True, age_seconds=None)  # fresh files: only the marker counts
+    requests, keys, cursor, _ = tick(instance, dirs, None)
+    assert len(requests) == 1 and len(keys) == 1
+    [req] = requests
+    key = keys[0]
+    assert intake.KEY_RE.match(key) and key.startswith("20150421T000000-")
+    assert req.run_key == key and req.partition_key == key
+    assert set(req.asset_selection) == {AssetKey(n) for n in ("groups", "goods", "offers", "prices", "rests")}
+    assert req.tags["onec/import"] == "true" and req.tags["onec/upload"] == key
+    assert {k.asset_key.path[-1] for k in req.asset_check_keys} <= {
+        "groups",
+        "goods",
+        "offers",
+        "prices",
+        "rests",
+    }
+    assert all("audit" not in k.name for k in req.asset_check_keys)
+    assert not (dirs.incoming / "u1").exists()
+    assert (dirs.archive / key / "import.xml").is_file() and (dirs.archive / key / "offers.xml").is_file()
+    assert json.loads(cursor) == {"failed": {}, "pending": {}}
+
+
+def test_settling_needs_quiet_time_and_a_second_look(instance, tmp_path):
+    dirs = Dirs(tmp_path, settle=30)
+    add_upload(dirs.incoming / "old", age_seconds=3600)
+    add_upload(dirs.incoming / "fresh", src=UT11, age_seconds=None)  # written just now
+    requests, keys, cursor, skip = tick(instance, dirs, None)
+    assert requests == [] and keys == []
+    assert set(json.loads(cursor)["pending"]) == {"old", "fresh"}
+    requests, keys, cursor, _ = tick(instance, dirs, cursor)
+    assert [r.partition_key for r in requests] == keys and len(keys) == 1  # only the settled one
+    assert (dirs.archive / keys[0]).is_dir() and (dirs.incoming / "fresh").is_dir()
+    assert set(json.loads(cursor)["pending"]) == {"fresh"}
+    # the fresh upload changes between ticks: it has to be seen unchanged again before it goes
+    set_age(dirs.incoming / "fresh", 3600)
+    requests, keys, cursor, _ = tick(instance, dirs, cursor)
+    assert requests == []
+    requests, keys, cursor, _ = tick(instance, dirs, cursor)
+    assert len(requests) == 1 and requests[0].asset_selection  # the package holds offers/prices/rests
+    assert json.loads(cursor)["pending"] == {}
+
+
+def test_half_written_file_waits_for_its_closing_root_tag(instance, tmp_path):
+    dirs = Dirs(tmp_path, settle=30)
+    up = add_upload(dirs.incoming / "half", age_seconds=None)
+    offers = up / "offers.xml"
+    full = offers.read_bytes()
+    offers.write_bytes(full[: len(full) // 2])  # the writer stalled mid-file
+    set_age(up, 3600)
+    cursor = None
+    for _ in range(3):
+        requests, keys, cursor, skip = tick(instance, dirs, cursor)
+        assert requests == [] and keys == []
+    assert "closing root tag" in skip.skip_message
+    offers.write_bytes(full)  # the writer finishes
+    set_age(up, 3600)
+    requests, _, cursor, _ = tick(instance, dirs, cursor)
+    assert requests == []  # changed since the last look
+    requests, keys, cursor, _ = tick(instance, dirs, cursor)
+    assert len(requests) == 1 and (dirs.archive / keys[0] / "offers.xml").read_bytes() == full
+
+
+def test_zip_upload(instance, tmp_path):
+    dirs = Dirs(tmp_path, settle=30)
+    z = dirs.incoming / "exchange.zip"
+    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for f in sorted(CML203.iterdir()):
+            zf.write(f, f.name)
+    (dirs.incoming / "exchange.zip.ready").touch()
+    requests, keys, cursor, _ = tick(instance, dirs, None)
+    assert len(requests) == 1
+    key = keys[0]
+    assert (dirs.archive / key / "import.xml").is_file() and (dirs.archive / f"{key}.zip").is_file()
+    assert list(dirs.incoming.iterdir()) == []
+
+
+def test_reupload_same_names_new_content_is_a_new_upload(instance, tmp_path):
+    dirs = Dirs(tmp_path, settle=30)
+    add_upload(dirs.incoming / "exchange", ready=True)
+    req1, keys1, cursor, _ = tick(instance, dirs, None)
+    instance.add_dynamic_partitions("uploads", keys1)
+    up = add_upload(dirs.incoming / "exchange", ready=True)
+    text = (up / "import.xml").read_text(encoding="utf-8")
+    (up / "import.xml").write_text(
+        text.replace("</КоммерческаяИнформация>", "<!-- v2 --></КоммерческаяИнформация>")
+    )
+    req2, keys2, cursor, _ = tick(instance, dirs, cursor)
+    assert len(req1) == len(req2) == 1
+    assert req1[0].run_key != req2[0].run_key and keys2 and keys2[0] != keys1[0]
+    assert keys1[0][:15] == keys2[0][:15]  # same export time, different content hash
+    # the very same content again: same key, no new partition (the run key was used: Dagster skips it)
+    add_upload(dirs.incoming / "exchange", ready=True)
+    (dirs.incoming / "exchange" / "import.xml").write_text(
+        text.replace("</КоммерческаяИнформация>", "<!-- v2 --></КоммерческаяИнформация>")
+    )
+    instance.add_dynamic_partitions("uploads", keys2)
+    req3, keys3, cursor, _ = tick(instance, dirs, cursor)
+    assert keys3 == [] and [r.run_key for r in req3] == [keys2[0]]
+    assert sorted(intake.list_archived(dirs.archive)) == sorted([keys1[0], keys2[0]])
+
+
+def test_several_uploads_together_and_cursor_stays_small(instance, tmp_path):
+    dirs = Dirs(tmp_path, settle=30)
+    for i in range(6):
+        up = add_upload(dirs.incoming / f"u{i}", age_seconds=None)
+        with (up / "import.xml").open("a", encoding="utf-8") as fh:
+            fh.write(f"<!-- {i} -->\n")  # after the root: distinct content, still complete
+        set_age(up, 3600)
+    # one more that never completes
+    add_upload(dirs.incoming / "stuck", age_seconds=None)
+    (dirs.incoming / "stuck" / "import.xml").write_text("<?xml version='1.0'?><КоммерческаяИнформация>")
+    set_age(dirs.incoming / "stuck", 3600)
+    requests, keys, cursor, _ = tick(instance, dirs, None)
+    assert requests == [] and len(json.loads(cursor)["pending"]) == 7
+    requests, keys, cursor, _ = tick(instance, dirs, cursor)
+    assert len(requests) == 6 and len(set(keys)) == 6
+    assert sorted(r.run_key for r in requests) == sorted(keys)
+    state = json.loads(cursor)
+    assert state == {"failed": {}, "pending": {"stuck": state["pending"]["stuck"]}}
+    assert len(cursor) < 200  # only what is still waiting, never the history
+    for _ in range(3):
+        _, _, cursor, _ = tick(instance, dirs, cursor)
+    assert len(cursor) < 200
+
+
+def test_hostile_zip_refused_once_and_not_retried(instance, tmp_path):
+    dirs = Dirs(tmp_path, settle=30)
+    z = dirs.incoming / "evil.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("../../evil.xml", "<a/>")
+    (dirs.incoming / "evil.zip.ready").touch()
+    requests, keys, cursor, _ = tick(instance, dirs, None)
+    assert requests == [] and keys == []
+    assert "evil.zip" in json.loads(cursor)["failed"]
+    assert not (tmp_path / "evil.xml").exists() and z.exists()
+    requests, keys, cursor2, skip = tick(instance, dirs, cursor)
+    assert requests == [] and cursor2 == cursor
+
+
+def test_prices_only_upload_selects_only_prices(instance, tmp_path):
+    dirs = Dirs(tmp_path, settle=30)
+    up = dirs.incoming / "prices"
+    up.mkdir()
+    [prices] = [f for f in UT11.iterdir() if f.name.startswith("prices")]
+    shutil.copyfile(prices, up / prices.name)
+    (up / ".ready").touch()
+    requests, keys, _, _ = tick(instance, dirs, None)
+    assert [list(r.asset_selection) for r in requests] == [[AssetKey("prices")]]
+    assert {k.asset_key for k in requests[0].asset_check_keys} == {AssetKey("prices")}
