@@ -297,8 +297,11 @@ def _keys(checks) -> list[AssetCheckKey]:
 
 def upload_check_keys_for(asset_names: Sequence[str]) -> list[AssetCheckKey]:
     """Per-upload check keys of the given assets (what an import run of those assets executes)."""
+    from onec_pipeline.defs.customers import customer_checks
+
+    partitioned = [c for c in customer_checks if getattr(c, "partitions_def", None) is not None]
     names = set(asset_names)
-    return [k for k in _keys(upload_checks) if k.asset_key.path[-1] in names]
+    return [k for k in _keys([*upload_checks, *partitioned]) if k.asset_key.path[-1] in names]
 
 
 def audit_check_keys() -> list[AssetCheckKey]:

@@ -17,10 +17,11 @@ from onec_pipeline.defs.jobs import (
 )
 from onec_pipeline.defs.resources import default_resources
 from onec_pipeline.defs.schedules import make_schedules
-from onec_pipeline.defs.sensors import onec_upload_sensor
+from onec_pipeline.defs.sensors import make_automation_sensor, onec_upload_sensor
 
 _audit_job = catalog_audit_job()
-_customers_job = make_import_customers(bool(customer_assets))
+_customers_job = make_import_customers(any(a.key.path[-1] == "customers" for a in customer_assets))
+_automation_sensor = make_automation_sensor()
 
 defs = Definitions(
     assets=[*catalog_assets, *customer_assets],
@@ -38,6 +39,6 @@ defs = Definitions(
         if j is not None
     ],
     schedules=make_schedules(_audit_job),
-    sensors=[onec_upload_sensor],
+    sensors=[s for s in (onec_upload_sensor, _automation_sensor) if s is not None],
     resources=default_resources(),
 )

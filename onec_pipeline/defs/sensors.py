@@ -14,6 +14,7 @@ import time
 
 from dagster import (
     AssetSelection,
+    AutomationConditionSensorDefinition,
     DefaultSensorStatus,
     RunRequest,
     SensorEvaluationContext,
@@ -156,4 +157,25 @@ def onec_upload_sensor(context: SensorEvaluationContext, upload_dirs: UploadDirs
         run_requests=requests,
         dynamic_partitions_requests=[uploads_partitions.build_add_request(new_keys)] if new_keys else [],
         cursor=cursor,
+    )
+
+
+def make_automation_sensor():
+    """The automation sensor for assets that declare an automation condition (customers_export's cron),
+    RUNNING by default (Dagster's implicit one starts STOPPED). Catalog assets have no condition: the
+    upload sensor is their only trigger (one trigger per asset)."""
+    automated = [
+        key
+        for a in customer_assets
+        for key, cond in getattr(a, "automation_conditions_by_key", {}).items()
+        if cond is not None
+    ]
+    if not automated:
+        return None
+    return AutomationConditionSensorDefinition(
+        "onec_automation",
+        target=AssetSelection.assets(*automated),
+        default_status=DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=60,
+        description="Evaluates automation conditions (the customers export cron).",
     )
