@@ -61,7 +61,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from onec_pipeline.commerceml.records import Customer
+from onec_pipeline.commerceml.records import Customer, Entity
 from onec_pipeline.commerceml.validation import customer_issues, normalise_email, normalise_phone
 
 IMPORT_OPERATION = "import_from_1c"
@@ -529,21 +529,31 @@ class _Importer:
         }
         self.log("conflict", details, None, onec_id)
 
-    def deactivate_absent(self) -> None:
-        """A full export deactivates 1C customers it does not contain (written by older uploads)."""
-        query = sa.select(
-            self.customers_t.c.id, self.customers_t.c.onec_id, self.customers_t.c.upload_key
-        ).where(
-            self.customers_t.c.onec_id.is_not(None),
-            self.customers_t.c.is_active.is_(True),
-            sa.or_(self.customers_t.c.upload_key.is_(None), self.customers_t.c.upload_key < self.key),
+    def deactivate_absent(self, allow_mass: bool, max_share: float) -> None:
+        """A full export deactivates 1C customers it does not contain (written by older uploads).
+
+        Refuses (:class:`~onec_pipeline.store.MassDeactivationError`) to deactivate more than ``max_share`` of
+        the active 1C customers unless ``allow_mass`` - the store's guard for catalog entities.
+        """
+        t = self.customers_t
+        active = t.c.is_active.is_(True)
+        query = sa.select(t.c.id, t.c.onec_id, t.c.upload_key).where(
+            t.c.onec_id.is_not(None),
+            active,
+            sa.or_(t.c.upload_key.is_(None), t.c.upload_key < self.key),
         )
-        for row in list(self.conn.execute(query)):
-            if row.onec_id in self.seen:
-                continue
+        doomed = [row for row in self.conn.execute(query) if row.onec_id not in self.seen]
+        total = self.conn.execute(
+            sa.select(sa.func.count()).select_from(t).where(t.c.onec_id.is_not(None), active)
+        ).scalar_one()
+        if doomed and not allow_mass and len(doomed) > max_share * total:
+            from onec_pipeline.store.catalog import MassDeactivationError
+
+            raise MassDeactivationError(Entity.CUSTOMERS, self.key, len(doomed), total, max_share)
+        for row in doomed:
             self.conn.execute(
-                self.customers_t.update()
-                .where(self.customers_t.c.id == row.id)
+                t.update()
+                .where(t.c.id == row.id)
                 .values(is_active=False, upload_key=self.key, last_sync_at=self.now, updated_at=self.now)
             )
             self.result.deactivated += 1
@@ -573,19 +583,23 @@ def import_customers(
     full: bool = False,
     now: datetime | None = None,
     schema: str | None = None,
+    allow_mass_deactivation: bool = False,
+    max_deactivation_share: float = 0.5,
 ) -> CustomerSyncResult:
     """Resolve and write imported contragents, row by row, inside the caller's transaction.
 
     ``records`` may hold other record types (rejects...): only :class:`Customer` records are used.
     ``full`` (the upload is a complete directory of customers) deactivates absent 1C customers written
-    by older uploads. See the module docstring for the resolution rules and the exact log contract.
+    by older uploads (at most ``max_deactivation_share`` of the active 1C customers unless
+    ``allow_mass_deactivation``: else :class:`~onec_pipeline.store.MassDeactivationError`, and the caller's
+    transaction rolls back). See the module docstring for the resolution rules and the exact log contract.
     """
     importer = _Importer(conn, _tables(conn, schema), upload_key, exported_at, now or _now())
     for record in records:
         if isinstance(record, Customer):
             importer.apply(record)
     if full:
-        importer.deactivate_absent()
+        importer.deactivate_absent(allow_mass_deactivation, max_deactivation_share)
     return importer.finish()
 
 
