@@ -1,0 +1,1145 @@
+"""The benchmark harness behind ``onec-pipeline bench`` / ``make bench``.
+
+One run, on one synthetic UT 11 split package (``onec_pipeline.synth``):
+
+1. ``generate``      write the package (both cores);
+2. ``floor parse``   raw streaming parse of every file: libxml2 with a no-op SAX target (no Python per
+                     element), or ``xmllint --stream`` when installed;
+3. ``floor extract`` (informational) a tuned lxml loop turning the files into TSV rows of the store tables;
+4. ``floor copy``    COPY of those rows into empty tables shaped like the store's (``LIKE … INCLUDING ALL``);
+5. ``import``        the production path: ``onec_pipeline.defs.runner.run_import`` (the same assets the sensor
+                     runs) or, while that is unavailable, the reader + store stages directly;
+6. ``re-import``     the identical upload again (unchanged data must be detected, nothing rewritten);
+7. ``prices only``   a prices-only upload (version 1 of the same catalog): only ``prices`` rows may change.
+
+Every stage runs in its own spawned process so that its peak RSS is its own; a watcher samples the peak RSS
+(``VmHWM``) of every descendant process and of the PostgreSQL backends serving the bench database.
+"Rows touched" are counted with ``xmin``: rows whose inserting transaction is newer than the stage start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEFAULT_OFFERS = 1_000_000
+QUICK_OFFERS = 50_000
+BENCH_SCHEMA = "onec"
+FLOOR_SCHEMA = "bench_floor"
+FLOOR_TABLES = ("goods", "offers", "prices", "rests")
+CATALOG_TABLES = (
+    "groups",
+    "properties",
+    "units",
+    "price_types",
+    "warehouses",
+    "goods",
+    "offers",
+    "prices",
+    "rests",
+    "stock_totals",
+)
+
+
+def server_url_from_env() -> str:
+    for name in ("ONEC_BENCH_DATABASE_URL", "ONEC_TEST_DATABASE_URL"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    return DEFAULT_SERVER_URL
+
+
+def _pg_url(url: str, dbname: str | None = None) -> str:
+    """``postgresql+psycopg2://`` URL, optionally pointing at another database of the same server."""
+    parts = urlsplit(
+        url.replace("postgresql+psycopg2://", "postgresql://").replace("postgres://", "postgresql://")
+    )
+    path = f"/{dbname}" if dbname else parts.path
+    return urlunsplit(("postgresql+psycopg2", parts.netloc, path, parts.query, ""))
+
+
+def _dsn(url: str) -> str:
+    """libpq URL for psycopg2.connect."""
+    return url.replace("postgresql+psycopg2://", "postgresql://")
+
+
+# ------------------------------------------------------------------------------------------------ results
+
+
+@dataclass
+class Stage:
+    name: str
+    seconds: float = 0.0
+    rows: int = 0
+    peak_rss_mb: float = 0.0  # the stage process itself
+    children_peak_rss_mb: float = 0.0  # the largest of its child processes (getrusage CHILDREN)
+    processes: dict[str, float] = field(default_factory=dict)  # "name[pid]" -> peak RSS MB (sampled VmHWM)
+    detail: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def max_client_rss_mb(self) -> float:
+        """Largest peak RSS of the Python/lxml side (stage process, its children); excludes PostgreSQL."""
+        sampled = [v for k, v in self.processes.items() if not k.startswith("postgres")]
+        return max([self.peak_rss_mb, self.children_peak_rss_mb, *sampled])
+
+    @property
+    def max_server_rss_mb(self) -> float:
+        sampled = [v for k, v in self.processes.items() if k.startswith("postgres")]
+        return max(sampled, default=0.0)
+
+
+@dataclass
+class BenchReport:
+    offers: int
+    mode: str
+    started_at: str
+    machine: dict[str, Any]
+    counts: dict[str, int]
+    files_mb: float
+    stages: list[Stage] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    database: str | None = None
+
+    def stage(self, name: str) -> Stage | None:
+        return next((s for s in self.stages if s.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for s, raw in zip(self.stages, d["stages"], strict=True):
+            raw["rows_per_s"] = round(s.rows_per_s, 1)
+        return d
+
+
+# ------------------------------------------------------------------------------------------ process watch
+
+
+def _read_status(pid: int) -> tuple[str, int, float] | None:
+    """(name, ppid, VmHWM MB) of a process from /proc, or None when gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
+            name, ppid, hwm = "?", 0, 0.0
+            for line in fh:
+                if line.startswith("Name:"):
+                    name = line.split(None, 1)[1].strip()
+                elif line.startswith("PPid:"):
+                    ppid = int(line.split()[1])
+                elif line.startswith("VmHWM:"):
+                    hwm = int(line.split()[1]) / 1024
+            return name, ppid, hwm
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class ProcWatch:
+    """Samples the peak RSS (VmHWM) of all descendants of a root pid and of extra pids (PG backends)."""
+
+    def __init__(self, root_pid: int, extra_pids: Callable[[], list[int]] | None = None, every: float = 0.2):
+        self.root_pid = root_pid
+        self.extra_pids = extra_pids
+        self.every = every
+        self.peaks: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._last_extra = 0.0
+        self._extra: list[int] = []
+
+    def __enter__(self) -> ProcWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.sample()
+
+    def sample(self) -> None:
+        table: dict[int, tuple[str, int, float]] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                st = _read_status(int(entry))
+                if st:
+                    table[int(entry)] = st
+        wanted = {self.root_pid}
+        changed = True
+        while changed:
+            changed = False
+            for pid, (_name, ppid, _hwm) in table.items():
+                if ppid in wanted and pid not in wanted:
+                    wanted.add(pid)
+                    changed = True
+        now = time.monotonic()
+        if self.extra_pids and now - self._last_extra > 1.0:
+            self._last_extra = now
+            with contextlib.suppress(Exception):
+                self._extra = self.extra_pids()
+        for pid in self._extra:
+            if pid in table:
+                wanted.add(pid)
+        for pid in wanted:
+            if pid in table:
+                name, _ppid, hwm = table[pid]
+                if pid in self._extra:
+                    name = "postgres"
+                key = f"{name}[{pid}]"
+                if hwm > self.peaks.get(key, 0.0):
+                    self.peaks[key] = hwm
+
+
+def _backend_pids(dsn: str, dbname: str) -> Callable[[], list[int]]:
+    """A callable listing the PostgreSQL backends connected to ``dbname`` (own connection, reused)."""
+    import psycopg2
+
+    state: dict[str, Any] = {}
+
+    def pids() -> list[int]:
+        conn = state.get("conn")
+        if conn is None or conn.closed:
+            conn = psycopg2.connect(dsn)
+            conn.autocommit = True
+            state["conn"] = conn
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (dbname,)
+            )
+            return [r[0] for r in cur.fetchall()]
+
+    pids.close = lambda: state.get("conn") and state["conn"].close()  # type: ignore[attr-defined]
+    return pids
+
+
+# ------------------------------------------------------------------------------------------- stage runner
+
+
+def _stage_entry(fn_name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Runs in a spawned process: call the stage function, add this process' own resource usage."""
+    import resource
+
+    fn = globals()[fn_name]
+    t0 = time.perf_counter()
+    out = fn(**kwargs) or {}
+    out.setdefault("seconds", time.perf_counter() - t0)
+    # VmHWM, not ru_maxrss: on Linux ru_maxrss survives exec, so a spawned child would report its parent's
+    own = _read_status(os.getpid())
+    out["peak_rss_mb"] = own[2] if own else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["children_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return out
+
+
+def _run_stage(
+    name: str,
+    fn_name: str,
+    kwargs: dict[str, Any],
+    *,
+    backends: Callable[[], list[int]] | None = None,
+    log: Callable[[str], None] = print,
+) -> Stage:
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    log(f"[bench] {name} …")
+    stage = Stage(name)
+    ctx = mp.get_context("spawn")
+    wall0 = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        # start the worker first so the watcher follows it (and its children) from the beginning
+        worker_pid = pool.submit(os.getpid).result()
+        with ProcWatch(worker_pid, backends) as watch:
+            fut = pool.submit(_stage_entry, fn_name, kwargs)
+            try:
+                out = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a failed stage is reported, the run goes on
+                out = {"error": f"{type(exc).__name__}: {exc}"}
+                tb = getattr(exc, "__cause__", None)
+                log("".join(traceback.format_exception(exc))[-3000:] if tb is None else str(tb)[-3000:])
+    stage.processes = {k: round(v, 1) for k, v in watch.peaks.items()}
+    stage.seconds = out.pop("seconds", time.perf_counter() - wall0)
+    stage.rows = int(out.pop("rows", 0))
+    stage.peak_rss_mb = round(out.pop("peak_rss_mb", 0.0), 1)
+    stage.children_peak_rss_mb = round(out.pop("children_peak_rss_mb", 0.0), 1)
+    stage.error = out.pop("error", None)
+    stage.detail = out
+    if stage.error:
+        log(f"[bench] {name}: FAILED {stage.error}")
+    else:
+        log(
+            f"[bench] {name}: {stage.seconds:.2f}s, {stage.rows:,} rows, {stage.rows_per_s:,.0f} rows/s, "
+            f"peak RSS {stage.max_client_rss_mb:.0f} MB (server {stage.max_server_rss_mb:.0f} MB)"
+        )
+    return stage
+
+
+# --------------------------------------------------------------------------------------------- the stages
+
+
+def _st_generate(out_dir: str, offers: int, seed: int, workers: int, **extra: Any) -> dict[str, Any]:
+    from onec_pipeline.synth import generate_upload
+
+    files = generate_upload(out_dir, offers=offers, seed=seed, workers=workers, **extra)
+    size = sum(p.stat().st_size for p in files)
+    counts = files.counts
+    rows = sum(counts[k] for k in ("groups", "goods", "offers", "prices", "rests", "customers"))
+    return {"rows": rows, "files": len(files), "mb": round(size / 1e6, 1), "counts": counts}
+
+
+class _NullTarget:
+    """A parser target with no callbacks: libxml2 parses, lxml calls nothing per element."""
+
+    def close(self) -> None:
+        return None
+
+
+def _xml_files(root: str) -> list[Path]:
+    return sorted(p for p in Path(root).rglob("*.xml") if p.is_file())
+
+
+def _st_floor_parse(upload_dir: str, use_xmllint: bool) -> dict[str, Any]:
+    from lxml import etree
+
+    files = _xml_files(upload_dir)
+    total = sum(p.stat().st_size for p in files)
+    tool = (
+        "xmllint --stream" if use_xmllint and shutil.which("xmllint") else "libxml2 via lxml (no-op target)"
+    )
+    t0 = time.perf_counter()
+    for path in files:
+        if tool.startswith("xmllint"):
+            subprocess.run(["xmllint", "--stream", "--noout", "--huge", str(path)], check=True)
+            continue
+        parser = etree.XMLParser(
+            target=_NullTarget(), huge_tree=True, resolve_entities=False, no_network=True
+        )
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                parser.feed(chunk)
+        parser.close()
+    seconds = time.perf_counter() - t0
+    return {
+        "seconds": seconds,
+        "rows": 0,
+        "tool": tool,
+        "mb": round(total / 1e6, 1),
+        "mb_per_s": round(total / 1e6 / seconds, 1) if seconds else 0,
+    }
+
+
+def _tsv(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if not isinstance(value, str):
+        value = json.dumps(value, ensure_ascii=False)
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        value = value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return value
+
+
+FLOOR_COLUMNS = {
+    "goods": (
+        "id name article barcode group_id description unit group_ids images properties requisites tax_rates "
+        "deleted is_active data_key upload_key exported_at updated_at"
+    ).split(),
+    "offers": (
+        "id product_id characteristic_id name barcode characteristics properties deleted is_active data_key "
+        "upload_key exported_at updated_at"
+    ).split(),
+    "prices": (
+        "offer_id price_type_id price currency unit ratio presentation data_key upload_key exported_at updated_at"
+    ).split(),
+    "rests": "offer_id warehouse_id quantity data_key upload_key exported_at updated_at".split(),
+}
+
+
+def _st_floor_extract(upload_dir: str, tsv_dir: str) -> dict[str, Any]:
+    """A tuned lxml loop (iterparse on Товар / Предложение, one pass over children, cleared) → TSV."""
+    from lxml import etree
+
+    bk = "bench-floor\tbench-floor\t2026-11-20 10:15:00\t" + datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+    out = {t: open(Path(tsv_dir) / f"{t}.tsv", "w", encoding="utf-8") for t in FLOOR_TABLES}  # noqa: SIM115
+    counts = dict.fromkeys(FLOOR_TABLES, 0)
+    cur_map = {"руб": "RUB", "руб.": "RUB", "RUR": "RUB", "грн": "UAH"}
+
+    def local(tag: str) -> str:
+        return tag[tag.rfind("}") + 1 :]
+
+    for path in _xml_files(upload_dir):
+        for _ev, el in etree.iterparse(
+            str(path), events=("end",), tag=("{*}Товар", "{*}Предложение"), huge_tree=True
+        ):
+            if local(el.tag) == "Товар":
+                row: dict[str, Any] = {"deleted": "f", "is_active": "t"}
+                groups, images, props, reqs, taxes = [], [], [], {}, {}
+                for ch in el:
+                    n = local(ch.tag)
+                    if n == "Ид":
+                        row["id"] = (ch.text or "").strip()
+                    elif n == "Наименование":
+                        row["name"] = ch.text
+                    elif n == "Артикул":
+                        row["article"] = ch.text
+                    elif n == "Штрихкод":
+                        row["barcode"] = ch.text
+                    elif n == "Описание":
+                        row["description"] = ch.text
+                    elif n == "БазоваяЕдиница":
+                        row["unit"] = ch.text
+                    elif n == "Группы":
+                        groups = [g.text for g in ch]
+                    elif n == "Картинка":
+                        images.append(ch.text)
+                    elif n == "ПометкаУдаления" and ch.text == "true":
+                        row["deleted"], row["is_active"] = "t", "f"
+                    elif n == "ЗначенияСвойств":
+                        props = [{"property_id": v[0].text, "value": v[1].text} for v in ch if len(v) > 1]
+                    elif n == "ЗначенияРеквизитов":
+                        reqs = {v[0].text: v[1].text for v in ch if len(v) > 1}
+                    elif n == "СтавкиНалогов":
+                        taxes = {v[0].text: v[1].text for v in ch if len(v) > 1}
+                row.update(
+                    group_id=groups[0] if groups else None,
+                    group_ids=groups,
+                    images=images,
+                    properties=props,
+                    requisites=reqs,
+                    tax_rates=taxes,
+                )
+                cols = FLOOR_COLUMNS["goods"][:-4]
+                out["goods"].write("\t".join(_tsv(row.get(c)) for c in cols) + "\t" + bk + "\n")
+                counts["goods"] += 1
+            else:
+                oid = None
+                offer: dict[str, Any] | None = None
+                for ch in el:
+                    n = local(ch.tag)
+                    if n == "Ид":
+                        oid = (ch.text or "").strip()
+                    elif n == "Цены":
+                        for price in ch:
+                            p = {local(x.tag): x.text for x in price}
+                            cur = p.get("Валюта")
+                            out["prices"].write(
+                                f"{oid}\t{p.get('ИдТипаЦены')}\t{p.get('ЦенаЗаЕдиницу')}\t"
+                                f"{_tsv(cur_map.get(cur, cur))}\t{_tsv(p.get('Единица'))}\t"
+                                f"{_tsv(p.get('Коэффициент'))}\t{_tsv(p.get('Представление'))}\t{bk}\n"
+                            )
+                            counts["prices"] += 1
+                    elif n == "Остатки":
+                        for rest in ch:
+                            for wh in rest:
+                                out["rests"].write(f"{oid}\t{wh[0].text}\t{wh[1].text}\t{bk}\n")
+                                counts["rests"] += 1
+                    elif n == "Наименование":
+                        offer = offer or {"deleted": "f", "is_active": "t"}
+                        offer["name"] = ch.text
+                    elif n == "Штрихкод":
+                        offer = offer or {"deleted": "f", "is_active": "t"}
+                        offer["barcode"] = ch.text
+                    elif n == "ПометкаУдаления":
+                        offer = offer or {"deleted": "f", "is_active": "t"}
+                        if ch.text == "true":
+                            offer["deleted"], offer["is_active"] = "t", "f"
+                    elif n == "ХарактеристикиТовара":
+                        offer = offer or {"deleted": "f", "is_active": "t"}
+                        offer["characteristics"] = [[c[0].text, c[1].text] for c in ch if len(c) > 1]
+                    elif n == "ЗначенияСвойств":
+                        offer = offer or {"deleted": "f", "is_active": "t"}
+                        offer["properties"] = [{"property_id": v[0].text, "value": v[1].text} for v in ch]
+                if offer is not None and oid:
+                    product, _, char = oid.partition("#")
+                    offer.update(id=oid, product_id=product, characteristic_id=char or None)
+                    cols = FLOOR_COLUMNS["offers"][:-4]
+                    out["offers"].write("\t".join(_tsv(offer.get(c)) for c in cols) + "\t" + bk + "\n")
+                    counts["offers"] += 1
+            el.clear()
+            while el.getprevious() is not None:
+                del el.getparent()[0]
+    for fh in out.values():
+        fh.close()
+    return {"rows": sum(counts.values()), "counts": counts}
+
+
+def _st_floor_export(db_url: str, tsv_dir: str) -> dict[str, Any]:
+    """TSV of exactly the rows the import wrote (COPY … TO), with the column lists, for the floor COPY."""
+    import psycopg2
+
+    conn = psycopg2.connect(_dsn(db_url))
+    counts, columns = {}, {}
+    try:
+        with conn.cursor() as cur:
+            for t in FLOOR_TABLES:
+                cur.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+                    "ORDER BY ordinal_position",
+                    (BENCH_SCHEMA, t),
+                )
+                columns[t] = [r[0] for r in cur.fetchall()]
+                cols = ", ".join(f'"{c}"' for c in columns[t])
+                with open(Path(tsv_dir) / f"{t}.tsv", "wb") as fh:
+                    cur.copy_expert(
+                        f"COPY (SELECT {cols} FROM {BENCH_SCHEMA}.{t}) TO STDOUT", fh, size=1 << 20
+                    )
+                counts[t] = cur.rowcount
+        conn.commit()
+    finally:
+        conn.close()
+    (Path(tsv_dir) / "columns.json").write_text(json.dumps(columns))
+    return {"rows": sum(counts.values()), "counts": counts}
+
+
+def _st_floor_copy(db_url: str, tsv_dir: str) -> dict[str, Any]:
+    """COPY the extracted rows into empty tables shaped like the store's (PKs and indexes included)."""
+    import psycopg2
+
+    columns_file = Path(tsv_dir) / "columns.json"
+    columns = json.loads(columns_file.read_text()) if columns_file.exists() else FLOOR_COLUMNS
+    conn = psycopg2.connect(_dsn(db_url))
+    counts: dict[str, int] = {}
+    per_table: dict[str, float] = {}
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP SCHEMA IF EXISTS {FLOOR_SCHEMA} CASCADE; CREATE SCHEMA {FLOOR_SCHEMA}")
+            cur.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s AND table_name = 'prices'",
+                (BENCH_SCHEMA,),
+            )
+            have_store = cur.fetchone()[0] > 0
+        conn.commit()
+        if have_store:
+            with conn.cursor() as cur:
+                for t in FLOOR_TABLES:
+                    cur.execute(f"CREATE TABLE {FLOOR_SCHEMA}.{t} (LIKE {BENCH_SCHEMA}.{t} INCLUDING ALL)")
+            conn.commit()
+        else:  # no store tables yet: build them from the store's metadata
+            import sqlalchemy as sa
+
+            from onec_pipeline.store.schema import build_metadata
+
+            engine = sa.create_engine(db_url)
+            md = build_metadata(FLOOR_SCHEMA)
+            md.create_all(engine, tables=[md.tables[f"{FLOOR_SCHEMA}.{t}"] for t in FLOOR_TABLES])
+            engine.dispose()
+        t0 = time.perf_counter()
+        with conn.cursor() as cur:
+            for t in FLOOR_TABLES:
+                cols = ", ".join(f'"{c}"' for c in columns[t])
+                t1 = time.perf_counter()
+                with open(Path(tsv_dir) / f"{t}.tsv", "rb") as fh:
+                    cur.copy_expert(f"COPY {FLOOR_SCHEMA}.{t} ({cols}) FROM STDIN", fh, size=1 << 20)
+                counts[t] = cur.rowcount
+                per_table[t] = round(time.perf_counter() - t1, 2)
+        conn.commit()
+        seconds = time.perf_counter() - t0
+        with conn.cursor() as cur:
+            cur.execute(f"DROP SCHEMA {FLOOR_SCHEMA} CASCADE")
+        conn.commit()
+    finally:
+        conn.close()
+    return {
+        "seconds": seconds,
+        "rows": sum(counts.values()),
+        "counts": counts,
+        "table_seconds": per_table,
+        "store_shaped": have_store,
+    }
+
+
+# -------------------------------------------------------------------------------------------- the import
+
+
+def pipeline_mode(requested: str = "auto") -> str:
+    """``dagster`` (defs.runner.run_import), ``direct`` (reader + store) or ``none`` (neither importable)."""
+    if requested in ("auto", "dagster"):
+        try:
+            from onec_pipeline.defs.runner import run_import  # noqa: F401
+
+            return "dagster"
+        except ImportError:
+            if requested == "dagster":
+                raise
+    try:
+        from onec_pipeline.commerceml import discover_upload, read_upload  # noqa: F401
+        from onec_pipeline.store import CatalogStore  # noqa: F401
+
+        return "direct"
+    except ImportError:
+        return "none"
+
+
+def _table_state(db_url: str, schema: str) -> dict[str, Any]:
+    """Rows per catalog table and the current transaction id (rows with a newer xmin were written after)."""
+    import psycopg2
+
+    conn = psycopg2.connect(_dsn(db_url))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT txid_current()")
+            xid = cur.fetchone()[0]
+            rows = {}
+            for t in CATALOG_TABLES:
+                cur.execute("SELECT to_regclass(%s)", (f"{schema}.{t}",))
+                if cur.fetchone()[0] is None:
+                    continue
+                cur.execute(f"SELECT count(*) FROM {schema}.{t}")
+                rows[t] = cur.fetchone()[0]
+        conn.commit()
+    finally:
+        conn.close()
+    return {"xid": xid, "rows": rows}
+
+
+def _touched_since(db_url: str, schema: str, xid: int) -> dict[str, int]:
+    """Rows per catalog table inserted or updated by transactions newer than ``xid`` (via xmin)."""
+    import psycopg2
+
+    conn = psycopg2.connect(_dsn(db_url))
+    out = {}
+    try:
+        with conn.cursor() as cur:
+            for t in CATALOG_TABLES:
+                cur.execute("SELECT to_regclass(%s)", (f"{schema}.{t}",))
+                if cur.fetchone()[0] is None:
+                    continue
+                cur.execute(
+                    f"SELECT count(*) FROM {schema}.{t} WHERE xmin::text::bigint > %s",
+                    (xid % (1 << 32),),
+                )
+                out[t] = cur.fetchone()[0]
+        conn.commit()
+    finally:
+        conn.close()
+    return out
+
+
+def _summarise_results(results: Any) -> dict[str, Any]:
+    """Best-effort JSON-able view of what run_import / store.load returned."""
+    if results is None:
+        return {}
+    if isinstance(results, dict):
+        out = {}
+        for k, v in results.items():
+            key = str(getattr(k, "value", k))
+            if hasattr(v, "__dataclass_fields__"):
+                out[key] = {f: _jsonable(getattr(v, f)) for f in v.__dataclass_fields__}
+            else:
+                out[key] = _jsonable(v)
+        return out
+    if hasattr(results, "__dataclass_fields__"):
+        return {f: _jsonable(getattr(results, f)) for f in results.__dataclass_fields__}
+    return {"result": _jsonable(results)}
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    if isinstance(v, dict):
+        return {str(getattr(k, "value", k)): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return [_jsonable(x) for x in v]
+    if hasattr(v, "__dataclass_fields__"):
+        return {f: _jsonable(getattr(v, f)) for f in v.__dataclass_fields__}
+    return str(v)
+
+
+def _rows_loaded(summary: dict[str, Any]) -> int:
+    total = 0
+    for v in summary.values():
+        if isinstance(v, dict):
+            if "rows" in v and isinstance(v["rows"], int):
+                total += v["rows"]
+            else:
+                total += _rows_loaded(v)
+    return total
+
+
+_DIRECT_ASSETS = {
+    "groups": ("groups", "properties", "units"),
+    "goods": ("goods",),
+    "offers": ("offers",),
+    "prices": ("price_types", "prices"),
+    "rests": ("warehouses", "rests", "stock_totals"),
+}
+
+
+def _direct_asset(db_url: str, upload_dir: str, key: str, asset: str) -> dict[str, Any]:
+    """One asset the way defs/assets.py does it: read_upload(wanted entities) → one store.transaction."""
+    from onec_pipeline.commerceml import discover_upload, read_upload
+    from onec_pipeline.commerceml.records import Entity
+    from onec_pipeline.store import CatalogStore, UploadRef
+
+    t0 = time.perf_counter()
+    upload = discover_upload(Path(upload_dir))
+    wanted = {Entity(e) for e in _DIRECT_ASSETS[asset]}
+    present = {e for e in wanted if upload.has(e)}
+    if not present:
+        return {"asset": asset, "seconds": 0.0, "results": {}}
+    store = CatalogStore(db_url, schema=BENCH_SCHEMA)
+    ref = UploadRef(key=key, exported_at=upload.exported_at, full={e for e in present if upload.is_full(e)})
+    with store.transaction(ref) as tx:
+        results = tx.load(read_upload(upload, present))
+    store.engine.dispose()
+    return {"asset": asset, "seconds": time.perf_counter() - t0, "results": _summarise_results(results)}
+
+
+def _direct_asset_proc(args: tuple[str, str, str, str]) -> dict[str, Any]:
+    import resource
+
+    out = _direct_asset(*args)
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return out
+
+
+def _st_import(
+    db_url: str, upload_dir: str, mode: str, archive_dir: str | None = None, parallel: bool = True
+) -> dict[str, Any]:
+    """Import one upload through the production path and count the rows it wrote (xmin)."""
+    before = _table_state(db_url, BENCH_SCHEMA)
+    t0 = time.perf_counter()
+    detail: dict[str, Any] = {"mode": mode}
+    if mode == "dagster":
+        from onec_pipeline.defs.runner import run_import
+
+        events: dict[str, dict[str, Any]] = {}
+
+        def progress(event: str, asset: str, details: dict[str, Any]) -> None:
+            now = time.perf_counter() - t0
+            if event == "start":
+                events.setdefault(asset, {})["start"] = round(now, 2)
+            elif event in ("done", "failed"):
+                e = events.setdefault(asset, {})
+                e["end"] = round(now, 2)
+                e.update({k: _jsonable(v) for k, v in details.items()})
+            elif event == "archived":
+                events["archive"] = {"end": round(now, 2)}
+
+        summary = run_import(
+            Path(upload_dir),
+            database_url=db_url,
+            db_schema=BENCH_SCHEMA,
+            archive_dir=archive_dir,
+            log_progress=progress,
+        )
+        detail["upload_key"] = summary.key
+        detail["assets"] = events
+        detail["result"] = {name: a.metadata for name, a in summary.assets.items()}
+        detail["counts"] = summary.counts()
+        if not summary.success:
+            raise RuntimeError(f"run_import failed: {summary.error}")
+    elif mode == "direct":
+        from onec_pipeline.intake import compute_key
+        from onec_pipeline.store import CatalogStore
+
+        key = compute_key(Path(upload_dir))[0]
+        detail["upload_key"] = key
+        store = CatalogStore(db_url, schema=BENCH_SCHEMA)
+        store.upgrade()
+        store.engine.dispose()
+        assets = []
+        for asset in ("groups", "goods", "offers"):
+            assets.append(_direct_asset(db_url, upload_dir, key, asset))
+        if parallel:  # prices and rests are independent: one process each (both cores)
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(max_workers=2, mp_context=mp.get_context("fork")) as pool:
+                assets += list(
+                    pool.map(_direct_asset_proc, [(db_url, upload_dir, key, a) for a in ("prices", "rests")])
+                )
+        else:
+            for asset in ("prices", "rests"):
+                assets.append(_direct_asset(db_url, upload_dir, key, asset))
+        detail["assets"] = assets
+        detail["result"] = {a["asset"]: a["results"] for a in assets}
+    else:
+        raise RuntimeError("no import path available (neither defs.runner.run_import nor reader + store)")
+    seconds = time.perf_counter() - t0
+    touched = _touched_since(db_url, BENCH_SCHEMA, before["xid"])
+    after = _table_state(db_url, BENCH_SCHEMA)
+    detail.update(touched=touched, rows_after=after["rows"], rows_before=before["rows"])
+    if mode == "dagster":
+        loaded = sum(int(e.get("records", 0) or 0) for e in detail["assets"].values())
+    else:
+        loaded = _rows_loaded(detail.get("result", {}))
+    return {"seconds": seconds, "rows": loaded or sum(touched.values()), **detail}
+
+
+# ------------------------------------------------------------------------------------------------ the run
+
+
+def _machine() -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+        info["memory_gb"] = round(int(mem) / 1024 / 1024, 1)
+    with contextlib.suppress(Exception):
+        from lxml import etree
+
+        info["libxml2"] = ".".join(map(str, etree.LIBXML_VERSION))
+        info["lxml"] = ".".join(map(str, etree.LXML_VERSION))
+    return info
+
+
+def _create_database(server_url: str, dbname: str) -> str:
+    import psycopg2
+
+    conn = psycopg2.connect(_dsn(_pg_url(server_url)))
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{dbname}"')
+            cur.execute("SHOW server_version")
+            version = cur.fetchone()[0]
+    finally:
+        conn.close()
+    return version
+
+
+def _drop_database(server_url: str, dbname: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(_dsn(_pg_url(server_url)))
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (dbname,),
+            )
+            cur.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
+    finally:
+        conn.close()
+
+
+def run_bench(
+    offers: int = DEFAULT_OFFERS,
+    *,
+    server_url: str | None = None,
+    keep: bool = False,
+    workdir: str | os.PathLike[str] | None = None,
+    mode: str = "auto",
+    seed: int = 0,
+    use_xmllint: bool = True,
+    log: Callable[[str], None] = print,
+) -> BenchReport:
+    """Run the whole benchmark and return the report (see the module docstring for the stages).
+
+    ``server_url`` names a PostgreSQL server + maintenance database (default: ``ONEC_BENCH_DATABASE_URL``,
+    ``ONEC_TEST_DATABASE_URL`` or ``postgresql://postgres@127.0.0.1:5432/postgres``); a fresh database
+    ``onec_bench_<hex>`` is created there and dropped at the end unless ``keep``. The upload files go to a
+    temporary directory under ``workdir`` (default: the system temp dir) and are removed at the end unless
+    ``keep``.
+    """
+    from onec_pipeline.synth import expected_counts
+
+    server_url = server_url or server_url_from_env()
+    mode = pipeline_mode(mode)
+    dbname = f"onec_bench_{uuid.uuid4().hex[:8]}"
+    pg_version = _create_database(server_url, dbname)
+    db_url = _pg_url(server_url, dbname)
+    base = Path(tempfile.mkdtemp(prefix="onec-bench-", dir=workdir))
+    upload_dir, tsv_dir, prices_dir = base / "upload", base / "tsv", base / "prices-only"
+    archive_dir = base / "archive"
+    tsv_dir.mkdir()
+    machine = _machine()
+    machine["postgresql"] = pg_version
+    report = BenchReport(
+        offers=offers,
+        mode=mode,
+        started_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        machine=machine,
+        counts=expected_counts(offers=offers, seed=seed),
+        files_mb=0.0,
+        database=dbname if keep else None,
+    )
+    backends = _backend_pids(_dsn(_pg_url(server_url)), dbname)
+    try:
+        workers = max(1, min(2, os.cpu_count() or 1))
+        gen = _run_stage(
+            "generate",
+            "_st_generate",
+            {"out_dir": str(upload_dir), "offers": offers, "seed": seed, "workers": workers},
+            log=log,
+        )
+        report.stages.append(gen)
+        report.files_mb = gen.detail.get("mb", 0.0)
+        parse = _run_stage(
+            "floor: raw parse",
+            "_st_floor_parse",
+            {"upload_dir": str(upload_dir), "use_xmllint": use_xmllint},
+            log=log,
+        )
+        parse.rows = sum(report.counts[k] for k in ("goods", "offers", "prices", "rests"))
+        report.stages.append(parse)
+        stage1 = None
+        if mode != "none":
+            stage1 = _run_stage(
+                "import (first)",
+                "_st_import",
+                {
+                    "db_url": db_url,
+                    "upload_dir": str(upload_dir),
+                    "mode": mode,
+                    "archive_dir": str(archive_dir),
+                },
+                backends=backends,
+                log=log,
+            )
+            report.stages.append(stage1)
+        if stage1 is not None and not stage1.error:
+            # the floor COPYs exactly the rows the import wrote, into empty tables shaped like the store's
+            report.stages.append(
+                _run_stage(
+                    "floor: export TSV (COPY TO)",
+                    "_st_floor_export",
+                    {"db_url": db_url, "tsv_dir": str(tsv_dir)},
+                    backends=backends,
+                    log=log,
+                )
+            )
+        else:  # no import to take the rows from: a tuned lxml loop extracts them from the files
+            report.stages.append(
+                _run_stage(
+                    "floor: lxml extract → TSV",
+                    "_st_floor_extract",
+                    {"upload_dir": str(upload_dir), "tsv_dir": str(tsv_dir)},
+                    log=log,
+                )
+            )
+        copy = _run_stage(
+            "floor: COPY",
+            "_st_floor_copy",
+            {"db_url": db_url, "tsv_dir": str(tsv_dir)},
+            backends=backends,
+            log=log,
+        )
+        report.stages.append(copy)
+        shutil.rmtree(tsv_dir, ignore_errors=True)
+        if mode != "none" and stage1 and not stage1.error:
+            report.stages.append(
+                _run_stage(
+                    "re-import (identical)",
+                    "_st_import",
+                    {
+                        "db_url": db_url,
+                        "upload_dir": str(upload_dir),
+                        "mode": mode,
+                        "archive_dir": str(archive_dir),
+                    },
+                    backends=backends,
+                    log=log,
+                )
+            )
+            prices_kwargs = {
+                "sections": ["prices"],
+                "version": 1,
+                "exported_at": datetime(2026, 11, 20, 10, 15) + timedelta(hours=1),
+            }
+            gen2 = _run_stage(
+                "generate prices-only",
+                "_st_generate",
+                {"out_dir": str(prices_dir), "offers": offers, "seed": seed, "workers": 1, **prices_kwargs},
+                log=log,
+            )
+            report.stages.append(gen2)
+            report.stages.append(
+                _run_stage(
+                    "import prices-only",
+                    "_st_import",
+                    {
+                        "db_url": db_url,
+                        "upload_dir": str(prices_dir),
+                        "mode": mode,
+                        "archive_dir": str(archive_dir),
+                    },
+                    backends=backends,
+                    log=log,
+                )
+            )
+            report.counts["prices_changed"] = (
+                expected_counts(offers=offers, seed=seed, **prices_kwargs)["changed_offers"]
+                * report.counts["price_types"]
+            )
+        report.summary = _summary(report)
+    finally:
+        with contextlib.suppress(Exception):
+            backends.close()  # type: ignore[attr-defined]
+        if not keep:
+            shutil.rmtree(base, ignore_errors=True)
+            with contextlib.suppress(Exception):
+                _drop_database(server_url, dbname)
+        else:
+            report.summary["kept"] = {"database": db_url, "files": str(base)}
+    return report
+
+
+def _summary(report: BenchReport) -> dict[str, Any]:
+    s: dict[str, Any] = {}
+    parse, copy = report.stage("floor: raw parse"), report.stage("floor: COPY")
+    first, second = report.stage("import (first)"), report.stage("re-import (identical)")
+    prices = report.stage("import prices-only")
+    if parse and copy and not parse.error and not copy.error:
+        s["floor_seconds"] = round(parse.seconds + copy.seconds, 2)
+    if first and not first.error and "floor_seconds" in s:
+        s["pipeline_seconds"] = round(first.seconds, 2)
+        s["pipeline_over_floor"] = round(first.seconds / s["floor_seconds"], 2)
+        s["target_4x_floor"] = s["pipeline_over_floor"] <= 4.0
+    if first and second and not first.error and not second.error and second.seconds > 0:
+        s["reimport_speedup"] = round(first.seconds / second.seconds, 1)
+        s["target_reimport_5x"] = s["reimport_speedup"] >= 5.0
+        s["reimport_rows_touched"] = second.detail.get("touched", {})
+    if prices and not prices.error:
+        touched = prices.detail.get("touched", {})
+        others = {t: n for t, n in touched.items() if t != "prices" and n}
+        s["prices_only_touched"] = touched
+        s["prices_only_expected_changed_prices"] = report.counts.get("prices_changed")
+        s["target_prices_only"] = not others
+    peaks = [st.max_client_rss_mb for st in report.stages if st.name.startswith(("import", "re-import"))]
+    if peaks:
+        s["peak_rss_mb_import"] = max(peaks)
+        s["target_rss_300mb"] = max(peaks) <= 300
+    server = [st.max_server_rss_mb for st in report.stages]
+    s["peak_rss_mb_postgres_backend"] = max(server, default=0.0)
+    return s
+
+
+# ---------------------------------------------------------------------------------------------- printing
+
+
+def render(report: BenchReport, console=None) -> None:
+    """Print the results table (rich)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    m = report.machine
+    title = (
+        f"onec-pipeline bench — {report.offers:,} offers ({report.files_mb:,.0f} MB of XML), mode {report.mode}, "
+        f"{report.started_at}"
+    )
+    table = Table(title=title, title_justify="left")
+    for col, just in (
+        ("stage", "left"),
+        ("seconds", "right"),
+        ("rows", "right"),
+        ("rows/s", "right"),
+        ("peak RSS MB", "right"),
+        ("PG backend MB", "right"),
+        ("notes", "left"),
+    ):
+        table.add_column(col, justify=just)
+    for st in report.stages:
+        table.add_row(
+            st.name,
+            "FAILED" if st.error else f"{st.seconds:,.2f}",
+            f"{st.rows:,}",
+            f"{st.rows_per_s:,.0f}" if st.rows else "",
+            f"{st.max_client_rss_mb:.0f}",
+            f"{st.max_server_rss_mb:.0f}" if st.max_server_rss_mb else "",
+            _notes(st),
+        )
+    console.print(table)
+    console.print(
+        f"machine: {m.get('cpu', '?')} × {m.get('cpus')} CPUs, {m.get('memory_gb', '?')} GB, "
+        f"Python {m.get('python')}, lxml {m.get('lxml')} / libxml2 {m.get('libxml2')}, PostgreSQL {m.get('postgresql')}"
+    )
+    c = report.counts
+    console.print(
+        f"upload: {c['groups']:,} groups, {c['goods']:,} goods, {c['offers']:,} offers, {c['prices']:,} prices, "
+        f"{c['rests']:,} stock rows"
+    )
+    for st in report.stages:
+        if st.name == "floor: raw parse":
+            console.print(f"raw parse: {st.detail.get('tool')}, {st.detail.get('mb_per_s')} MB/s")
+        if st.error:
+            console.print(f"[red]{st.name}: {st.error}[/red]")
+    s = report.summary
+    lines = []
+    if "floor_seconds" in s:
+        lines.append(f"floor (raw parse + COPY) = {s['floor_seconds']:.2f}s")
+    if "pipeline_over_floor" in s:
+        ok = "OK" if s["target_4x_floor"] else "MISSED"
+        lines.append(f"pipeline / floor = {s['pipeline_over_floor']:.2f} (target ≤ 4: {ok})")
+    if "reimport_speedup" in s:
+        ok = "OK" if s["target_reimport_5x"] else "MISSED"
+        lines.append(f"re-import speed-up = {s['reimport_speedup']:.1f}× (target ≥ 5: {ok})")
+    if "target_prices_only" in s:
+        ok = "OK" if s["target_prices_only"] else "MISSED"
+        lines.append(f"prices-only rows touched = {s['prices_only_touched']} (only prices: {ok})")
+    if "peak_rss_mb_import" in s:
+        ok = "OK" if s["target_rss_300mb"] else "MISSED"
+        lines.append(
+            f"peak RSS of the import processes = {s['peak_rss_mb_import']:.0f} MB (target ≤ 300: {ok})"
+        )
+    for line in lines:
+        console.print(line)
+
+
+def _notes(st: Stage) -> str:
+    d = st.detail
+    if st.error:
+        return st.error[:120]
+    if "mb_per_s" in d:
+        return f"{d.get('tool')}: {d['mb']:,} MB at {d['mb_per_s']} MB/s"
+    if "touched" in d:
+        parts = []
+        assets = d.get("assets") or {}
+        if isinstance(assets, dict):
+            for name, e in assets.items():
+                if "end" in e:
+                    parts.append(f"{name} {e['end'] - e.get('start', 0):.1f}s")
+        elif isinstance(assets, list):
+            parts += [f"{a['asset']} {a['seconds']:.1f}s" for a in assets]
+        touched = {t: n for t, n in d["touched"].items() if n}
+        return "; ".join(parts) + f" | rows written: {touched or 'none'}"
+    if "mb" in d:
+        return f"{d.get('files')} files, {d['mb']:,} MB"
+    if "counts" in d:
+        return ", ".join(f"{k} {v:,}" for k, v in d["counts"].items())
+    return ""
+
+
+def markdown(report: BenchReport) -> str:
+    """The results table as Markdown (for the README)."""
+    out = [
+        "| stage | seconds | rows | rows/s | peak RSS MB |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for st in report.stages:
+        out.append(
+            f"| {st.name} | {'FAILED' if st.error else f'{st.seconds:,.2f}'} | {st.rows:,} | "
+            f"{st.rows_per_s:,.0f} | {st.max_client_rss_mb:.0f} | {st.max_server_rss_mb:.0f} | "
+            f"{_notes(st).replace('|', '/')} |"
+        )
+    return "\n".join(out)

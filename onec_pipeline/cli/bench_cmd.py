@@ -1,0 +1,68 @@
+"""``onec-pipeline bench``: the end-to-end benchmark (see ``onec_pipeline.bench``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+@click.command("bench")
+@click.option("--offers", type=int, default=None, help="Offers in the synthetic package (default 1,000,000).")
+@click.option("--quick", is_flag=True, help="A quick run: 50,000 offers (unless --offers is given).")
+@click.option(
+    "--database-url",
+    default=None,
+    help="PostgreSQL server + maintenance database; a fresh database is created there "
+    "(default: ONEC_BENCH_DATABASE_URL, ONEC_TEST_DATABASE_URL or postgresql://postgres@127.0.0.1:5432/postgres).",
+)
+@click.option("--keep", is_flag=True, help="Keep the bench database and the generated files.")
+@click.option(
+    "--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report as JSON."
+)
+@click.option(
+    "--markdown",
+    "md_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the table as Markdown.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["auto", "dagster", "direct"]),
+    default="auto",
+    show_default=True,
+    help="Import path: the Dagster runner (production) or the reader + store directly.",
+)
+@click.option(
+    "--workdir", type=click.Path(file_okay=False, path_type=Path), help="Where to write the upload."
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--no-xmllint", is_flag=True, help="Measure the raw parse with lxml even if xmllint is installed."
+)
+def bench(offers, quick, database_url, keep, json_out, md_out, mode, workdir, seed, no_xmllint) -> None:
+    """Generate a 1C:УТ 11 split package, import it end to end into a fresh PostgreSQL database, and compare
+    with the floor (raw streaming parse + COPY of the same rows); also a re-import and a prices-only upload."""
+    from onec_pipeline.bench import DEFAULT_OFFERS, QUICK_OFFERS, markdown, render, run_bench
+
+    n = offers if offers is not None else (QUICK_OFFERS if quick else DEFAULT_OFFERS)
+    if workdir:
+        workdir.mkdir(parents=True, exist_ok=True)
+    report = run_bench(
+        n,
+        server_url=database_url,
+        keep=keep,
+        workdir=workdir,
+        mode=mode,
+        seed=seed,
+        use_xmllint=not no_xmllint,
+        log=lambda msg: click.echo(msg, err=True),
+    )
+    render(report)
+    if json_out:
+        json_out.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
+    if md_out:
+        md_out.write_text(markdown(report) + "\n")
+    if any(st.error for st in report.stages):
+        raise SystemExit(1)
