@@ -19,12 +19,28 @@ KEY0 = "20261119T101500-00000000"
 MIGRATIONS = Path(cs.__file__).resolve().parent / "migrations"
 
 
-def migrate(url: str, schema: str | None) -> sa.Engine:
-    """An engine on ``url`` whose catalog schema was created by the real Alembic migrations (0001 + 0002)."""
+_SQLITE_TEMPLATE: list[Path] = []
+
+
+def _sqlite_template() -> Path:
+    """A SQLite catalog migrated once per test session (real Alembic run); tests get copies of it."""
+    if not _SQLITE_TEMPLATE:
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="onec-customers-"))
+        atexit.register(shutil.rmtree, folder, True)
+        template = folder / "template.sqlite3"
+        _upgrade(sa.create_engine(f"sqlite:///{template}"), None).dispose()
+        _SQLITE_TEMPLATE.append(template)
+    return _SQLITE_TEMPLATE[0]
+
+
+def _upgrade(engine: sa.Engine, schema: str | None) -> sa.Engine:
     from alembic import command
     from alembic.config import Config
 
-    engine = sa.create_engine(normalise_database_url(url))
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
@@ -32,6 +48,21 @@ def migrate(url: str, schema: str | None) -> sa.Engine:
         config.attributes["schema"] = schema
         command.upgrade(config, "head")
     return engine
+
+
+def migrate(url: str, schema: str | None) -> sa.Engine:
+    """An engine on ``url`` whose catalog schema was created by the real Alembic migrations (0001 + 0002).
+
+    SQLite databases are copies of one database migrated per session (same bytes, faster tests).
+    """
+    url = normalise_database_url(url)
+    if url.startswith("sqlite:///"):
+        import shutil
+
+        target = Path(url[len("sqlite:///") :])
+        shutil.copyfile(_sqlite_template(), target)
+        return sa.create_engine(url)
+    return _upgrade(sa.create_engine(url), schema)
 
 
 def contragent(onec_id: str, name: str = "ООО Ромашка", **kw) -> Customer:

@@ -273,3 +273,17 @@ def test_log_status_and_operation_values_are_constrained(db):
     t = cs.customer_tables(None if engine.dialect.name == "sqlite" else schema)
     with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
         conn.execute(t.log.insert().values(operation="import_from_1c", status="bogus"))
+
+
+def test_full_export_refuses_mass_deactivation_unless_allowed(db):
+    from onec_pipeline.store import MassDeactivationError
+
+    run(db, [contragent(f"g{i}", f"C{i}") for i in range(4)], KEY1)
+    before = state(db)
+    with pytest.raises(MassDeactivationError) as err:
+        run(db, [contragent("g0", "C0")], KEY2, full=True)  # would deactivate 3 of 4
+    assert (err.value.would_deactivate, err.value.active) == (3, 4)
+    assert state(db) == before  # the transaction rolled back: nothing changed, nothing logged
+    result = run(db, [contragent("g0", "C0")], KEY2, full=True, allow_mass_deactivation=True)
+    assert result.deactivated == 3
+    assert [r["is_active"] for r in state(db)[0]] == [True, False, False, False]

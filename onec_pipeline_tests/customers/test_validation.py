@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from onec_pipeline.commerceml.validation import (
     customer_issues,
@@ -136,3 +138,30 @@ def test_customer_issues_lists_every_bad_field_and_ignores_empty_ones():
     ]
     assert customer_issues(inn="", kpp=None, emails=[""], phones=[]) == []
     assert customer_issues(inn="7707083893", kpp="773601001", emails=["a@b.ru"], phones=["89161234567"]) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet="0123456789", min_size=9, max_size=9))
+def test_exactly_one_check_digit_completes_any_10_digit_body(body):
+    assert sum(is_valid_inn(body + d) for d in "0123456789") == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet="0123456789", min_size=10, max_size=10))
+def test_exactly_one_pair_of_check_digits_completes_any_12_digit_body(body):
+    valid = [a + b for a in "0123456789" for b in "0123456789" if is_valid_inn(body + a + b)]
+    assert len(valid) == 1
+
+
+_LOCAL = st.from_regex(r"[A-Za-z0-9_%+-]{1,20}(\.[A-Za-z0-9_%+-]{1,10}){0,2}", fullmatch=True)
+_LABEL = st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9-]{0,10}[A-Za-z0-9])?", fullmatch=True)
+_TLD = st.from_regex(r"[A-Za-z]{2,6}", fullmatch=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_LOCAL, st.lists(_LABEL, min_size=1, max_size=3), _TLD, st.sampled_from(["", " ", "\t"]))
+def test_ordinary_emails_are_accepted_and_lower_cased(local, labels, tld, pad):
+    email = f"{local}@{'.'.join(labels)}.{tld}"
+    assert normalise_email(pad + email + pad) == email.lower()
+    assert normalise_email(email.upper()) == email.lower()
+    assert normalise_email(email.replace("@", "")) is None
