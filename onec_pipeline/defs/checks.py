@@ -28,9 +28,11 @@ from dagster import (
     AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetKey,
     MetadataValue,
     PreviewWarning,
-    asset_check,
+    multi_asset_check,
 )
 
 from onec_pipeline.defs.assets import ASSET_ENTITIES
@@ -132,10 +134,11 @@ def deactivated_share(store, table: str, key: str) -> tuple[int, int]:
     return int(deactivated), int(total)
 
 
-# ------------------------------------------------------------------------------------------ factories
+# ------------------------------------------------------------------------------------------ results
+# Each function returns one AssetCheckResult; ``key`` None means the whole catalog (the nightly audit).
 
 
-def _integrity_result(store, asset_name: str, key: str | None) -> AssetCheckResult:
+def integrity_result(store, asset_name: str, key: str | None) -> AssetCheckResult:
     found = {}
     samples = {}
     for ref in REFERENCES[asset_name]:
@@ -155,140 +158,168 @@ def _integrity_result(store, asset_name: str, key: str | None) -> AssetCheckResu
     )
 
 
-def _upload_integrity_check(asset_name: str):
-    @asset_check(
-        asset=asset_name,
-        name=f"{asset_name}_references",
-        partitions_def=uploads_partitions,
-        blocking=False,  # orphans are normal in 1C packages (see module docstring)
-        description=f"Rows of {asset_name} written by this upload reference existing rows.",
+def rejects_result(store, asset_name: str, key: str) -> AssetCheckResult:
+    blocking = asset_name in BLOCKING_REJECTS
+    rejected = reject_count(store, key, ASSET_ENTITIES[asset_name])
+    written = written_count(store, asset_name, key) if blocking else 0
+    share = rejected / (rejected + written) if rejected + written else 0.0
+    error = blocking and rejected > 0 and share > REJECT_BLOCK_SHARE
+    return AssetCheckResult(
+        passed=rejected == 0,
+        severity=AssetCheckSeverity.ERROR if error else AssetCheckSeverity.WARN,
+        metadata={
+            "upload_key": MetadataValue.text(key),
+            "rejected": MetadataValue.int(rejected),
+            "reject_share": MetadataValue.float(round(share, 4)),
+        },
     )
-    def _check(context: AssetCheckExecutionContext, catalog_db: CatalogDatabase) -> AssetCheckResult:
-        return _integrity_result(catalog_db.get_store(), asset_name, context.partition_key)
-
-    return _check
 
 
-def _audit_integrity_check(asset_name: str):
-    @asset_check(
-        asset=asset_name,
-        name=f"{asset_name}_references_audit",
-        blocking=False,
-        description=f"Catalog-wide: every active row of {asset_name} references existing rows.",
+def negative_result(store, table: str, key: str | None) -> AssetCheckResult:
+    is_price = table == "prices"
+    n, sample = negative_count(store, table, "price" if is_price else "quantity", key)
+    return AssetCheckResult(
+        passed=n == 0,
+        severity=AssetCheckSeverity.ERROR if is_price else AssetCheckSeverity.WARN,
+        metadata={"negative_rows": MetadataValue.int(n), "sample_offer_ids": MetadataValue.json(sample)},
     )
-    def _check(catalog_db: CatalogDatabase) -> AssetCheckResult:
-        return _integrity_result(catalog_db.get_store(), asset_name, None)
-
-    return _check
 
 
-# assets whose reject share can block downstream assets, and the table counting their written rows
-_BLOCKING_REJECTS = {"goods": "goods", "offers": "offers"}
-
-
-def _rejects_check(asset_name: str):
-    blocking = asset_name in _BLOCKING_REJECTS
-
-    @asset_check(
-        asset=asset_name,
-        name=f"{asset_name}_rejects",
-        partitions_def=uploads_partitions,
-        # goods/offers: a mostly-rejected file is garbage; stop prices/stock from loading on top of it
-        blocking=blocking,
-        description=f"Records of {asset_name} rejected in this upload (warn; error above "
-        f"{REJECT_BLOCK_SHARE:.0%} for goods/offers).",
+def deactivation_result(store, table: str, key: str) -> AssetCheckResult:
+    deactivated, total = deactivated_share(store, table, key)
+    share = deactivated / total if total else 0.0
+    return AssetCheckResult(
+        passed=share <= DEACTIVATION_WARN_SHARE,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "deactivated": MetadataValue.int(deactivated),
+            "rows": MetadataValue.int(total),
+            "share": MetadataValue.float(round(share, 4)),
+        },
     )
-    def _check(context: AssetCheckExecutionContext, catalog_db: CatalogDatabase) -> AssetCheckResult:
+
+
+# ---------------------------------------------------------------------------------------- definitions
+# One op per asset evaluates all of that asset's per-upload checks (a step per check would cost more
+# than the checks themselves on small uploads); the specs keep each check visible on its own.
+
+BLOCKING_REJECTS = ("goods", "offers")
+NEGATIVE = {"prices": "prices", "rests": "rests"}
+DEACTIVATION = ("goods", "offers")
+
+
+def _upload_specs(asset_name: str) -> list[AssetCheckSpec]:
+    specs = []
+
+    def spec(name: str, blocking: bool, description: str) -> None:
+        specs.append(
+            AssetCheckSpec(
+                name=name,
+                asset=asset_name,
+                blocking=blocking,
+                partitions_def=uploads_partitions,
+                description=description,
+            )
+        )
+
+    if asset_name in REFERENCES:
+        # orphans are normal in 1C packages: never blocking (module docstring)
+        spec(
+            f"{asset_name}_references",
+            False,
+            f"Rows of {asset_name} written by this upload reference existing rows.",
+        )
+    # goods/offers: a mostly-rejected file is garbage; stop prices/stock from loading on top of it
+    spec(
+        f"{asset_name}_rejects",
+        asset_name in BLOCKING_REJECTS,
+        f"Records of {asset_name} rejected in this upload (warn"
+        + (
+            f"; error and blocking above {REJECT_BLOCK_SHARE:.0%})" if asset_name in BLOCKING_REJECTS else ")"
+        ),
+    )
+    if asset_name == "prices":
+        spec("prices_not_negative", True, "No negative prices in this upload (error, blocking).")
+    if asset_name == "rests":
+        spec("rests_not_negative", False, "Negative stock in this upload (1C allows it: warning only).")
+    if asset_name in DEACTIVATION:
+        # the store's mass-deactivation guard already decides; this only reports the share
+        spec(f"{asset_name}_deactivated_share", False, f"Share of {asset_name} rows this upload deactivated.")
+    return specs
+
+
+def _upload_checks(asset_name: str):
+    specs = _upload_specs(asset_name)
+
+    @multi_asset_check(name=f"{asset_name}_upload_checks", specs=specs)
+    def _checks(context: AssetCheckExecutionContext, catalog_db: CatalogDatabase):
         store = catalog_db.get_store()
         key = context.partition_key
-        rejected = reject_count(store, key, ASSET_ENTITIES[asset_name])
-        written = written_count(store, _BLOCKING_REJECTS[asset_name], key) if blocking else 0
-        share = rejected / (rejected + written) if rejected + written else 0.0
-        severity = (
-            AssetCheckSeverity.ERROR
-            if blocking and rejected and share > REJECT_BLOCK_SHARE
-            else AssetCheckSeverity.WARN
+        for spec in specs:
+            name = spec.name
+            if name.endswith("_references"):
+                result = integrity_result(store, asset_name, key)
+            elif name.endswith("_rejects"):
+                result = rejects_result(store, asset_name, key)
+            elif name.endswith("_not_negative"):
+                result = negative_result(store, NEGATIVE[asset_name], key)
+            else:
+                result = deactivation_result(store, asset_name, key)
+            yield AssetCheckResult(
+                asset_key=AssetKey(asset_name),
+                check_name=name,
+                passed=result.passed,
+                severity=result.severity,
+                metadata=result.metadata,
+            )
+
+    return _checks
+
+
+_AUDIT_SPECS = [
+    *(
+        AssetCheckSpec(
+            name=f"{a}_references_audit",
+            asset=a,
+            description=f"Catalog-wide: every active row of {a} references existing rows.",
         )
-        return AssetCheckResult(
-            passed=rejected == 0,
-            severity=severity,
-            metadata={
-                "upload_key": MetadataValue.text(key),
-                "rejected": MetadataValue.int(rejected),
-                "reject_share": MetadataValue.float(round(share, 4)),
-            },
-        )
-
-    return _check
+        for a in REFERENCES
+    ),
+    AssetCheckSpec(
+        name="prices_not_negative_audit", asset="prices", description="No negative price in the catalog."
+    ),
+    AssetCheckSpec(
+        name="rests_not_negative_audit", asset="rests", description="Negative stock in the catalog (warning)."
+    ),
+]
 
 
-def _negative_check(asset_name: str, table: str, *, partitioned: bool):
-    is_price = table == "prices"
-    column = "price" if is_price else "quantity"
-
-    @asset_check(
-        asset=asset_name,
-        name=f"{asset_name}_not_negative" + ("" if partitioned else "_audit"),
-        partitions_def=uploads_partitions if partitioned else None,
-        # negative prices are never valid (ERROR, blocking); 1C allows negative stock (WARN, not blocking)
-        blocking=is_price and partitioned,
-        description=("No negative prices" if is_price else "Negative stock (1C allows it: warning only)")
-        + (" in this upload." if partitioned else " in the catalog."),
-    )
-    def _check(context: AssetCheckExecutionContext, catalog_db: CatalogDatabase) -> AssetCheckResult:
-        key = context.partition_key if partitioned else None
-        n, sample = negative_count(catalog_db.get_store(), table, column, key)
-        return AssetCheckResult(
-            passed=n == 0,
-            severity=AssetCheckSeverity.ERROR if is_price else AssetCheckSeverity.WARN,
-            metadata={"negative_rows": MetadataValue.int(n), "sample_offer_ids": MetadataValue.json(sample)},
-        )
-
-    return _check
-
-
-def _deactivation_check(asset_name: str):
-    @asset_check(
-        asset=asset_name,
-        name=f"{asset_name}_deactivated_share",
-        partitions_def=uploads_partitions,
-        blocking=False,  # the store's mass-deactivation guard already decides (see module docstring)
-        description=f"Share of {asset_name} rows this upload deactivated as a full export.",
-    )
-    def _check(context: AssetCheckExecutionContext, catalog_db: CatalogDatabase) -> AssetCheckResult:
-        deactivated, total = deactivated_share(catalog_db.get_store(), asset_name, context.partition_key)
-        share = deactivated / total if total else 0.0
-        return AssetCheckResult(
-            passed=share <= DEACTIVATION_WARN_SHARE,
-            severity=AssetCheckSeverity.WARN,
-            metadata={
-                "deactivated": MetadataValue.int(deactivated),
-                "rows": MetadataValue.int(total),
-                "share": MetadataValue.float(round(share, 4)),
-            },
+@multi_asset_check(name="catalog_audit_checks", specs=_AUDIT_SPECS)
+def catalog_audit_checks(catalog_db: CatalogDatabase):
+    """The nightly audit: not partitioned, over the whole catalog; never blocking (nothing runs after it)."""
+    store = catalog_db.get_store()
+    for spec in _AUDIT_SPECS:
+        asset_name = spec.asset_key.path[-1]
+        if spec.name.endswith("_references_audit"):
+            result = integrity_result(store, asset_name, None)
+        else:
+            result = negative_result(store, NEGATIVE[asset_name], None)
+        yield AssetCheckResult(
+            asset_key=spec.asset_key,
+            check_name=spec.name,
+            passed=result.passed,
+            severity=result.severity,
+            metadata=result.metadata,
         )
 
-    return _check
 
-
-# partitioned standalone checks are a "preview" feature in dagster 1.13 (verified working: the check runs
-# for the run's partition and its result is recorded per partition); silence the import-time warning.
+# partitioned checks are a "preview" feature in dagster 1.13 (verified working: the checks run for the
+# run's partition and their results are recorded per partition); silence the import-time warning.
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", PreviewWarning)
-    upload_checks = [
-        *(_upload_integrity_check(a) for a in REFERENCES),
-        *(_rejects_check(a) for a in ("groups", "goods", "offers", "prices", "rests")),
-        _negative_check("prices", "prices", partitioned=True),
-        _negative_check("rests", "rests", partitioned=True),
-        _deactivation_check("goods"),
-        _deactivation_check("offers"),
-    ]
+    upload_checks = [_upload_checks(a) for a in ("groups", "goods", "offers", "prices", "rests")]
 
-audit_checks = [
-    *(_audit_integrity_check(a) for a in REFERENCES),
-    _negative_check("prices", "prices", partitioned=False),
-    _negative_check("rests", "rests", partitioned=False),
-]
+audit_checks = [catalog_audit_checks]
 
 
 def _keys(checks) -> list[AssetCheckKey]:
