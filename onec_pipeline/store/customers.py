@@ -301,6 +301,11 @@ def _values_from_record(customer: Customer) -> tuple[dict[str, Any], list[dict[s
     return values, issues
 
 
+def _ids_in_open_conflicts(conn: sa.Connection, conflicts: sa.Table) -> set[int]:
+    query = sa.select(conflicts.c.candidate_ids).where(conflicts.c.status == "open")
+    return {int(i) for (ids,) in conn.execute(query) for i in (ids or [])}
+
+
 class _Importer:
     def __init__(
         self,
@@ -454,10 +459,15 @@ class _Importer:
             if new[column] is None:
                 new[column] = row[column]
         changed = [c for c in _DATA_COLUMNS if _jsonable(row[c]) != new[c]]
+        status = "error" if issues else "synced"
+        if row["sync_status"] == "conflict" and row["id"] in _ids_in_open_conflicts(
+            self.conn, self.conflicts_t
+        ):
+            status = "conflict"  # still a candidate of a conflict waiting for review
         extra: dict[str, Any] = {
             "upload_key": self.key,
             "exported_at": self.exported_at,
-            "sync_status": "error" if issues else "synced",
+            "sync_status": status,
             "last_sync_at": self.now,
             "updated_at": self.now,
         }
@@ -648,6 +658,7 @@ def row_to_customer(row: Any, onec_id: str | None = None) -> Customer:
 
 
 def export_candidates_query(tables: CustomerTables) -> sa.Select:
+    """Active site-created rows waiting for export; rows in an open conflict wait for its review."""
     customers = tables.customers
     return (
         sa.select(customers)
@@ -655,6 +666,7 @@ def export_candidates_query(tables: CustomerTables) -> sa.Select:
             customers.c.needs_1c_export.is_(True),
             customers.c.onec_id.is_(None),
             customers.c.is_active.is_(True),
+            customers.c.sync_status != "conflict",
         )
         .order_by(customers.c.id)
     )
@@ -715,6 +727,50 @@ def export_customers(
         ],
     )
     return CustomerExportResult(path, len(ids), ids)
+
+
+# -- review ----------------------------------------------------------------------------------------------
+
+
+def resolve_conflict(
+    conn: sa.Connection,
+    conflict_id: int,
+    resolution: str,
+    *,
+    schema: str | None = None,
+    now: datetime | None = None,
+) -> list[int]:
+    """Close an open conflict after manual review (the reviewer fixes the rows by hand: e.g. sets the
+    ``onec_id`` on the right site row, or corrects an e-mail); returns the candidate ids released.
+
+    Candidates in no other open conflict leave ``sync_status = 'conflict'``: ``pending`` for site rows
+    still waiting for export, ``synced`` for the others. The next import of the contragent resolves it again with the fixed rows.
+    """
+    tables = _tables(conn, schema)
+    now = now or _now()
+    row = (
+        conn.execute(sa.select(tables.conflicts).where(tables.conflicts.c.id == conflict_id))
+        .mappings()
+        .first()
+    )
+    if row is None or row["status"] != "open":
+        raise ValueError(f"customer conflict {conflict_id} is not open")
+    conn.execute(
+        tables.conflicts.update()
+        .where(tables.conflicts.c.id == conflict_id)
+        .values(status="resolved", resolution=resolution, resolved_at=now)
+    )
+    still = _ids_in_open_conflicts(conn, tables.conflicts)
+    released = [int(i) for i in row["candidate_ids"] if int(i) not in still]
+    t = tables.customers
+    waiting = sa.and_(t.c.onec_id.is_(None), t.c.needs_1c_export.is_(True))
+    for status, where in (("pending", waiting), ("synced", sa.not_(waiting))):
+        conn.execute(
+            t.update()
+            .where(t.c.id.in_(released), t.c.sync_status == "conflict", where)
+            .values(sync_status=status, updated_at=now)
+        )
+    return released
 
 
 # -- checks ----------------------------------------------------------------------------------------------

@@ -287,3 +287,44 @@ def test_full_export_refuses_mass_deactivation_unless_allowed(db):
     result = run(db, [contragent("g0", "C0")], KEY2, full=True, allow_mass_deactivation=True)
     assert result.deactivated == 3
     assert [r["is_active"] for r in state(db)[0]] == [True, False, False, False]
+
+
+def test_conflict_review_then_reimport_links_the_chosen_row(db):
+    engine, schema = db
+    a = add_site(db, name="A", email="s@x.ru")
+    b = add_site(db, name="B", email="s@x.ru")
+    upload = [contragent("guid-2", "Клиент", emails=["s@x.ru"])]
+    run(db, upload, KEY1)
+    [conflict] = state(db)[2]
+    # conflict candidates are not exported while the conflict is open
+    with engine.connect() as conn:
+        assert cs.pending_export_count(conn, schema) == 0
+    # the reviewer decides that row a is this contragent, and closes the conflict
+    t = cs.customer_tables(None if engine.dialect.name == "sqlite" else schema)
+    with engine.begin() as conn:
+        conn.execute(t.customers.update().where(t.customers.c.id == a).values(onec_id="guid-2"))
+        assert cs.resolve_conflict(conn, conflict["id"], "a is guid-2", schema=schema) == [a, b]
+        with pytest.raises(ValueError):
+            cs.resolve_conflict(conn, conflict["id"], "again", schema=schema)
+    customers = {r["id"]: r for r in state(db)[0]}
+    assert customers[b]["sync_status"] == "pending"  # released, waits for export again
+    # re-importing the same upload now updates row a through its onec_id: a replay that changes data
+    result = run(db, upload, KEY1)
+    assert (result.replay, result.updated, result.conflicts) == (True, 1, 0)
+    customers, log, conflicts = state(db)
+    by_id = {r["id"]: r for r in customers}
+    assert (by_id[a]["name"], by_id[a]["sync_status"], by_id[a]["upload_key"]) == ("Клиент", "synced", KEY1)
+    assert [(e["status"], e["details"].get("action") or e["details"].get("reason")) for e in log[-2:]] == [
+        ("success", "updated"),
+        ("skipped", "replay"),
+    ]
+    assert [c["status"] for c in conflicts] == ["resolved"]
+
+
+def test_a_conflict_candidate_keeps_its_conflict_status_when_updated(db):
+    run(db, [contragent("guid-A", "Первый", emails=["boss@firm.ru"])], KEY0)
+    run(db, [contragent("guid-B", "Второй", emails=["boss@firm.ru"])], KEY1)
+    result = run(db, [contragent("guid-A", "Первый (новое имя)", emails=["boss@firm.ru"])], KEY2)
+    assert result.updated == 1
+    [row] = state(db)[0]
+    assert (row["name"], row["sync_status"]) == ("Первый (новое имя)", "conflict")
