@@ -170,3 +170,27 @@ def test_customers_export_asset_writes_the_outbox(db_url_schema, tmp_path, monke
         again = materialize([customers_export], instance=instance, resources=resources)
         [mat2] = again.asset_materializations_for_node("customers_export")
         assert mat2.metadata["exported"].value == 0 and len(list(outbox.iterdir())) == 1
+
+
+def test_import_runs_execute_the_customer_checks(sqlite_url, tmp_path, monkeypatch):
+    """The runner behind ``onec-pipeline import`` (and the sensor's runs) evaluate the customer checks."""
+    from onec_pipeline.defs.runner import run_import
+
+    monkeypatch.setenv("ONEC_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    first = run_import(
+        _upload(tmp_path, "u1", [contragent("a", "A", emails=["x@y.ru"])]), database_url=sqlite_url
+    )
+    assert first.success, first.error
+    second = run_import(
+        _upload(tmp_path, "u2", [contragent("b", "B", emails=["x@y.ru"])]), database_url=sqlite_url
+    )
+    assert second.success, second.error
+    assert second.assets["customers"].metadata["conflicts"] == 1
+    checks = {c.name: c for c in second.checks if c.asset == "customers"}
+    assert set(checks) == {"customers_open_conflicts", "customers_duplicate_emails"}
+    assert (
+        not checks["customers_open_conflicts"].passed
+        and checks["customers_open_conflicts"].severity == "WARN"
+    )
+    assert checks["customers_duplicate_emails"].passed
