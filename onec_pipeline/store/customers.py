@@ -18,9 +18,13 @@ Identity resolution for each imported contragent (:func:`import_customers`):
 A single candidate without a ``onec_id`` is updated and gets the ``onec_id`` (``needs_1c_export`` is cleared:
 1C knows the customer now). No candidate → insert. Several candidates, or one that already carries a
 different ``onec_id`` → nothing is merged or inserted: a ``customer_conflicts`` row (status ``open``) keeps
-the incoming contragent whole, and the candidate rows get ``sync_status = 'conflict'``. A contragent marked
-deleted in 1C is only matched by ``onec_id`` (never deactivates a site row through e-mail/phone); otherwise
-it is inserted inactive.
+the incoming contragent whole, and the candidate rows get ``sync_status = 'conflict'`` (kept while the
+conflict is open, even when a candidate is updated through its own ``onec_id``; candidates are not exported
+meanwhile). A newer upload's conflict about the same contragent supersedes the open one. After review,
+:func:`resolve_conflict` closes it and releases the candidates. A contragent marked deleted in 1C is only
+matched by ``onec_id`` (it never deactivates a site row through e-mail/phone); otherwise it is inserted
+inactive. A full export (``full=True``) deactivates the active 1C customers it lacks whose ``upload_key`` is
+older, refusing more than ``max_deactivation_share`` of them unless ``allow_mass_deactivation``.
 
 Invalid INN / KPP / e-mail / phone never drop a customer: values are kept as received (e-mail: trimmed,
 lower-cased), the problems are stored in ``customers.validation_issues`` and the decision is logged with
@@ -33,16 +37,22 @@ Audit log contract (``customer_sync_log``, operation ``import_from_1c``):
 * every new conflict → one row, status ``conflict``, details ``{"conflict_id", "reason", "candidates"}``;
 * a no-change decision on the *first* application of an upload (row written by a newer upload: ``stale``;
   the same contragent twice in one upload: ``duplicate_in_upload``; the same conflict already open:
-  ``conflict_already_open``) → one row, status ``skipped``, details ``{"reason": ...}``;
+  ``conflict_already_open``; row already written by this upload: ``unchanged``) → one row, status
+  ``skipped``, details ``{"reason": ...}``;
 * **replay** (the log already holds ``import_from_1c`` rows for this upload key): no-change decisions are
   not logged one by one; the replay adds exactly **one** row: ``customer_id`` NULL, ``onec_id`` NULL,
   status ``skipped``, details ``{"reason": "replay", "unchanged": n, "stale": n, "conflicts_open": n}``.
   A replay that does change something (a conflict resolved by hand in between) logs those changes as above.
+  So N applications of one upload leave its first-application rows plus exactly N-1 replay rows.
+* the log is written in the caller's transaction: a dry run or a failed import leaves no log rows (and the
+  next application is therefore a first application again).
 
 Export (operation ``export_to_1c``): :func:`export_customers` selects active site-created rows with
-``needs_1c_export`` and no ``onec_id``, writes them with :func:`onec_pipeline.commerceml.writer.write_customers`
+``needs_1c_export``, no ``onec_id`` and no open conflict, writes them with :func:`onec_pipeline.commerceml.writer.write_customers`
 (``Ид`` = ``site-<id>``), then clears ``needs_1c_export``, sets ``sync_status = 'synced'``, ``last_sync_at``,
-``last_export_file`` and logs one ``success`` row per customer.
+``last_export_file`` and logs one ``success`` row per customer (details ``{"action": "exported", "file",
+"id_in_file"}``). The file is complete (atomic rename) before the rows are marked; if the transaction then
+fails the rows stay pending and are exported again (at-least-once).
 
 All functions take a SQLAlchemy ``Connection`` inside a transaction (the store's transaction; the caller
 commits) and the catalog ``schema`` (ignored on SQLite); :func:`customer_tables` gives the tables of a schema.
