@@ -39,7 +39,13 @@ from typing import IO
 from lxml import etree
 
 from .errors import CommerceMLError
-from .header import OFFER_SECTIONS, ROOT, header_from, offer_has_definition
+from .header import (
+    CHANGES_IDENTIFICATION_CHILDREN,
+    OFFER_DEFINITION_CHILDREN,
+    OFFER_SECTIONS,
+    ROOT,
+    header_from,
+)
 from .records import (
     Customer,
     Entity,
@@ -84,13 +90,16 @@ SECTIONS = frozenset(
         "Контейнер",
     }
 )
+# Entity elements reported by the parser. Warehouses, price types and units are small lists handled
+# when their list element (Склады / ТипыЦен / ЕдиницыИзмерения) ends, so that the thousands of
+# Склад elements inside offers cost no parser event.
 ENTITY_TAGS = (
     "Группа",
     "Свойство",
     "СвойствоНоменклатуры",
-    "ТипЦены",
-    "Склад",
-    "ЕдиницаИзмерения",
+    "ТипыЦен",
+    "Склады",
+    "ЕдиницыИзмерения",
     "Товар",
     "Предложение",
     "Контрагент",
@@ -100,6 +109,8 @@ _CLASSIFIER_ENTITIES = frozenset(
     {Entity.GROUPS, Entity.PROPERTIES, Entity.UNITS, Entity.PRICE_TYPES, Entity.WAREHOUSES}
 )
 _LOOKUP_ENTITIES = frozenset({Entity.PROPERTIES, Entity.UNITS})
+_OFFER_ENTITIES = frozenset({Entity.OFFERS, Entity.PRICES, Entity.RESTS, Entity.STOCK_TOTALS})
+_CHANGES_DEFINITION = OFFER_DEFINITION_CHILDREN - CHANGES_IDENTIFICATION_CHILDREN
 _EMAIL_TYPES = frozenset({"электронная почта", "email", "e-mail", "эл. почта", "электроннаяпочта"})
 _ADDRESS_ELEMENTS = frozenset({"Адрес", "АдресРегистрации", "ЮридическийАдрес", "ФактическийАдрес"})
 _DELETED = "Удален"
@@ -195,12 +206,26 @@ class _FileReader:
     def run(self, source: IO[bytes]) -> Iterator[Record]:
         names = self.names
         wanted = self.wanted
+        counts = self.stats.counts
         group_stack: list[list] = []  # [element, id-or-None, emitted]
         context = iterparse(source, events=("start", "end"), tag=_TAGS)
         root = None
+        want_offers = not wanted.isdisjoint(_OFFER_ENTITIES)
         try:
             for event, el in context:
                 name = names[el.tag]
+                if event == "end" and name == "Предложение":
+                    # the hot path: one Предложение -> Offer/Price/Stock/StockTotal records
+                    self.open_entity = None
+                    if want_offers and self.section in OFFER_SECTIONS:
+                        for rec in self._offer(el, self.section != "ПакетПредложений"):
+                            if type(rec) is Reject:
+                                self._count_reject(rec)
+                            else:
+                                counts[rec.entity] += 1
+                            yield rec
+                    _free(el)
+                    continue
                 if event == "start":
                     if root is None:
                         root = self.root = el
@@ -227,7 +252,7 @@ class _FileReader:
                             rec = self._group(frame[0], parent_id)
                             frame[1] = getattr(rec, "id", None)
                             if Entity.GROUPS in wanted:
-                                yield from self._emit(rec)
+                                yield self._counted(rec)
                         group_stack.append([el, None, False])
                     continue
 
@@ -246,20 +271,10 @@ class _FileReader:
                 if section is None:
                     continue
                 self.open_entity = None
-                if name == "Предложение":
-                    if section in OFFER_SECTIONS:
-                        yield from self._offer(el, section != "ПакетПредложений")
-                        _free(el)
-                elif name == "Товар":
+                if name == "Товар":
                     if section == "Каталог":
                         if Entity.GOODS in wanted:
-                            yield from self._emit(self._product(el))
-                        _free(el)
-                elif name == "Склад":
-                    parent = el.getparent()
-                    if names[parent.tag] == "Склады" and parent.getparent() is self.section_el:
-                        if Entity.WAREHOUSES in wanted:
-                            yield from self._emit(self._warehouse(el))
+                            yield self._counted(self._product(el))
                         _free(el)
                 elif name == "Группа":
                     if section == "Классификатор" and group_stack:
@@ -267,38 +282,48 @@ class _FileReader:
                         if not frame[2]:
                             parent_id = group_stack[-1][1] if group_stack else None
                             if Entity.GROUPS in wanted:
-                                yield from self._emit(self._group(el, parent_id))
+                                yield self._counted(self._group(el, parent_id))
                         _free(el)
                 elif name == "Свойство" or name == "СвойствоНоменклатуры":
                     if section == "Классификатор":
                         rec = self._property(el, name == "СвойствоНоменклатуры")
-                        if isinstance(rec, Property):
+                        if type(rec) is Property:
                             self.lookups.add_property(rec)
                         if Entity.PROPERTIES in wanted:
-                            yield from self._emit(rec)
+                            yield self._counted(rec)
                         _free(el)
-                elif name == "ТипЦены":
-                    if section == "Классификатор" or section in OFFER_SECTIONS:
-                        if Entity.PRICE_TYPES in wanted:
-                            yield from self._emit(self._price_type(el))
-                        _free(el)
-                elif name == "ЕдиницаИзмерения":
+                elif el.getparent() is not self.section_el:
+                    continue  # e.g. Склады of an offer in ИзмененияПакетаПредложений
+                elif name == "Склады":
+                    if Entity.WAREHOUSES in wanted:
+                        for item in el:
+                            if names[item.tag] == "Склад":
+                                yield self._counted(self._warehouse(item))
+                    _free(el)
+                elif name == "ТипыЦен":
+                    if Entity.PRICE_TYPES in wanted:
+                        for item in el:
+                            if names[item.tag] == "ТипЦены":
+                                yield self._counted(self._price_type(item))
+                    _free(el)
+                elif name == "ЕдиницыИзмерения":
                     if section == "Классификатор":
-                        rec = self._unit(el)
-                        if isinstance(rec, Unit):
-                            self.lookups.units[rec.id] = rec
-                        if Entity.UNITS in wanted:
-                            yield from self._emit(rec)
-                        _free(el)
+                        for item in el:
+                            if names[item.tag] != "ЕдиницаИзмерения":
+                                continue
+                            rec = self._unit(item)
+                            if type(rec) is Unit:
+                                self.lookups.units[rec.id] = rec
+                            if Entity.UNITS in wanted:
+                                yield self._counted(rec)
+                    _free(el)
                 elif name == "Контрагент":
-                    if section == "Контрагенты" and el.getparent() is self.section_el:
+                    if section == "Контрагенты":
                         if Entity.CUSTOMERS in wanted:
-                            yield from self._emit(self._customer(el))
+                            yield self._counted(self._customer(el))
                         _free(el)
         except etree.XMLSyntaxError as exc:
             raise syntax_error(exc, self.rel, self._where()) from None
-        except CommerceMLError:
-            raise
         finally:
             del context
 
@@ -314,13 +339,16 @@ class _FileReader:
                 pass
         return "/".join(parts)
 
-    def _emit(self, rec) -> Iterator[Record]:
-        if isinstance(rec, Reject):
-            self.stats.rejects += 1
-            self.stats.rejects_by_entity[rec.entity] += 1
+    def _count_reject(self, rec: Reject) -> None:
+        self.stats.rejects += 1
+        self.stats.rejects_by_entity[rec.entity] += 1
+
+    def _counted(self, rec):
+        if type(rec) is Reject:
+            self._count_reject(rec)
         else:
             self.stats.counts[rec.entity] += 1
-        yield rec
+        return rec
 
     def _source(self, el) -> Source:
         return Source(self.rel, el.sourceline)
@@ -639,81 +667,87 @@ class _FileReader:
             self._source(el),
         )
 
-    def _offer(self, el, changes: bool) -> Iterator[Record]:
-        """One Предложение -> Offer (when it defines one), Price*, Stock*, StockTotal*."""
+    def _offer(self, el, changes: bool) -> list[Record]:
+        """One Предложение -> Offer (when it defines one), Price*, Stock*, StockTotal* (in that order)."""
         names = self.names
         wanted = self.wanted
         want_offer = Entity.OFFERS in wanted
         want_prices = Entity.PRICES in wanted
         want_rests = Entity.RESTS in wanted
         want_totals = Entity.STOCK_TOTALS in wanted
+        defining = _CHANGES_DEFINITION if changes else OFFER_DEFINITION_CHILDREN
         oid = char_id = None
-        children: set[str] = set()
-        prices_el = []
-        stock_els = []
-        total_els = []
-        rests_els = []
-        deleted = self._deleted(el)
-        # offer definition fields
+        has_definition = False
+        has_prices = False
+        prices_el = stock_els = total_els = rests_els = None
+        deleted = False
+        status = el.get("Статус")
+        if status is not None and status.strip() == _DELETED:
+            deleted = True
         name = article = barcode = unit = None
         chars: list[tuple[str, str]] = []
         props_el = None
         for ch in el:
             t = names[ch.tag]
-            children.add(t)
             if t == "Ид":
-                oid = _t(ch)
+                text = ch.text
+                oid = text.strip() if text else None
             elif t == "Цены":
+                has_prices = True
                 if want_prices:
-                    prices_el.append(ch)
+                    prices_el = ch
             elif t == "Количество":
                 if want_totals:
-                    total_els.append(ch)
+                    total_els = ch
             elif t == "Склад" or t == "Склады" or t == "КоличествоНаСкладах":
                 if want_rests:
-                    stock_els.append(ch)
+                    if stock_els is None:
+                        stock_els = [ch]
+                    else:
+                        stock_els.append(ch)
             elif t == "Остатки":
                 if want_rests or want_totals:
-                    rests_els.append(ch)
+                    rests_els = ch
             elif t == "ИдХарактеристики":
                 char_id = _t(ch)
-            elif not want_offer:
-                if t == "ПометкаУдаления":
-                    deleted = deleted or bool(parse_bool(ch.text))
-                elif t == "Статус":
-                    deleted = deleted or _t(ch) == _DELETED
-                continue
-            elif t == "Наименование":
-                name = _t(ch)
-            elif t == "Артикул":
-                article = _t(ch)
-            elif t == "Штрихкод" or t == "ШтрихКод":
-                barcode = barcode or _t(ch)
-            elif t == "БазоваяЕдиница":
-                unit = self._unit_of(ch)[0]
-            elif t == "ХарактеристикиТовара":
-                chars = self._characteristics(ch)
-            elif t == "ЗначенияСвойств":
-                props_el = ch
             elif t == "ПометкаУдаления":
                 deleted = deleted or bool(parse_bool(ch.text))
             elif t == "Статус":
                 deleted = deleted or _t(ch) == _DELETED
+            else:
+                if t in defining:
+                    has_definition = True
+                if not want_offer:
+                    continue
+                if t == "Наименование":
+                    name = _t(ch)
+                elif t == "Артикул":
+                    article = _t(ch)
+                elif t == "Штрихкод" or t == "ШтрихКод":
+                    barcode = barcode or _t(ch)
+                elif t == "БазоваяЕдиница":
+                    unit = self._unit_of(ch)[0]
+                elif t == "ХарактеристикиТовара":
+                    chars = self._characteristics(ch)
+                elif t == "ЗначенияСвойств":
+                    props_el = ch
+        out: list[Record] = []
         if not oid:
             entity = Entity.OFFERS
-            if not offer_has_definition(children, changes, deleted):
-                entity = Entity.PRICES if "Цены" in children else Entity.RESTS
+            if not (has_definition or deleted):
+                entity = Entity.PRICES if has_prices else Entity.RESTS
             if entity in wanted:
-                yield from self._emit(self._reject(entity, None, "Предложение without Ид", el))
-            return
+                out.append(self._reject(entity, None, "Предложение without Ид", el))
+            return out
         if char_id and "#" not in oid:
             oid = f"{oid}#{char_id}"
-        if want_offer and offer_has_definition(children, changes, deleted):
+        rel = self.rel
+        if want_offer and (has_definition or deleted):
             product_id, characteristic_id = split_offer_id(oid)
             props = self._property_values(props_el) if props_el is not None else []
             if not chars and props:
                 chars = [(p.property_name or p.property_id, p.value or p.value_id or "") for p in props]
-            yield from self._emit(
+            out.append(
                 Offer(
                     oid,
                     product_id,
@@ -725,83 +759,87 @@ class _FileReader:
                     chars,
                     props,
                     deleted,
-                    self._source(el),
+                    Source(rel, el.sourceline),
                 )
             )
-        for box in prices_el:
-            for price in box:
-                yield from self._price(oid, price)
-        for st in stock_els:
-            yield from self._stock(oid, st)
-        for box in rests_els:
-            yield from self._rests(oid, box)
-        for q in total_els:
-            yield from self._total(oid, q, q)
+        if prices_el is not None:
+            for price in prices_el:
+                self._price(oid, price, out)
+        if stock_els is not None:
+            for st in stock_els:
+                self._stock(oid, st, out)
+        if rests_els is not None:
+            self._rests(oid, rests_els, out)
+        if total_els is not None:
+            self._total(oid, total_els, total_els, out)
+        return out
 
-    def _price(self, oid: str, el) -> Iterator[Record]:
+    def _price(self, oid: str, el, out: list) -> None:
         names = self.names
-        type_id = value = currency = unit = ratio = presentation = None
+        type_id = currency = unit = ratio = presentation = None
         raw_value = None
         for ch in el:
             t = names[ch.tag]
             if t == "ЦенаЗаЕдиницу":
                 raw_value = ch.text
             elif t == "ИдТипаЦены":
-                type_id = _t(ch)
+                type_id = ch.text
             elif t == "Валюта":
                 currency = ch.text
             elif t == "Единица":
-                unit = _t(ch)
+                unit = ch.text
             elif t == "Коэффициент":
                 ratio = ch.text
             elif t == "Представление":
-                presentation = _t(ch)
+                presentation = ch.text
         try:
             value = parse_decimal(raw_value)
         except BadNumber as exc:
-            yield from self._emit(self._reject(Entity.PRICES, oid, f"ЦенаЗаЕдиницу: {exc}", el))
+            out.append(self._reject(Entity.PRICES, oid, f"ЦенаЗаЕдиницу: {exc}", el))
             return
         if value is None:
             self.stats.empty_prices += 1
             return
+        if type_id is not None:
+            type_id = type_id.strip()
         if not type_id:
-            yield from self._emit(self._reject(Entity.PRICES, oid, "Цена without ИдТипаЦены", el))
+            out.append(self._reject(Entity.PRICES, oid, "Цена without ИдТипаЦены", el))
             return
-        try:
-            ratio_value = parse_decimal(ratio)
-        except BadNumber:
-            ratio_value = None  # Коэффициент is informative; a bad one must not lose the price
-        yield from self._emit(
+        if ratio is not None:
+            try:
+                ratio = parse_decimal(ratio)
+            except BadNumber:
+                ratio = None  # Коэффициент is informative; a bad one must not lose the price
+        out.append(
             PriceRecord(
                 oid,
                 type_id,
                 value,
                 normalise_currency(currency),
-                unit,
-                ratio_value,
-                presentation,
+                unit.strip() or None if unit is not None else None,
+                ratio,
+                presentation.strip() or None if presentation is not None else None,
                 Source(self.rel, el.sourceline),
             )
         )
 
-    def _stock_record(self, oid: str, warehouse_id: str | None, raw: str | None, el) -> Iterator[Record]:
+    def _stock_record(self, oid: str, warehouse_id: str | None, raw: str | None, el, out: list) -> None:
         if not warehouse_id:
-            yield from self._emit(self._reject(Entity.RESTS, oid, "stock without a warehouse Ид", el))
+            out.append(self._reject(Entity.RESTS, oid, "stock without a warehouse Ид", el))
             return
         try:
             qty = parse_decimal(raw)
         except BadNumber as exc:
-            yield from self._emit(self._reject(Entity.RESTS, oid, f"quantity: {exc}", el))
+            out.append(self._reject(Entity.RESTS, oid, f"quantity: {exc}", el))
             return
         if qty is None:
-            yield from self._emit(self._reject(Entity.RESTS, oid, "stock without a quantity", el))
+            out.append(self._reject(Entity.RESTS, oid, "stock without a quantity", el))
             return
-        yield from self._emit(Stock(oid, warehouse_id, qty, Source(self.rel, el.sourceline)))
+        out.append(Stock(oid, warehouse_id, qty, Source(self.rel, el.sourceline)))
 
-    def _stock(self, oid: str, el) -> Iterator[Record]:
+    def _stock(self, oid: str, el, out: list) -> None:
         names = self.names
-        t = names[el.tag]
-        if t == "КоличествоНаСкладах":  # Bitrix: КоличествоНаСкладе{ИдСклада, Количество}
+        if names[el.tag] == "КоличествоНаСкладах":  # Bitrix: КоличествоНаСкладе{ИдСклада, Количество}
             for item in el:
                 wid = qty = None
                 for c in item:
@@ -810,13 +848,13 @@ class _FileReader:
                         wid = _t(c)
                     elif tt == "Количество":
                         qty = c.text
-                yield from self._stock_record(oid, wid, qty, item)
+                self._stock_record(oid, wid, qty, item, out)
             return
         # Склад / Склады @ИдСклада @КоличествоНаСкладе (2.07/2.08 offers, ИзмененияПакетаПредложений)
         wid = el.get("ИдСклада")
-        yield from self._stock_record(oid, wid.strip() if wid else None, el.get("КоличествоНаСкладе"), el)
+        self._stock_record(oid, wid.strip() if wid else None, el.get("КоличествоНаСкладе"), el, out)
 
-    def _rests(self, oid: str, box) -> Iterator[Record]:
+    def _rests(self, oid: str, box, out: list) -> None:
         """Остатки/Остаток*: Склад{Ид, Количество} -> Stock; a warehouse-less Количество -> StockTotal."""
         names = self.names
         for rest in box:
@@ -840,19 +878,19 @@ class _FileReader:
                         qty = c.text
                 if qty is None and qty_el is not None:
                     qty = qty_el.text
-                yield from self._stock_record(oid, wid, qty, rest)
+                self._stock_record(oid, wid, qty, rest, out)
             elif qty_el is not None and Entity.STOCK_TOTALS in self.wanted:
-                yield from self._total(oid, qty_el, rest)
+                self._total(oid, qty_el, rest, out)
 
-    def _total(self, oid: str, qty_el, el) -> Iterator[Record]:
+    def _total(self, oid: str, qty_el, el, out: list) -> None:
         try:
             qty = parse_decimal(qty_el.text)
         except BadNumber as exc:
-            yield from self._emit(self._reject(Entity.STOCK_TOTALS, oid, f"Количество: {exc}", el))
+            out.append(self._reject(Entity.STOCK_TOTALS, oid, f"Количество: {exc}", el))
             return
         if qty is None:
             return  # an empty <Количество/> says nothing
-        yield from self._emit(StockTotal(oid, qty, Source(self.rel, el.sourceline)))
+        out.append(StockTotal(oid, qty, Source(self.rel, el.sourceline)))
 
     # ------------------------------------------------------------------ customers
 

@@ -71,6 +71,15 @@ def parse_decimal(text: str | None) -> Decimal | None:
     """
     if text is None:
         return None
+    if "_" not in text:
+        try:  # fast path: a plain xsd:decimal (Decimal() itself ignores surrounding whitespace)
+            value = Decimal(text)
+        except InvalidOperation:
+            pass
+        else:
+            if value.is_finite():
+                return value
+            raise BadNumber(f"not a finite number: {text.strip()!r}")
     raw = text.translate(_NUMBER_JUNK)
     if not raw:
         return None
@@ -81,6 +90,8 @@ def parse_decimal(text: str | None) -> Decimal | None:
             raw = raw.replace(",", "")
         else:  # "1.234,50"
             raw = raw.replace(".", "").replace(",", ".")
+    if "_" in raw:
+        raise BadNumber(f"not a number: {text.strip()!r}")
     try:
         value = Decimal(raw)
     except InvalidOperation:
@@ -102,19 +113,29 @@ def parse_bool(text: str | None) -> bool | None:
     return None
 
 
+_currency_cache: dict[str, str | None] = {}
+
+
 def normalise_currency(text: str | None) -> str | None:
     """ISO code for the currency spellings seen in 1C files (``руб``/``руб.``/``RUR`` -> RUB, ``грн`` -> UAH).
 
     Unknown values are returned trimmed (upper-cased when they look like an ISO code).
     """
-    value = clean(text)
-    if value is None:
+    if text is None:
         return None
-    known = _CURRENCIES.get(value.lower())
-    if known:
-        return known
-    if len(value) == 3 and value.isascii() and value.isalpha():
-        return value.upper()
+    try:
+        return _currency_cache[text]
+    except KeyError:
+        pass
+    value = clean(text)
+    if value is not None:
+        known = _CURRENCIES.get(value.lower())
+        if known:
+            value = known
+        elif len(value) == 3 and value.isascii() and value.isalpha():
+            value = value.upper()
+    if len(_currency_cache) < 1024:
+        _currency_cache[text] = value
     return value
 
 
