@@ -44,6 +44,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 COPY_BATCH = 50_000
 SQLITE_BATCH = 5_000
 PROGRESS_EVERY = 10_000
+ANALYZE_MIN_ROWS = 5_000
 REJECT_RAW_LIMIT = 4_000
 
 ProgressCallback = Callable[[Entity, int], None]
@@ -268,7 +269,9 @@ class _Stage:
         self.seq = 0
         self.pending: list = []
         self.cols = ["seq"] + [c for c, _ in spec.staged_columns]
-        tx._exec(f"CREATE TEMP TABLE {self.name} ({self._ddl()})")
+        # PostgreSQL drops the staging tables at commit/rollback; SQLite ones are dropped after use.
+        suffix = " ON COMMIT DROP" if tx.pg else ""
+        tx._exec(f"CREATE TEMP TABLE {self.name} ({self._ddl()}){suffix}")
         if tx.pg:
             self._buf = io.StringIO()
 
@@ -314,6 +317,8 @@ class _Stage:
         self.pending = []
 
     def drop(self) -> None:
+        if self.tx.pg:
+            return
         self.tx._exec(f"DROP TABLE IF EXISTS {self.name}")
         self.tx._exec(f"DROP TABLE IF EXISTS {self.dedup}")
 
@@ -370,6 +375,8 @@ class Transaction:
         self.results: dict[Entity, LoadResult] = {}
         self._seen: dict[Entity, str] = {}  # full-export entity -> temp table of the keys loaded
         self._rejects_cleared: set[str] = set()
+        self._touched: set[str] = set()  # entities met in this transaction (their old rejects are replaced)
+        self._full_exports: dict[str, tuple] | None = None
         self._finished = False
         if self.pg:
             self._exec("SELECT pg_advisory_xact_lock(hashtext(:k))", k=f"onec-load:{store.schema}")
@@ -426,7 +433,7 @@ class Transaction:
                         )
                     stage = stages.get(entity)
                     if stage is None:
-                        self._clear_rejects(entity)
+                        self._touched.add(entity.value)
                         stage = stages[entity] = _Stage(self, spec)
                     try:
                         row = spec.extract(rec)
@@ -440,6 +447,7 @@ class Transaction:
                 if len(rejects) >= 1000:
                     self._write_rejects(rejects)
             self._write_rejects(rejects)
+            self._clear_rejects()
             for entity, n in counts.items():
                 self.result(entity).rows += n
             for entity in R.APPLY_ORDER:
@@ -466,17 +474,16 @@ class Transaction:
 
     # --- rejects -------------------------------------------------------------------------------------
 
-    def _clear_rejects(self, entity: Entity) -> None:
+    def _clear_rejects(self) -> None:
         """Replaying an upload replaces (not duplicates) its rejects for the entities it loads again."""
-        if entity.value in self._rejects_cleared:
-            return
-        self._rejects_cleared.add(entity.value)
-        self._exec(
-            f"DELETE FROM {self._t('rejects')} WHERE upload = :u AND entity = :e", u=self.key, e=entity.value
-        )
+        todo = sorted(self._touched - self._rejects_cleared)
+        if todo:
+            self._rejects_cleared.update(todo)
+            rj = self.store.tables["rejects"]
+            self.conn.execute(rj.delete().where(rj.c.upload == self.key, rj.c.entity.in_(todo)))
 
     def _reject(self, buf: list, entity: Entity, entity_id, reason: str, raw, source) -> None:
-        self._clear_rejects(entity)
+        self._touched.add(entity.value)
         self.result(entity).rejected += 1
         buf.append(
             {
@@ -495,6 +502,7 @@ class Transaction:
 
     def _write_rejects(self, buf: list) -> None:
         if buf:
+            self._clear_rejects()
             self.conn.execute(self.store.tables["rejects"].insert(), buf)
             buf.clear()
 
@@ -517,25 +525,18 @@ class Transaction:
                 f"CREATE TEMP TABLE {d} AS SELECT DISTINCT ON ({kcols}) * FROM {stage.name} "
                 f"ORDER BY {kcols}, seq DESC"
             )
-            self._exec(f"ANALYZE {d}")
+            if stage.seq >= ANALYZE_MIN_ROWS:
+                self._exec(f"ANALYZE {d}")
         else:
             self._exec(
                 f"CREATE TEMP TABLE {d} AS SELECT * FROM {stage.name} WHERE seq IN "
                 f"(SELECT max(seq) FROM {stage.name} GROUP BY {kcols})"
             )
             self._exec(f"CREATE UNIQUE INDEX {d}_k ON {d} ({kcols})")
-        distinct = self._exec(f"SELECT count(*) FROM {d}").scalar_one()
-        res.duplicates += stage.seq - distinct
         # 2. what a new row gets: inactive if a newer full export of this entity has been applied
         ins_key, ins_exported = u, self.exported_at
         if spec.deactivatable:
-            fe = self.store.tables["full_exports"]
-            row = self.conn.execute(
-                sa.select(fe.c.upload_key, fe.c.exported_at)
-                .where(fe.c.entity == spec.entity.value)
-                .order_by(fe.c.upload_key.desc())
-                .limit(1)
-            ).first()
+            row = self._newest_full_exports().get(spec.entity.value)
             if row is not None and row[0] > u:
                 ins_key, ins_exported = row[0], row[1]
         # 3. classify, set-based
@@ -552,12 +553,14 @@ class Transaction:
             f"""SELECT
                   coalesce(sum(CASE WHEN t.{k0} IS NULL THEN 1 ELSE 0 END), 0),
                   coalesce(sum(CASE WHEN t.{k0} IS NOT NULL AND {newer} AND ({changed}) THEN 1 ELSE 0 END), 0),
-                  coalesce(sum(CASE WHEN t.{k0} IS NOT NULL AND t.data_key > :u THEN 1 ELSE 0 END), 0)
+                  coalesce(sum(CASE WHEN t.{k0} IS NOT NULL AND t.data_key > :u THEN 1 ELSE 0 END), 0),
+                  count(*)
                 FROM {d} d LEFT JOIN {t} t ON {on}""",
             u=u,
             now=self._ts(self.now),
         ).one()
-        inserted, updated, stale = (int(x) for x in row)
+        inserted, updated, stale, distinct = (int(x) for x in row)
+        res.duplicates += stage.seq - distinct
         res.inserted += inserted
         res.updated += updated
         res.stale += stale
@@ -609,9 +612,22 @@ class Transaction:
             seen = self._seen.get(spec.entity)
             if seen is None:
                 seen = self._seen[spec.entity] = f"onec_seen_{spec.table}_{next(_tmp_counter)}"
-                pk = "text PRIMARY KEY" if self.pg else "TEXT PRIMARY KEY"
-                self._exec(f"CREATE TEMP TABLE {seen} (id {pk})")
+                suffix = " ON COMMIT DROP" if self.pg else ""
+                self._exec(f"CREATE TEMP TABLE {seen} (id text PRIMARY KEY){suffix}")
             self._exec(f"INSERT INTO {seen} (id) SELECT id FROM {d} WHERE true ON CONFLICT (id) DO NOTHING")
+
+    def _newest_full_exports(self) -> dict[str, tuple]:
+        """entity -> (upload_key, exported_at) of the newest full export applied before this transaction."""
+        if self._full_exports is None:
+            fe = self.store.tables["full_exports"]
+            newest: dict[str, tuple] = {}
+            for entity, upload_key, exported_at in self.conn.execute(
+                sa.select(fe.c.entity, fe.c.upload_key, fe.c.exported_at)
+            ):
+                if entity not in newest or upload_key > newest[entity][0]:
+                    newest[entity] = (upload_key, exported_at)
+            self._full_exports = newest
+        return self._full_exports
 
     # --- end of transaction --------------------------------------------------------------------------
 
@@ -633,8 +649,9 @@ class Transaction:
             e=self._ts(self.exported_at),
             now=self._ts(self.now),
         )
-        for seen in self._seen.values():
-            self._exec(f"DROP TABLE IF EXISTS {seen}")
+        if not self.pg:
+            for seen in self._seen.values():
+                self._exec(f"DROP TABLE IF EXISTS {seen}")
         if self._seen:
             log.debug("finish of %s took %.2fs", self.key, time.perf_counter() - t0)
 
