@@ -465,9 +465,14 @@ class _Importer:
 
     def update(self, customer, row, values: dict, issues: list, matched_by: str, link: bool) -> None:
         new = dict(values)
-        for column in ("email", "phone", "phone_raw"):  # 1C without a contact does not erase the site's
-            if new[column] is None:
-                new[column] = row[column]
+        # 1C without a (valid) e-mail or phone does not erase a stored one; the raw value stays in contacts
+        # and validation_issues
+        if row["email"] and (new["email"] is None or normalise_email(new["email"]) is None):
+            new["email"] = row["email"]
+        if new["phone"] is None and row["phone"] is not None:
+            new["phone"], new["phone_raw"] = row["phone"], row["phone_raw"]
+        elif new["phone_raw"] is None:
+            new["phone_raw"] = row["phone_raw"]
         changed = [c for c in _DATA_COLUMNS if _jsonable(row[c]) != new[c]]
         status = "error" if issues else "synced"
         if row["sync_status"] == "conflict" and row["id"] in _ids_in_open_conflicts(

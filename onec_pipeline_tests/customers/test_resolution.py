@@ -328,3 +328,16 @@ def test_a_conflict_candidate_keeps_its_conflict_status_when_updated(db):
     assert result.updated == 1
     [row] = state(db)[0]
     assert (row["name"], row["sync_status"]) == ("Первый (новое имя)", "conflict")
+
+
+def test_update_never_replaces_a_valid_contact_with_an_invalid_one(db):
+    site_id = add_site(
+        db, name="Иван Петров", email="ivan@x.ru", phone="+74951234567", phone_raw="495 123-45-67"
+    )
+    run(db, [contragent("g", "Иван Петров", phones=["8 495 123 45 67"])], KEY1)  # matched by phone + name
+    run(db, [contragent("g", "Иван Петров", emails=["ivan(at)x.ru"], phones=["нет"])], KEY2)
+    [row] = state(db)[0]
+    assert row["id"] == site_id
+    assert (row["email"], row["phone"], row["phone_raw"]) == ("ivan@x.ru", "+74951234567", "8 495 123 45 67")
+    assert row["sync_status"] == "error"
+    assert {i["field"] for i in row["validation_issues"]} == {"email", "phone"}
