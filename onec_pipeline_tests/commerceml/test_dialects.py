@@ -796,3 +796,20 @@ def test_header_peek_does_not_read_the_whole_file(tmp_path):
 
     with pytest.raises(CommerceMLError, match="prices.xml"):
         list(read_upload(discover_upload(tmp_path), {Entity.PRICES}))
+
+
+def test_stats_seconds_exclude_the_consumer(classic, monkeypatch):
+    """ReadStats.seconds is the reader's time: the consumer's time between records is not counted.
+
+    A fake clock only advances while the consumer holds a record, so the reader's share is exactly 0."""
+    import types
+
+    import onec_pipeline.commerceml.reader as reader_mod
+
+    now = [0.0]
+    monkeypatch.setattr(reader_mod, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
+    stats = ReadStats()
+    for _record in read_upload(discover_upload(classic), set(Entity), stats):
+        now[0] += 10.0  # the consumer is slow
+    assert stats.records >= 10
+    assert stats.seconds == 0.0
