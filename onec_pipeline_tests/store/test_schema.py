@@ -1,0 +1,127 @@
+"""Migrations: tables in the configured schema, idempotent upgrade, migrations == schema.py, CLI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from click.testing import CliRunner
+
+from onec_pipeline.cli import main
+from onec_pipeline.store import CatalogStore
+from onec_pipeline.store.schema import CATALOG_TABLES, META_TABLES
+from onec_pipeline_tests.store.helpers import product, ref, row
+
+OURS = set(CATALOG_TABLES + META_TABLES)
+
+
+def test_upgrade_creates_every_table_in_the_schema_and_is_idempotent(db_url_schema):
+    url, schema = db_url_schema
+    store = CatalogStore(url, schema=schema)
+    first = store.upgrade()
+    assert first is not None and store.upgrade() == first == store.current_revision()
+    names = set(sa.inspect(store.engine).get_table_names(schema=store.schema))
+    assert OURS <= names
+    assert "alembic_version" in names, "the version table lives inside the catalog schema"
+    if schema is not None:
+        public = set(sa.inspect(store.engine).get_table_names(schema="public"))
+        assert not (OURS & public)
+    store.dispose()
+
+
+def test_migrations_match_schema_py(db_url_schema):
+    url, schema = db_url_schema
+    store = CatalogStore(url, schema=schema)
+    store.upgrade()
+    with store.engine.connect() as conn:
+        ctx = MigrationContext.configure(
+            conn,
+            opts={
+                "include_schemas": bool(store.schema),
+                "include_name": lambda name, type_, parent: type_ != "schema" or name == store.schema,
+                "version_table_schema": store.schema,
+                "compare_type": True,
+            },
+        )
+        diffs = compare_metadata(ctx, store.metadata)
+
+    def ours(diff) -> bool:  # other migrations (customers) add their own tables
+        item = diff[0] if isinstance(diff, list) else diff
+        op = item[0]
+        if op in ("add_table", "remove_table"):
+            name = item[1].name
+        elif op in ("add_column", "remove_column") or op.startswith("modify_"):
+            name = item[2]
+        elif hasattr(item[1], "table"):
+            name = item[1].table.name
+        else:
+            return True
+        return name in OURS
+
+    assert [d for d in diffs if ours(d)] == []
+    store.dispose()
+
+
+def test_store_migrates_itself_on_first_use(db_url_schema):
+    url, schema = db_url_schema
+    store = CatalogStore(url, schema=schema)
+    store.load([product("p1")], ref(1))
+    assert store.counts()["goods"] == 1
+    assert row(store, "goods", id="p1")["name"] == "name"
+    store.dispose()
+
+
+def test_exact_decimals_round_trip(db_url_schema):
+    url, schema = db_url_schema
+    store = CatalogStore(url, schema=schema)
+    prices = store.tables["prices"]
+    values = ["0.1", "-70.687", "231.74", "123456789012.345", "0.000001"]
+    store.ensure_schema()
+    with store.engine.begin() as conn:
+        conn.execute(
+            prices.insert(),
+            [
+                {
+                    "offer_id": f"o{i}",
+                    "price_type_id": "pt",
+                    "price": Decimal(v),
+                    "data_key": "k",
+                    "upload_key": "k",
+                    "updated_at": datetime(2026, 1, 1),
+                }
+                for i, v in enumerate(values)
+            ],
+        )
+        got = dict(conn.execute(sa.select(prices.c.offer_id, prices.c.price)).all())
+        negative = conn.execute(sa.select(sa.func.count()).where(prices.c.price < 0)).scalar_one()
+    assert [got[f"o{i}"] for i in range(len(values))] == [Decimal(v) for v in values]
+    assert all(isinstance(v, Decimal) for v in got.values())
+    assert negative == 1, "numeric comparisons work in SQL on both backends"
+    store.dispose()
+
+
+def test_cli_db_upgrade(db_url_schema):
+    url, schema = db_url_schema
+    args = ["db", "upgrade", "--database-url", url] + (["--schema", schema] if schema else [])
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    store = CatalogStore(url, schema=schema)
+    revision = store.current_revision()
+    assert revision is not None and revision in result.output
+    assert OURS <= set(sa.inspect(store.engine).get_table_names(schema=store.schema))
+    current = CliRunner().invoke(
+        main, ["db", "current", "--database-url", url] + (["--schema", schema] if schema else [])
+    )
+    assert current.output.strip() == revision
+    store.dispose()
+
+
+def test_cli_db_upgrade_reports_an_unreachable_database():
+    result = CliRunner().invoke(
+        main, ["db", "upgrade", "--database-url", "postgresql://nobody@127.0.0.1:1/none", "--schema", "x"]
+    )
+    assert result.exit_code == 1
+    assert "upgrade of postgresql://nobody@127.0.0.1:1/none failed" in result.output
