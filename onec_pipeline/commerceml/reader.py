@@ -111,6 +111,14 @@ _CLASSIFIER_ENTITIES = frozenset(
 _LOOKUP_ENTITIES = frozenset({Entity.PROPERTIES, Entity.UNITS})
 _OFFER_ENTITIES = frozenset({Entity.OFFERS, Entity.PRICES, Entity.RESTS, Entity.STOCK_TOTALS})
 _CHANGES_DEFINITION = OFFER_DEFINITION_CHILDREN - CHANGES_IDENTIFICATION_CHILDREN
+_PRICE_SLOTS = {
+    "ЦенаЗаЕдиницу": 0,
+    "ИдТипаЦены": 1,
+    "Валюта": 2,
+    "Единица": 3,
+    "Коэффициент": 4,
+    "Представление": 5,
+}
 _EMAIL_TYPES = frozenset({"электронная почта", "email", "e-mail", "эл. почта", "электроннаяпочта"})
 _ADDRESS_ELEMENTS = frozenset({"Адрес", "АдресРегистрации", "ЮридическийАдрес", "ФактическийАдрес"})
 _DELETED = "Удален"
@@ -776,22 +784,13 @@ class _FileReader:
 
     def _price(self, oid: str, el, out: list) -> None:
         names = self.names
-        type_id = currency = unit = ratio = presentation = None
-        raw_value = None
+        slots = [None, None, None, None, None, None]
+        slot_of = _PRICE_SLOTS
         for ch in el:
-            t = names[ch.tag]
-            if t == "ЦенаЗаЕдиницу":
-                raw_value = ch.text
-            elif t == "ИдТипаЦены":
-                type_id = ch.text
-            elif t == "Валюта":
-                currency = ch.text
-            elif t == "Единица":
-                unit = ch.text
-            elif t == "Коэффициент":
-                ratio = ch.text
-            elif t == "Представление":
-                presentation = ch.text
+            i = slot_of.get(names[ch.tag])
+            if i is not None:
+                slots[i] = ch.text
+        raw_value, type_id, currency, unit, ratio, presentation = slots
         try:
             value = parse_decimal(raw_value)
         except BadNumber as exc:

@@ -96,6 +96,7 @@ def iterparse(source: IO[bytes], events: Iterable[str], tag: Iterable[str] | Non
         "huge_tree": False,
         "remove_comments": True,
         "remove_pis": True,
+        "remove_blank_text": True,  # whitespace between elements: fewer nodes to build and skip
     }
     if tag is not None:
         kwargs["tag"] = list(tag)
