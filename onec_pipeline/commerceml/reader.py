@@ -208,6 +208,13 @@ class _FileReader:
         self.for_offers_file = header.kind in (FileKind.OFFERS, FileKind.OFFER_CLASSIFIER)
         self.open_entity = None  # the entity element being parsed (for error messages)
         self.seen_classifier_end = False
+        # Stop at the end of the Классификатор when nothing wanted can come after it: the groups asset
+        # then reads only the classifier part of a classic (possibly huge) import.xml.
+        classifier_only = {Entity.GROUPS, Entity.PROPERTIES, Entity.UNITS}
+        if OFFER_SECTIONS.isdisjoint(header.sections):
+            classifier_only |= {Entity.PRICE_TYPES, Entity.WAREHOUSES}
+        relevant = wanted & header.entities if header.entities else wanted
+        self.stop_after_classifier = lookups_only or (bool(relevant) and relevant <= classifier_only)
 
     # ------------------------------------------------------------------ driver
 
@@ -272,7 +279,7 @@ class _FileReader:
                         self.section = None
                         self.section_el = None
                         el.clear(keep_tail=False)
-                        if self.lookups_only and self.seen_classifier_end:
+                        if self.stop_after_classifier and self.seen_classifier_end:
                             return
                     continue
                 section = self.section

@@ -813,3 +813,20 @@ def test_stats_seconds_exclude_the_consumer(classic, monkeypatch):
         now[0] += 10.0  # the consumer is slow
     assert stats.records >= 10
     assert stats.seconds == 0.0
+
+
+def test_classifier_entities_stop_reading_after_the_classifier(tmp_path):
+    """Groups of a classic import.xml come from its Классификатор: the catalog after it is not parsed
+    (proved by a catalog that is malformed: reading groups still succeeds, reading goods fails)."""
+    from onec_pipeline.commerceml import CommerceMLError
+
+    goods = "".join(f"<Товар><Ид>p{i}</Ид></Товар>" for i in range(200))
+    body = (
+        "<Классификатор><Ид>c</Ид><Группы><Группа><Ид>g</Ид><Наименование>G</Наименование></Группа></Группы>"
+        f"</Классификатор><Каталог><Ид>c</Ид><Товары>{goods}<Товар><Ид>bad</Ид></Товары></Каталог>"
+    )
+    write(tmp_path, "import.xml", doc(body))
+    upload = discover_upload(tmp_path)
+    assert [g.id for g in read_upload(upload, {Entity.GROUPS, Entity.PROPERTIES, Entity.UNITS})] == ["g"]
+    with pytest.raises(CommerceMLError, match="malformed"):
+        list(read_upload(upload, {Entity.GOODS}))
