@@ -257,6 +257,7 @@ def _run_stage(
     *,
     backends: Callable[[], list[int]] | None = None,
     log: Callable[[str], None] = print,
+    profile_dir: Path | None = None,
 ) -> Stage:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
@@ -268,6 +269,11 @@ def _run_stage(
     with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
         # start the worker first so the watcher follows it (and its children) from the beginning
         worker_pid = pool.submit(os.getpid).result()
+        spy = (
+            _start_profiler(worker_pid, profile_dir, name)
+            if profile_dir and fn_name == "_st_import"
+            else None
+        )
         with ProcWatch(worker_pid, backends) as watch:
             fut = pool.submit(_stage_entry, fn_name, kwargs)
             try:
@@ -276,6 +282,8 @@ def _run_stage(
                 out = {"error": f"{type(exc).__name__}: {exc}"}
                 tb = getattr(exc, "__cause__", None)
                 log("".join(traceback.format_exception(exc))[-3000:] if tb is None else str(tb)[-3000:])
+    if spy is not None:
+        out["profile"] = _stop_profiler(*spy)
     stage.processes = {k: round(v, 1) for k, v in watch.peaks.items()}
     stage.seconds = out.pop("seconds", time.perf_counter() - wall0)
     stage.rows = int(out.pop("rows", 0))
@@ -291,6 +299,81 @@ def _run_stage(
             f"peak RSS {stage.max_client_rss_mb:.0f} MB (server {stage.max_server_rss_mb:.0f} MB)"
         )
     return stage
+
+
+def _py_spy() -> str | None:
+    local = Path(os.sys.executable).with_name("py-spy")
+    return str(local) if local.exists() else shutil.which("py-spy")
+
+
+def _start_profiler(pid: int, profile_dir: Path, name: str) -> tuple[subprocess.Popen, Path] | None:
+    """py-spy (sampling, all subprocesses) on a stage worker; None when py-spy is not installed."""
+    exe = _py_spy()
+    if exe is None:
+        return None
+    profile_dir.mkdir(parents=True, exist_ok=True)
+    out = profile_dir / ("".join(c if c.isalnum() else "_" for c in name) + ".txt")
+    cmd = [
+        exe,
+        "record",
+        "--pid",
+        str(pid),
+        "--subprocesses",
+        "--format",
+        "raw",
+        "-o",
+        str(out),
+        "--nonblocking",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    return proc, out
+
+
+def _stop_profiler(proc: subprocess.Popen, out: Path, top: int = 15) -> dict[str, Any]:
+    import signal
+
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    return {"file": str(out), **summarise_profile(out, top)}
+
+
+def _frame(raw: str) -> str:
+    """``func (path/file.py:123)`` → ``func (path/file.py)``."""
+    name, _, loc = raw.partition(" (")
+    return f"{name} ({loc.rstrip(')').rsplit(':', 1)[0]})" if loc else name
+
+
+def summarise_profile(path: Path, top: int = 15) -> dict[str, Any]:
+    """Self and inclusive shares of the hottest frames of a py-spy ``--format raw`` file."""
+    from collections import Counter
+
+    own: Counter = Counter()
+    incl: Counter = Counter()
+    total = 0
+    if not path.exists():
+        return {}
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not n.isdigit():
+            continue
+        k = int(n)
+        total += k
+        frames = [_frame(f) for f in stack.split(";")]
+        own[frames[-1]] += k
+        for f in set(frames):
+            incl[f] += k
+    if not total:
+        return {}
+    ours = [(f, c) for f, c in incl.most_common() if "onec_pipeline/" in f and "bench.py" not in f]
+    return {
+        "samples": total,
+        "self": {f: round(c / total, 3) for f, c in own.most_common(top)},
+        "inclusive": {f: round(c / total, 3) for f, c in ours[: top * 2]},
+    }
 
 
 # --------------------------------------------------------------------------------------------- the stages
@@ -852,6 +935,9 @@ def run_bench(
     seed: int = 0,
     use_xmllint: bool = True,
     log: Callable[[str], None] = print,
+    profile: str | os.PathLike[str] | None = None,
+    reimport: bool = True,
+    prices_only: bool = True,
 ) -> BenchReport:
     """Run the whole benchmark and return the report (see the module docstring for the stages).
 
@@ -864,6 +950,7 @@ def run_bench(
     from onec_pipeline.synth import expected_counts
 
     server_url = server_url or server_url_from_env()
+    profile_dir = Path(profile) if profile else None
     mode = pipeline_mode(mode)
     dbname = f"onec_bench_{uuid.uuid4().hex[:8]}"
     pg_version = _create_database(server_url, dbname)
@@ -891,6 +978,7 @@ def run_bench(
             "_st_generate",
             {"out_dir": str(upload_dir), "offers": offers, "seed": seed, "workers": workers},
             log=log,
+            profile_dir=profile_dir,
         )
         report.stages.append(gen)
         report.files_mb = gen.detail.get("mb", 0.0)
@@ -899,6 +987,7 @@ def run_bench(
             "_st_floor_parse",
             {"upload_dir": str(upload_dir), "use_xmllint": use_xmllint},
             log=log,
+            profile_dir=profile_dir,
         )
         parse.rows = sum(report.counts[k] for k in ("goods", "offers", "prices", "rests"))
         report.stages.append(parse)
@@ -915,6 +1004,7 @@ def run_bench(
                 },
                 backends=backends,
                 log=log,
+                profile_dir=profile_dir,
             )
             report.stages.append(stage1)
         if stage1 is not None and not stage1.error:
@@ -926,6 +1016,7 @@ def run_bench(
                     {"db_url": db_url, "tsv_dir": str(tsv_dir)},
                     backends=backends,
                     log=log,
+                    profile_dir=profile_dir,
                 )
             )
         else:  # no import to take the rows from: a tuned lxml loop extracts them from the files
@@ -935,6 +1026,7 @@ def run_bench(
                     "_st_floor_extract",
                     {"upload_dir": str(upload_dir), "tsv_dir": str(tsv_dir)},
                     log=log,
+                    profile_dir=profile_dir,
                 )
             )
         copy = _run_stage(
@@ -943,10 +1035,11 @@ def run_bench(
             {"db_url": db_url, "tsv_dir": str(tsv_dir)},
             backends=backends,
             log=log,
+            profile_dir=profile_dir,
         )
         report.stages.append(copy)
         shutil.rmtree(tsv_dir, ignore_errors=True)
-        if mode != "none" and stage1 and not stage1.error:
+        if reimport and mode != "none" and stage1 and not stage1.error:
             report.stages.append(
                 _run_stage(
                     "re-import (identical)",
@@ -959,8 +1052,10 @@ def run_bench(
                     },
                     backends=backends,
                     log=log,
+                    profile_dir=profile_dir,
                 )
             )
+        if prices_only and mode != "none" and stage1 and not stage1.error:
             prices_kwargs = {
                 "sections": ["prices"],
                 "version": 1,
@@ -971,6 +1066,7 @@ def run_bench(
                 "_st_generate",
                 {"out_dir": str(prices_dir), "offers": offers, "seed": seed, "workers": 1, **prices_kwargs},
                 log=log,
+                profile_dir=profile_dir,
             )
             report.stages.append(gen2)
             report.stages.append(
@@ -985,6 +1081,7 @@ def run_bench(
                     },
                     backends=backends,
                     log=log,
+                    profile_dir=profile_dir,
                 )
             )
             report.counts["prices_changed"] = (
@@ -1084,6 +1181,14 @@ def render(report: BenchReport, console=None) -> None:
             console.print(f"raw parse: {st.detail.get('tool')}, {st.detail.get('mb_per_s')} MB/s")
         if st.error:
             console.print(f"[red]{st.name}: {st.error}[/red]")
+    for st in report.stages:
+        prof = st.detail.get("profile") or {}
+        if prof.get("self"):
+            console.print(f"profile of {st.name} ({prof['samples']:,} samples, {prof['file']}):")
+            for frame, share in list(prof["inclusive"].items())[:12]:
+                console.print(f"    {share:6.1%} incl  {frame}")
+            for frame, share in list(prof["self"].items())[:8]:
+                console.print(f"    {share:6.1%} self  {frame}")
     s = report.summary
     lines = []
     if "floor_seconds" in s:

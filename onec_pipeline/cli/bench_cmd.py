@@ -41,7 +41,28 @@ import click
 @click.option(
     "--no-xmllint", is_flag=True, help="Measure the raw parse with lxml even if xmllint is installed."
 )
-def bench(offers, quick, database_url, keep, json_out, md_out, mode, workdir, seed, no_xmllint) -> None:
+@click.option(
+    "--profile",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Sample the import stages with py-spy (if installed) into this directory and print the hottest frames.",
+)
+@click.option("--no-reimport", is_flag=True, help="Skip the second import of the identical upload.")
+@click.option("--no-prices-only", is_flag=True, help="Skip the prices-only upload.")
+def bench(
+    offers,
+    quick,
+    database_url,
+    keep,
+    json_out,
+    md_out,
+    mode,
+    workdir,
+    seed,
+    no_xmllint,
+    profile,
+    no_reimport,
+    no_prices_only,
+) -> None:
     """Generate a 1C:УТ 11 split package, import it end to end into a fresh PostgreSQL database, and compare
     with the floor (raw streaming parse + COPY of the same rows); also a re-import and a prices-only upload."""
     from onec_pipeline.bench import DEFAULT_OFFERS, QUICK_OFFERS, markdown, render, run_bench
@@ -57,6 +78,9 @@ def bench(offers, quick, database_url, keep, json_out, md_out, mode, workdir, se
         mode=mode,
         seed=seed,
         use_xmllint=not no_xmllint,
+        profile=profile,
+        reimport=not no_reimport,
+        prices_only=not no_prices_only,
         log=lambda msg: click.echo(msg, err=True),
     )
     render(report)
