@@ -109,6 +109,7 @@ _CLASSIFIER_ENTITIES = frozenset(
     {Entity.GROUPS, Entity.PROPERTIES, Entity.UNITS, Entity.PRICE_TYPES, Entity.WAREHOUSES}
 )
 _LOOKUP_ENTITIES = frozenset({Entity.PROPERTIES, Entity.UNITS})
+_LIST_SECTIONS = frozenset({"Классификатор", "ПакетПредложений", "ИзмененияПакетаПредложений"})
 _OFFER_ENTITIES = frozenset({Entity.OFFERS, Entity.PRICES, Entity.RESTS, Entity.STOCK_TOTALS})
 _CHANGES_DEFINITION = OFFER_DEFINITION_CHILDREN - CHANGES_IDENTIFICATION_CHILDREN
 _PRICE_SLOTS = {
@@ -287,7 +288,7 @@ class _FileReader:
                     continue
                 self.open_entity = None
                 if name == "Товар":
-                    if section == "Каталог":
+                    if section == "Каталог" and names[el.getparent().tag] == "Товары":
                         if Entity.GOODS in wanted:
                             yield self._counted(self._product(el))
                         _free(el)
@@ -307,8 +308,14 @@ class _FileReader:
                         if Entity.PROPERTIES in wanted:
                             yield self._counted(rec)
                         _free(el)
-                elif el.getparent() is not self.section_el:
-                    continue  # e.g. Склады of an offer in ИзмененияПакетаПредложений
+                elif name == "Контрагент":
+                    # only the section's own items: a representative's nested Контрагент is part of its owner
+                    if section == "Контрагенты" and el.getparent() is self.section_el:
+                        if Entity.CUSTOMERS in wanted:
+                            yield self._counted(self._customer(el))
+                        _free(el)
+                elif section not in _LIST_SECTIONS or el.getparent() is not self.section_el:
+                    continue  # e.g. Склады of an offer in ИзмененияПакетаПредложений, or of a Документ
                 elif name == "Склады":
                     if Entity.WAREHOUSES in wanted:
                         for item in el:
@@ -332,11 +339,6 @@ class _FileReader:
                             if Entity.UNITS in wanted:
                                 yield self._counted(rec)
                     _free(el)
-                elif name == "Контрагент":
-                    if section == "Контрагенты":
-                        if Entity.CUSTOMERS in wanted:
-                            yield self._counted(self._customer(el))
-                        _free(el)
         except etree.XMLSyntaxError as exc:
             raise syntax_error(exc, self.rel, self._where()) from None
         finally:

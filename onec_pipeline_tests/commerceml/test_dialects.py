@@ -830,3 +830,19 @@ def test_classifier_entities_stop_reading_after_the_classifier(tmp_path):
     assert [g.id for g in read_upload(upload, {Entity.GROUPS, Entity.PROPERTIES, Entity.UNITS})] == ["g"]
     with pytest.raises(CommerceMLError, match="malformed"):
         list(read_upload(upload, {Entity.GOODS}))
+
+
+def test_nested_contragent_and_document_lists_are_not_entities(tmp_path):
+    body = """
+<Контрагенты><Контрагент><Ид>owner</Ид><Наименование>Владелец</Наименование>
+  <Представители><Представитель><Контрагент><Отношение>Контактное лицо</Отношение><Ид>rep</Ид>
+    <Наименование>Представитель</Наименование></Контрагент></Представитель></Представители></Контрагент>
+</Контрагенты>
+<Документ><Ид>1</Ид><Склады><Склад><Ид>w-doc</Ид></Склад></Склады><Товары><Товар><Ид>line</Ид></Товар></Товары></Документ>"""
+    write(tmp_path, "mixed.xml", doc(body, version="2.09"))
+    out = read_all(tmp_path)
+    (owner,) = out[Entity.CUSTOMERS]
+    assert owner.id == "owner" and owner.representatives == [
+        {"relation": "Контактное лицо", "id": "rep", "name": "Представитель"}
+    ]
+    assert Entity.WAREHOUSES not in out and Entity.GOODS not in out
