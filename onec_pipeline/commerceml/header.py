@@ -186,6 +186,14 @@ def _peek(source: IO[bytes], rel: str) -> _Peek:
                         state.entities.add(Entity.GOODS)
                     elif section in OFFER_SECTIONS and lst in PACKAGE_LISTS:
                         state.entities.add(PACKAGE_LISTS[lst])
+                    elif (
+                        section in OFFER_SECTIONS
+                        and lst == "Предложения"
+                        and Entity.WAREHOUSES in state.entities
+                    ):
+                        # a classic package that declares its warehouses carries per-warehouse stock
+                        # (1C omits Склад for zero stock, so the first offers may not show any)
+                        state.entities.add(Entity.RESTS)
                 elif depth == 3 and stack[1] == "Контрагенты" and name == "Контрагент":
                     state.entities.add(Entity.CUSTOMERS)
                 continue

@@ -846,3 +846,19 @@ def test_nested_contragent_and_document_lists_are_not_entities(tmp_path):
         {"relation": "Контактное лицо", "id": "rep", "name": "Представитель"}
     ]
     assert Entity.WAREHOUSES not in out and Entity.GOODS not in out
+
+
+def test_declared_warehouses_mean_stock_even_when_the_first_offers_have_none(tmp_path):
+    plain = "".join(
+        f"<Предложение><Ид>o{i}</Ид><Наименование>n</Наименование><Количество>0</Количество></Предложение>"
+        for i in range(100)
+    )
+    body = (
+        "<ПакетПредложений><Ид>c#</Ид><Склады><Склад><Ид>w</Ид></Склад></Склады><Предложения>"
+        f"{plain}<Предложение><Ид>late</Ид><Наименование>n</Наименование>"
+        '<Склад ИдСклада="w" КоличествоНаСкладе="2"/></Предложение></Предложения></ПакетПредложений>'
+    )
+    write(tmp_path, "offers.xml", doc(body, version="2.07"))
+    upload = discover_upload(tmp_path)
+    assert upload.has(Entity.RESTS)
+    assert [(s.offer_id, s.quantity) for s in read_upload(upload, {Entity.RESTS})] == [("late", Decimal(2))]
