@@ -75,6 +75,7 @@ from onec_pipeline.commerceml.records import Customer, Entity
 from onec_pipeline.commerceml.validation import customer_issues, normalise_email, normalise_phone
 
 IMPORT_OPERATION = "import_from_1c"
+LOG_BATCH = 500
 EXPORT_OPERATION = "export_to_1c"
 SITE_ID_PREFIX = "site-"
 
@@ -122,9 +123,10 @@ def add_customer_tables(md: sa.MetaData) -> tuple[sa.Table, sa.Table, sa.Table]:
         sa.CheckConstraint(
             "sync_status IN ('pending', 'synced', 'error', 'conflict')", name="ck_customers_sync_status"
         ),
-        sa.Index("ix_customers_email", "email"),
         sa.Index("ix_customers_phone", "phone"),
     )
+    # e-mails match case-insensitively: the lookup is ``lower(email) IN (...)``
+    sa.Index("ix_customers_email_lower", sa.func.lower(customers.c.email))
     conflicts = sa.Table(
         "customer_conflicts",
         md,
@@ -327,6 +329,24 @@ class _Importer:
     ) -> None:
         self.conn = conn
         self.customers_t, self.conflicts_t, self.log_t = tables.customers, tables.conflicts, tables.log
+        # statements built once and executed with parameters (building one per row costs more than running it)
+        t = self.customers_t
+        self.q_by_onec_id = sa.select(t).where(t.c.onec_id == sa.bindparam("onec_id"))
+        self.q_by_email = (
+            sa.select(t)
+            .where(
+                t.c.is_active.is_(True), sa.func.lower(t.c.email).in_(sa.bindparam("emails", expanding=True))
+            )
+            .order_by(t.c.id)
+        )
+        self.q_by_phone = (
+            sa.select(t)
+            .where(t.c.is_active.is_(True), t.c.phone.in_(sa.bindparam("phones", expanding=True)))
+            .order_by(t.c.id)
+        )
+        self.s_insert = t.insert().returning(t.c.id)
+        self.s_update = t.update().where(t.c.id == sa.bindparam("row_id"))
+        self.pending_log: list[dict[str, Any]] = []
         self.key = upload_key
         self.exported_at = exported_at
         self.now = now
@@ -346,18 +366,26 @@ class _Importer:
 
     # -- logging -------------------------------------------------------------------------------------------
     def log(self, status: str, details: dict, customer_id: int | None = None, onec_id: str | None = None):
-        self.conn.execute(
-            self.log_t.insert().values(
-                customer_id=customer_id,
-                onec_id=onec_id,
-                operation=IMPORT_OPERATION,
-                status=status,
-                details=_jsonable(details),
-                upload_key=self.key,
-                created_at=self.now,
-            )
+        """Buffer one log row (written in batches, in decision order, by :meth:`flush_log`)."""
+        self.pending_log.append(
+            {
+                "customer_id": customer_id,
+                "onec_id": onec_id,
+                "operation": IMPORT_OPERATION,
+                "status": status,
+                "details": _jsonable(details),
+                "upload_key": self.key,
+                "created_at": self.now,
+            }
         )
         self.result.log_rows += 1
+        if len(self.pending_log) >= LOG_BATCH:
+            self.flush_log()
+
+    def flush_log(self) -> None:
+        if self.pending_log:
+            self.conn.execute(self.log_t.insert(), self.pending_log)
+            self.pending_log = []
 
     def log_no_change(self, reason: str, customer: Customer, customer_id: int | None, **extra) -> None:
         if self.result.replay:
@@ -367,28 +395,18 @@ class _Importer:
 
     # -- candidates -----------------------------------------------------------------------------------------
     def by_onec_id(self, onec_id: str):
-        return (
-            self.conn.execute(sa.select(self.customers_t).where(self.customers_t.c.onec_id == onec_id))
-            .mappings()
-            .first()
-        )
+        return self.conn.execute(self.q_by_onec_id, {"onec_id": onec_id}).mappings().first()
 
     def by_email(self, emails: Sequence[str]):
         if not emails:
             return []
-        query = sa.select(self.customers_t).where(
-            self.customers_t.c.is_active.is_(True), sa.func.lower(self.customers_t.c.email).in_(list(emails))
-        )
-        return list(self.conn.execute(query.order_by(self.customers_t.c.id)).mappings())
+        return list(self.conn.execute(self.q_by_email, {"emails": list(emails)}).mappings())
 
     def by_phone_name(self, phones: Sequence[str], name: str | None):
         key = _name_key(name)
         if not phones or not key:
             return []
-        query = sa.select(self.customers_t).where(
-            self.customers_t.c.is_active.is_(True), self.customers_t.c.phone.in_(list(phones))
-        )
-        rows = self.conn.execute(query.order_by(self.customers_t.c.id)).mappings()
+        rows = self.conn.execute(self.q_by_phone, {"phones": list(phones)}).mappings()
         return [row for row in rows if _name_key(row["name"]) == key]
 
     # -- decisions ------------------------------------------------------------------------------------------
@@ -408,10 +426,11 @@ class _Importer:
 
         emails = sorted({e for e in (normalise_email(x) for x in customer.emails) if e})
         phones = sorted({p for p in (normalise_phone(x) for x in customer.phones) if p})
-        for matched_by, candidates in (
-            ("email", self.by_email(emails)),
-            ("phone_name", self.by_phone_name(phones, customer.name)),
+        for matched_by, find in (
+            ("email", lambda: self.by_email(emails)),
+            ("phone_name", lambda: self.by_phone_name(phones, customer.name)),
         ):
+            candidates = find()
             if not candidates:
                 continue
             if len(candidates) > 1:
@@ -441,22 +460,19 @@ class _Importer:
         self.result.matched_by[matched_by] = self.result.matched_by.get(matched_by, 0) + 1
 
     def insert(self, customer: Customer, values: dict, issues: list) -> None:
-        new_id = self.conn.execute(
-            self.customers_t.insert()
-            .values(
-                onec_id=customer.id.strip(),
-                created_in_1c=True,
-                needs_1c_export=False,
-                sync_status="error" if issues else "synced",
-                last_sync_at=self.now,
-                upload_key=self.key,
-                exported_at=self.exported_at,
-                created_at=self.now,
-                updated_at=self.now,
-                **values,
-            )
-            .returning(self.customers_t.c.id)
-        ).scalar_one()
+        params = {
+            "onec_id": customer.id.strip(),
+            "created_in_1c": True,
+            "needs_1c_export": False,
+            "sync_status": "error" if issues else "synced",
+            "last_sync_at": self.now,
+            "upload_key": self.key,
+            "exported_at": self.exported_at,
+            "created_at": self.now,
+            "updated_at": self.now,
+            **values,
+        }
+        new_id = self.conn.execute(self.s_insert, params).scalar_one()
         self.result.inserted += 1
         self.result.flagged += bool(issues)
         details = {"action": "inserted", "matched_by": None, "invalid": issues or None}
@@ -489,9 +505,7 @@ class _Importer:
         if link:
             extra.update(onec_id=customer.id.strip(), needs_1c_export=False)
             changed.append("onec_id")
-        self.conn.execute(
-            self.customers_t.update().where(self.customers_t.c.id == row["id"]).values(**new, **extra)
-        )
+        self.conn.execute(self.s_update, {"row_id": row["id"], **new, **extra})
         self.result.updated += 1
         self.result.flagged += bool(issues)
         self._count_match(matched_by)
@@ -596,6 +610,7 @@ class _Importer:
                 "conflicts_open": r.conflicts_open,
             }
             self.log("skipped", details)
+        self.flush_log()
         return r
 
 

@@ -54,7 +54,8 @@ def upgrade() -> None:
         ),
         schema=schema,
     )
-    op.create_index("ix_customers_email", "customers", ["email"], schema=schema)
+    # e-mails match case-insensitively: the lookup is ``lower(email) IN (...)``
+    op.create_index("ix_customers_email_lower", "customers", [sa.text("lower(email)")], schema=schema)
     op.create_index("ix_customers_phone", "customers", ["phone"], schema=schema)
     op.create_table(
         "customer_conflicts",
