@@ -39,7 +39,7 @@ from .xmlsafe import (
     syntax_error,
 )
 
-PEEK_ENTITIES = 64
+PEEK_ENTITIES = 256
 ROOT = "КоммерческаяИнформация"
 OFFER_SECTIONS = frozenset({"ПакетПредложений", "ИзмененияПакетаПредложений"})
 CLASSIFIER_LISTS = {

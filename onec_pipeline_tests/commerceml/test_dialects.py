@@ -16,6 +16,7 @@ from onec_pipeline.commerceml import (
     read_header,
     read_upload,
 )
+from onec_pipeline.commerceml.header import PEEK_ENTITIES
 from onec_pipeline.commerceml.values import normalise_currency, parse_datetime, parse_decimal
 
 from .helpers import NS2, NS3, NS210, doc, read_all, write
@@ -261,7 +262,9 @@ def test_203_element_flag_legacy_property_and_composite_goods(tmp_path):
 
 
 def test_203_flag_found_when_the_peek_stops_early(tmp_path):
-    goods = "".join(f"<Товар><Ид>p{i}</Ид><Наименование>n</Наименование></Товар>" for i in range(500))
+    goods = "".join(
+        f"<Товар><Ид>p{i}</Ид><Наименование>n</Наименование></Товар>" for i in range(PEEK_ENTITIES + 50)
+    )
     body = f"<Каталог><Ид>c</Ид><Товары>{goods}</Товары><СодержитТолькоИзменения>false</СодержитТолькоИзменения></Каталог>"
     write(tmp_path, "import.xml", doc(body, version="2.03"))
     assert read_header(tmp_path / "import.xml").only_changes is False
@@ -820,7 +823,7 @@ def test_classifier_entities_stop_reading_after_the_classifier(tmp_path):
     (proved by a catalog that is malformed: reading groups still succeeds, reading goods fails)."""
     from onec_pipeline.commerceml import CommerceMLError
 
-    goods = "".join(f"<Товар><Ид>p{i}</Ид></Товар>" for i in range(200))
+    goods = "".join(f"<Товар><Ид>p{i}</Ид></Товар>" for i in range(PEEK_ENTITIES + 50))
     body = (
         "<Классификатор><Ид>c</Ид><Группы><Группа><Ид>g</Ид><Наименование>G</Наименование></Группа></Группы>"
         f"</Классификатор><Каталог><Ид>c</Ид><Товары>{goods}<Товар><Ид>bad</Ид></Товары></Каталог>"

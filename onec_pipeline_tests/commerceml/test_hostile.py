@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 from onec_pipeline.commerceml import CommerceMLError, Entity, discover_upload, read_header, read_upload
-from onec_pipeline.commerceml.header import header_from
+from onec_pipeline.commerceml.header import PEEK_ENTITIES, header_from
 
 from .helpers import write
 
@@ -99,7 +99,7 @@ def test_deep_nesting_refused(tmp_path):
 
 
 def test_deep_nesting_after_the_peek_refused_by_the_reader(tmp_path):
-    goods = "".join(f"<Товар><Ид>{i}</Ид></Товар>" for i in range(100))
+    goods = "".join(f"<Товар><Ид>{i}</Ид></Товар>" for i in range(PEEK_ENTITIES + 50))
     inner = "<a>" * 300 + "</a>" * 300
     text = (
         '<?xml version="1.0"?><КоммерческаяИнформация ВерсияСхемы="2.04"><Каталог><Ид>c</Ид><Товары>'
@@ -116,7 +116,7 @@ def test_deep_nesting_after_the_peek_refused_by_the_reader(tmp_path):
 def test_malformed_xml_names_file_line_and_path(tmp_path):
     text = (
         '<?xml version="1.0"?>\n<КоммерческаяИнформация ВерсияСхемы="2.04">\n<Каталог><Ид>c</Ид><Товары>\n'
-        + "".join(f"<Товар><Ид>{i}</Ид></Товар>\n" for i in range(100))
+        + "".join(f"<Товар><Ид>{i}</Ид></Товар>\n" for i in range(PEEK_ENTITIES + 50))
         + "<Товар><Ид>bad</Ид><Наименование>x</Товар>\n</Товары></Каталог></КоммерческаяИнформация>\n"
     )
     write(tmp_path, "sub/import.xml", text)
@@ -124,10 +124,10 @@ def test_malformed_xml_names_file_line_and_path(tmp_path):
     with pytest.raises(CommerceMLError) as info:
         list(read_upload(upload, {Entity.GOODS}))
     err = info.value
-    assert err.file == "sub/import.xml" and err.line == 104
-    assert "malformed XML" in str(err) and str(err).startswith(
-        "sub/import.xml:104 КоммерческаяИнформация/Каталог"
-    )
+    line = 3 + PEEK_ENTITIES + 50 + 1
+    assert err.file == "sub/import.xml" and err.line == line
+    assert "malformed XML" in str(err)
+    assert str(err).startswith(f"sub/import.xml:{line} КоммерческаяИнформация/Каталог/Товар")
 
 
 def test_error_is_picklable_and_names_everything():
