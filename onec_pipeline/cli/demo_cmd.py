@@ -123,6 +123,17 @@ def prepare_demo(home: Path, *, seed: bool = True) -> dict[str, str]:
     for directory in (settings.import_dir, settings.archive_dir, settings.outbox_dir):
         directory.mkdir(parents=True, exist_ok=True)
 
+    # Migrate the catalog once, up front (as the compose stack's catalog_migrate does): the first run's
+    # steps start in parallel processes, and on SQLite their first-use migrations would race.
+    from onec_pipeline.store import CatalogStore
+
+    store = CatalogStore(settings.database_url, schema=settings.db_schema)
+    try:
+        revision = store.upgrade()
+    finally:
+        store.dispose()
+    click.echo(f"catalog at revision {revision}: {settings.database_url}")
+
     if seed:
         if _has_uploads(settings.import_dir, settings.archive_dir):
             click.echo(f"uploads already present under {home}: not seeding another one")

@@ -1,0 +1,225 @@
+"""``make demo`` end to end, checked in a real browser.
+
+Starts the real ``onec-pipeline demo`` command (which seeds a generated upload and execs ``dagster dev``)
+on free local ports in a temporary ONEC_HOME, waits until the upload sensor's run has finished
+successfully (polling the webserver's GraphQL API), then drives headless Debian Chromium through
+Playwright to the asset lineage graph and the run page, and saves screenshots.
+
+Skips where /usr/bin/chromium does not exist, except under CI=true (``.ci/run`` installs it).
+Never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from onec_pipeline_tests.conftest import IN_CI
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ASSETS = ("groups", "goods", "offers", "prices", "rests", "customers")
+RUN_DEADLINE_SECONDS = 300  # measured 165 s and 204 s from start to the finished run (2 cores, load 8-10)
+UI_TIMEOUT_MS = 60_000
+
+RUNS_QUERY = """
+query DemoRuns {
+  runsOrError(limit: 20) {
+    __typename
+    ... on Runs {
+      results { runId status jobName tags { key value } }
+    }
+    ... on PythonError { message }
+  }
+}
+"""
+SENSOR_QUERY = """
+query DemoSensor {
+  sensorOrError(sensorSelector: {repositoryLocationName: "onec_pipeline",
+                                 repositoryName: "__repository__", sensorName: "onec_upload_sensor"}) {
+    __typename
+    ... on Sensor { sensorState { status ticks(limit: 5) { status error { message } } } }
+  }
+}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _graphql(base: str, query: str) -> dict:
+    request = urllib.request.Request(
+        f"{base}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _tail(path: Path, lines: int = 60) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _wait_for_sensor_run(base: str, proc: subprocess.Popen, log: Path) -> dict:
+    """The first run started by the upload sensor, once it succeeded (bounded; fails fast on FAILURE)."""
+    deadline = time.monotonic() + RUN_DEADLINE_SECONDS
+    last = "webserver not answering yet"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the demo exited with {proc.returncode}:\n{_tail(log)}")
+        try:
+            answer = _graphql(base, RUNS_QUERY)
+        except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError) as exc:
+            last = f"graphql: {exc}"
+        else:
+            runs = answer.get("data", {}).get("runsOrError", {}).get("results") or []
+            sensor_runs = [r for r in runs if any(t["key"] == "dagster/sensor_name" for t in r["tags"] or [])]
+            for run in sensor_runs:
+                if run["status"] in ("FAILURE", "CANCELED"):
+                    pytest.fail(f"sensor run {run['runId']} ended {run['status']}:\n{_tail(log)}")
+            done = [r for r in sensor_runs if r["status"] == "SUCCESS"]
+            if done:
+                return done[0]
+            last = f"runs: {[(r['runId'][:8], r['status']) for r in runs]}"
+            if not sensor_runs:
+                _fail_on_sensor_error(base, log)
+        time.sleep(2)
+    pytest.fail(f"no successful sensor run within {RUN_DEADLINE_SECONDS}s ({last}):\n{_tail(log)}")
+
+
+def _fail_on_sensor_error(base: str, log: Path) -> None:
+    """Fail at once when the upload sensor's tick errored (no run would ever come)."""
+    sensor = _graphql(base, SENSOR_QUERY).get("data", {}).get("sensorOrError") or {}
+    ticks = (sensor.get("sensorState") or {}).get("ticks") or []
+    failed = [t for t in ticks if t["status"] == "FAILURE"]
+    if failed:
+        message = (failed[0].get("error") or {}).get("message", "")
+        pytest.fail(f"the upload sensor's tick failed: {message}\n{_tail(log)}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop the whole process group of the demo (dagster dev, webserver, daemon, code servers, runs):
+    SIGINT as Ctrl+C would, then SIGKILL for whatever is left after a grace period."""
+    for sig, grace in ((signal.SIGINT, 20), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            continue
+        if sig == signal.SIGINT:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # children that outlived dagster dev
+            except ProcessLookupError:
+                pass
+        break
+    proc.wait(timeout=10)
+
+
+def _dismiss_welcome_dialog(page) -> None:
+    """A fresh instance greets with a "Join the Dagster community" dialog covering the page."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.get_by_role("button", name="Skip").click(timeout=10_000)
+    except PlaywrightTimeout:
+        pass
+
+
+@pytest.fixture
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} not found (install Debian's chromium: apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(f"{reason}; the browser test must run under CI=true")
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+def test_demo_ui_shows_the_imported_upload(chromium, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    home = tmp_path / "onec_home"
+    log = tmp_path / "demo.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ONEC_", "DAGSTER_"))}
+    cli = str(Path(sys.executable).parent / "onec-pipeline")
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [cli, "demo", "--port", str(port), "--host", "127.0.0.1", "--home", str(home)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmp_path,
+            start_new_session=True,  # its own process group, killed as a whole below
+        )
+    shots = Path(tempfile.mkdtemp(prefix="onec-demo-screens-"))
+    try:
+        run = _wait_for_sensor_run(base, proc, log)
+        assert run["status"] == "SUCCESS"
+        assert any(t["key"] == "onec/upload" for t in run["tags"])  # the run of the seeded upload
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1600, "height": 1000})
+                page.set_default_timeout(UI_TIMEOUT_MS)
+
+                # the asset lineage graph, groups expanded: every asset is a node, materialised
+                page.goto(f"{base}/asset-groups", wait_until="domcontentloaded")
+                _dismiss_welcome_dialog(page)
+                expect(page.get_by_text("catalog", exact=True).first).to_be_visible()
+                page.mouse.click(1200, 800, button="right")  # the graph's context menu
+                page.get_by_text("Expand all groups").locator("visible=true").first.click()
+                for name in ASSETS:
+                    expect(page.get_by_text(name, exact=True).locator("visible=true").first).to_be_visible()
+                filled = page.get_by_text("100% filled").locator("visible=true")
+                expect(filled).to_have_count(len(ASSETS))  # one partition each, materialised
+                page.screenshot(path=str(shots / "asset-graph.png"))
+
+                # the run page: the sensor's run of the upload, successful, six assets
+                page.goto(f"{base}/runs/{run['runId']}", wait_until="domcontentloaded")
+                expect(page.get_by_text(run["runId"][:8]).first).to_be_visible()
+                expect(page.get_by_text("Success", exact=True).first).to_be_visible()
+                expect(page.get_by_text("onec_upload_sensor").first).to_be_visible()
+                expect(page.get_by_text(f"{len(ASSETS)} assets", exact=True).first).to_be_visible()
+                page.screenshot(path=str(shots / "run.png"))
+            finally:
+                browser.close()
+        print(f"\nscreenshots: {shots / 'asset-graph.png'} {shots / 'run.png'}")
+    finally:
+        _stop(proc)
+        shutil.copyfile(log, shots / "demo.log")  # kept beside the screenshots for a failed run
