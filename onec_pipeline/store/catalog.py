@@ -44,7 +44,6 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 COPY_BATCH = 50_000
 SQLITE_BATCH = 5_000
 PROGRESS_EVERY = 10_000
-ANALYZE_MIN_ROWS = 5_000
 REJECT_RAW_LIMIT = 4_000
 
 ProgressCallback = Callable[[Entity, int], None]
@@ -267,13 +266,14 @@ class _Stage:
         self.name = f"onec_stg_{spec.table}_{n}"
         self.dedup = f"onec_dd_{spec.table}_{n}"
         self.seq = 0
+        self.count = 0  # records routed to this entity (including rejected ones)
+        self.extract = spec.extract
         self.pending: list = []
         self.cols = ["seq"] + [c for c, _ in spec.staged_columns]
         # PostgreSQL drops the staging tables at commit/rollback; SQLite ones are dropped after use.
         suffix = " ON COMMIT DROP" if tx.pg else ""
         tx._exec(f"CREATE TEMP TABLE {self.name} ({self._ddl()}){suffix}")
-        if tx.pg:
-            self._buf = io.StringIO()
+        self.add = self._add_pg if tx.pg else self._add_sqlite
 
     def _ddl(self) -> str:
         pg = self.tx.pg
@@ -287,30 +287,31 @@ class _Stage:
         parts += [f"{_q(c)} {types[k]}" for c, k in self.spec.staged_columns]
         return ", ".join(parts)
 
-    def add(self, row: tuple) -> None:
+    def _add_pg(self, row: tuple) -> None:
         self.seq += 1
-        if self.tx.pg:
-            self._buf.write(_copy_line(self.seq, row))
-            self.pending.append(None)
-            if len(self.pending) >= COPY_BATCH:
-                self.flush()
-        else:
-            self.pending.append((self.seq, *row))
-            if len(self.pending) >= SQLITE_BATCH:
-                self.flush()
+        pending = self.pending
+        pending.append(_copy_line(self.seq, row))
+        if len(pending) >= COPY_BATCH:
+            self.flush()
+
+    def _add_sqlite(self, row: tuple) -> None:
+        self.seq += 1
+        pending = self.pending
+        pending.append((self.seq, *row))
+        if len(pending) >= SQLITE_BATCH:
+            self.flush()
 
     def flush(self) -> None:
         if not self.pending:
             return
         if self.tx.pg:
-            self._buf.seek(0)
+            buf = io.StringIO("".join(self.pending))
             cur = self.tx.raw.cursor()
             try:
                 cols = ", ".join(_q(c) for c in self.cols)
-                cur.copy_expert(f"COPY {self.name} ({cols}) FROM STDIN", self._buf)
+                cur.copy_expert(f"COPY {self.name} ({cols}) FROM STDIN", buf)
             finally:
                 cur.close()
-            self._buf = io.StringIO()
         else:
             marks = ", ".join("?" for _ in self.cols)
             self.tx.conn.exec_driver_sql(f"INSERT INTO {self.name} VALUES ({marks})", self.pending)
@@ -326,18 +327,27 @@ class _Stage:
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
+_NULL = "\\N"
+_BOOL = {True: "t", False: "f"}
+
+
 def _copy_line(seq: int, row: tuple) -> str:
-    out = [str(seq)]
-    for v in row:
-        if v is None:
-            out.append("\\N")
-        elif v is True:
-            out.append("t")
-        elif v is False:
-            out.append("f")
-        else:
-            out.append(v.translate(_COPY_ESCAPES))
-    return "\t".join(out) + "\n"
+    """One line of COPY text format; values are str | bool | None (see rows.py)."""
+    line = "\t".join([_NULL if v is None else _BOOL[v] if v.__class__ is bool else v for v in row])
+    # fast path: no value holds a tab, newline, CR or backslash (each NULL marker holds one backslash)
+    if (
+        line.count("\\") != row.count(None)
+        or line.count("\t") != len(row) - 1
+        or "\n" in line
+        or "\r" in line
+    ):
+        line = "\t".join(
+            [
+                _NULL if v is None else _BOOL[v] if v.__class__ is bool else v.translate(_COPY_ESCAPES)
+                for v in row
+            ]
+        )
+    return f"{seq}\t{line}\n"
 
 
 def _q(name: str) -> str:
@@ -414,16 +424,31 @@ class Transaction:
             raise StoreError("transaction already finished")
         started = time.perf_counter()
         stages: dict[Entity, _Stage] = {}
-        counts: dict[Entity, int] = {}
         rejects: list[dict] = []
         specs = R.SPECS
         progress = self.progress
+        by_class: dict[type, _Stage] = {}
+        extra: dict[Entity, int] = {}  # records counted outside a stage (rejects from the reader)
+        every = PROGRESS_EVERY
         try:
             for rec in records:
-                if isinstance(rec, Reject):
-                    entity = Entity(rec.entity)
-                    self._reject(rejects, entity, rec.entity_id, rec.reason, rec.raw, rec.source)
-                else:
+                cls = rec.__class__
+                stage = by_class.get(cls)
+                if stage is None:
+                    if cls is Reject or isinstance(rec, Reject):
+                        entity = Entity(rec.entity)
+                        self._reject(rejects, entity, rec.entity_id, rec.reason, rec.raw, rec.source)
+                        stage = stages.get(entity)
+                        if stage is not None:
+                            stage.count += 1
+                            n = stage.count
+                        else:
+                            n = extra[entity] = extra.get(entity, 0) + 1
+                        if n % every == 0 and progress is not None:
+                            progress(entity, n)
+                        if len(rejects) >= 1000:
+                            self._write_rejects(rejects)
+                        continue
                     entity = rec.entity
                     spec = specs.get(entity)
                     if spec is None:
@@ -435,17 +460,21 @@ class Transaction:
                     if stage is None:
                         self._touched.add(entity.value)
                         stage = stages[entity] = _Stage(self, spec)
-                    try:
-                        row = spec.extract(rec)
-                    except R.RowError as exc:
-                        self._reject(rejects, entity, _record_id(rec), str(exc), repr(rec), rec.source)
-                    else:
-                        stage.add(row)
-                n = counts[entity] = counts.get(entity, 0) + 1
-                if n % PROGRESS_EVERY == 0 and progress is not None:
-                    progress(entity, n)
-                if len(rejects) >= 1000:
-                    self._write_rejects(rejects)
+                        stage.count = extra.pop(entity, 0)
+                    by_class[cls] = stage
+                try:
+                    row = stage.extract(rec)
+                except R.RowError as exc:
+                    self._reject(rejects, stage.spec.entity, _record_id(rec), str(exc), repr(rec), rec.source)
+                    if len(rejects) >= 1000:
+                        self._write_rejects(rejects)
+                else:
+                    stage.add(row)
+                stage.count += 1
+                if stage.count % every == 0 and progress is not None:
+                    progress(stage.spec.entity, stage.count)
+            counts = {e: st.count for e, st in stages.items()}
+            counts.update(extra)
             self._write_rejects(rejects)
             self._clear_rejects()
             for entity, n in counts.items():
@@ -525,8 +554,6 @@ class Transaction:
                 f"CREATE TEMP TABLE {d} AS SELECT DISTINCT ON ({kcols}) * FROM {stage.name} "
                 f"ORDER BY {kcols}, seq DESC"
             )
-            if stage.seq >= ANALYZE_MIN_ROWS:
-                self._exec(f"ANALYZE {d}")
         else:
             self._exec(
                 f"CREATE TEMP TABLE {d} AS SELECT * FROM {stage.name} WHERE seq IN "
@@ -554,19 +581,21 @@ class Transaction:
                   coalesce(sum(CASE WHEN t.{k0} IS NULL THEN 1 ELSE 0 END), 0),
                   coalesce(sum(CASE WHEN t.{k0} IS NOT NULL AND {newer} AND ({changed}) THEN 1 ELSE 0 END), 0),
                   coalesce(sum(CASE WHEN t.{k0} IS NOT NULL AND t.data_key > :u THEN 1 ELSE 0 END), 0),
-                  count(*)
+                  count(*),
+                  coalesce(sum(CASE WHEN t.{k0} IS NOT NULL AND {newer} THEN 1 ELSE 0 END), 0)
                 FROM {d} d LEFT JOIN {t} t ON {on}""",
             u=u,
             now=self._ts(self.now),
         ).one()
-        inserted, updated, stale, distinct = (int(x) for x in row)
+        inserted, updated, stale, distinct, rewrite = (int(x) for x in row)
         res.duplicates += stage.seq - distinct
         res.inserted += inserted
         res.updated += updated
         res.stale += stale
         res.unchanged += distinct - inserted - updated - stale
         # 4. one upsert: only rows with an incoming newer version are written
-        if inserted or updated or distinct - stale:
+        # Nothing newer: no statement at all (ON CONFLICT … WHERE false would still lock every row).
+        if inserted or rewrite:
             ins_cols = staged + (["is_active"] if spec.has_active else [])
             ins_cols += ["data_key", "upload_key", "exported_at", "updated_at"]
             sel = [f"d.{_q(c)}" for c in staged]
@@ -585,9 +614,12 @@ class Transaction:
                 "updated_at = :now",
             ]
             order = f" ORDER BY {kcols}" if self.pg else ""
+            skip = "true"
+            if inserted + rewrite < distinct:  # leave out stale and same-version rows up front
+                skip = f"NOT EXISTS (SELECT 1 FROM {t} t WHERE {on} AND NOT {newer})"
             self._exec(
                 f"""INSERT INTO {t} AS t ({", ".join(_q(c) for c in ins_cols)})
-                    SELECT {", ".join(sel)} FROM {d} d WHERE true{order}
+                    SELECT {", ".join(sel)} FROM {d} d WHERE {skip}{order}
                     ON CONFLICT ({kcols}) DO UPDATE SET {", ".join(sets)}
                     WHERE {newer}""",
                 u=u,

@@ -97,6 +97,22 @@ def text(value, name: str) -> str | None:
 
 
 def dec(value, name: str) -> str | None:
+    if value.__class__ is Decimal:
+        # fast path: plain notation, |value| < 1e17, canonical text by stripping fractional zeros
+        out = str(value)
+        if len(out) < 18 and out[-1].isdigit() and "E" not in out:
+            if "." in out:
+                if out[-1] == "0":
+                    out = out.rstrip("0")
+                    if out[-1] == ".":
+                        out = out[:-1]
+                if "." in out and len(out) - out.index(".") - 1 > MAX_DECIMAL_SCALE:
+                    return _dec(value, name)
+            return "0" if out == "-0" else out
+    return _dec(value, name)
+
+
+def _dec(value, name: str) -> str | None:
     if value is None:
         return None
     if type(value) is not Decimal:
