@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from onec_pipeline.store import customers as cs
@@ -24,6 +25,7 @@ def _index_names(engine, inspector, table: str, schema: str | None) -> set[str]:
     }
 
 
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_migration_matches_the_table_definitions(db_url_schema):
     url, schema = db_url_schema
     engine = migrate(url, schema)
