@@ -232,7 +232,7 @@ def _peek(source: IO[bytes], rel: str) -> _Peek:
                 state.complete = False
                 break
     except etree.XMLSyntaxError as exc:
-        raise syntax_error(exc, rel, "/".join(stack) or None) from None
+        raise syntax_error(exc, rel, "/".join(stack[:5]) + ("/…" if len(stack) > 5 else "") or None) from None
     finally:
         del context
     return state
