@@ -13,6 +13,7 @@ polling the outbox) never sees a half-written file.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +31,16 @@ KIND_LEGAL = "legal"
 KIND_INDIVIDUAL = "individual"
 
 
+# characters XML 1.0 cannot carry at all (C0 controls except tab/newline/CR, surrogates, U+FFFE/U+FFFF)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: object) -> str:
+    """``value`` as text XML can hold: characters XML 1.0 forbids are dropped (a stray control character
+    typed into a site form must not make the whole export fail)."""
+    return _NOT_XML.sub("", str(value))
+
+
 def _q(name: str) -> str:
     return f"{{{NAMESPACE}}}{name}"
 
@@ -37,7 +48,7 @@ def _q(name: str) -> str:
 def _sub(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
     el = etree.SubElement(parent, _q(name))
     if text is not None:
-        el.text = str(text)
+        el.text = xml_text(text)
     return el
 
 

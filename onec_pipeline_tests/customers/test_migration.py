@@ -109,3 +109,30 @@ def test_alembic_sees_no_difference_for_the_customers_tables(db_url_schema):
     if engine.dialect.name == "sqlite":
         diffs = [d for d in diffs if not (d[0] == "add_index" and d[1].name == "ix_customers_email_lower")]
     assert diffs == []
+
+
+def test_downgrade_to_the_catalog_removes_only_the_customers_tables(db_url_schema):
+    from alembic import command
+    from alembic.config import Config
+
+    from .helpers import MIGRATIONS
+
+    url, schema = db_url_schema
+    engine = migrate(url, schema)
+    schema = None if engine.dialect.name == "sqlite" else schema
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            config.attributes["schema"] = schema
+            command.downgrade(config, "0001_catalog")
+        names = set(sa.inspect(engine).get_table_names(schema=schema))
+        assert not names & {"customers", "customer_conflicts", "customer_sync_log"}
+        assert {"goods", "offers", "rejects"} <= names
+        with engine.begin() as conn:  # and back up again
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        assert "customers" in set(sa.inspect(engine).get_table_names(schema=schema))
+    finally:
+        engine.dispose()

@@ -130,3 +130,10 @@ def test_writer_streams_to_disk_while_customers_are_still_coming(tmp_path):
     assert write_customers(target, many(3_000)) == 3_000
     final = target.stat().st_size
     assert sizes[0] > 0.2 * final and sizes[1] > 0.8 * final
+
+
+def test_characters_xml_cannot_hold_are_dropped_not_fatal(tmp_path):
+    customer = Customer(id="site-9", name="Bad\x00name\x07 ок\x1f", emails=["a@b.ru"])
+    assert write_customers(tmp_path / "c.xml", [customer]) == 1
+    [back] = read_back(tmp_path)
+    assert back.name == "Badname ок"
