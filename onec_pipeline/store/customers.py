@@ -24,7 +24,10 @@ meanwhile). A newer upload's conflict about the same contragent supersedes the o
 :func:`resolve_conflict` closes it and releases the candidates. A contragent marked deleted in 1C is only
 matched by ``onec_id`` (it never deactivates a site row through e-mail/phone); otherwise it is inserted
 inactive. A full export (``full=True``) deactivates the active 1C customers it lacks whose ``upload_key`` is
-older, refusing more than ``max_deactivation_share`` of them unless ``allow_mass_deactivation``.
+older, refusing more than ``max_deactivation_share`` of them unless ``allow_mass_deactivation``, and is
+recorded in the store's ``full_exports``; a contragent first seen in an upload older than the newest full
+export (which therefore lacks it) is inserted inactive - so any order of application ends in the
+chronological state, as for catalog rows.
 
 Invalid INN / KPP / e-mail / phone never drop a customer: values are kept as received (e-mail: trimmed,
 lower-cased), the problems are stored in ``customers.validation_issues`` and the decision is logged with
@@ -313,6 +316,18 @@ def _values_from_record(customer: Customer) -> tuple[dict[str, Any], list[dict[s
     return values, issues
 
 
+def _full_exports_table(schema: str | None) -> sa.TableClause:
+    """The store's ``full_exports`` bookkeeping table (migration 0001), shared by every entity."""
+    return sa.table(
+        "full_exports",
+        sa.column("entity", sa.Text),
+        sa.column("upload_key", sa.Text),
+        sa.column("exported_at", sa.DateTime),
+        sa.column("recorded_at", sa.DateTime),
+        schema=schema,
+    )
+
+
 def _ids_in_open_conflicts(conn: sa.Connection, conflicts: sa.Table) -> set[int]:
     query = sa.select(conflicts.c.candidate_ids).where(conflicts.c.status == "open")
     return {int(i) for (ids,) in conn.execute(query) for i in (ids or [])}
@@ -347,6 +362,12 @@ class _Importer:
         self.s_insert = t.insert().returning(t.c.id)
         self.s_update = t.update().where(t.c.id == sa.bindparam("row_id"))
         self.pending_log: list[dict[str, Any]] = []
+        self.full_exports = _full_exports_table(tables.customers.schema)
+        self.newest_full = conn.execute(
+            sa.select(sa.func.max(self.full_exports.c.upload_key)).where(
+                self.full_exports.c.entity == Entity.CUSTOMERS.value
+            )
+        ).scalar_one_or_none()
         self.key = upload_key
         self.exported_at = exported_at
         self.now = now
@@ -460,6 +481,10 @@ class _Importer:
         self.result.matched_by[matched_by] = self.result.matched_by.get(matched_by, 0) + 1
 
     def insert(self, customer: Customer, values: dict, issues: list) -> None:
+        # a contragent first seen in an upload older than the newest full export, which lacks it, is gone
+        hidden_by = self.newest_full if self.newest_full and self.key < self.newest_full else None
+        if hidden_by:
+            values = {**values, "is_active": False}
         params = {
             "onec_id": customer.id.strip(),
             "created_in_1c": True,
@@ -476,6 +501,8 @@ class _Importer:
         self.result.inserted += 1
         self.result.flagged += bool(issues)
         details = {"action": "inserted", "matched_by": None, "invalid": issues or None}
+        if hidden_by:
+            details["inactive"] = f"absent from the newer full export {hidden_by}"
         details["source"] = str(customer.source) if customer.source else None
         self.log("error" if issues else "success", details, new_id, customer.id.strip())
 
@@ -599,6 +626,21 @@ class _Importer:
             details = {"action": "deactivated", "reason": "absent from full export"}
             details["previous_upload_key"] = row.upload_key
             self.log("success", details, row.id, row.onec_id)
+        fe = self.full_exports
+        known = self.conn.execute(
+            sa.select(sa.func.count())
+            .select_from(fe)
+            .where(fe.c.entity == Entity.CUSTOMERS.value, fe.c.upload_key == self.key)
+        ).scalar_one()
+        if not known:
+            self.conn.execute(
+                fe.insert().values(
+                    entity=Entity.CUSTOMERS.value,
+                    upload_key=self.key,
+                    exported_at=self.exported_at,
+                    recorded_at=self.now,
+                )
+            )
 
     def finish(self) -> CustomerSyncResult:
         r = self.result

@@ -341,3 +341,29 @@ def test_update_never_replaces_a_valid_contact_with_an_invalid_one(db):
     assert (row["email"], row["phone"], row["phone_raw"]) == ("ivan@x.ru", "+74951234567", "8 495 123 45 67")
     assert row["sync_status"] == "error"
     assert {i["field"] for i in row["validation_issues"]} == {"email", "phone"}
+
+
+def test_older_upload_after_a_full_export_inserts_its_new_contragents_inactive(db):
+    run(db, [contragent("g1", "One")], KEY2, full=True)
+    result = run(db, [contragent("g1", "One (old)"), contragent("g3", "Gone since")], KEY1)
+    assert (result.inserted, result.stale) == (1, 1)
+    customers, log, _ = state(db)
+    by_onec = {r["onec_id"]: r for r in customers}
+    assert (by_onec["g1"]["name"], by_onec["g1"]["is_active"]) == ("One", True)
+    assert by_onec["g3"]["is_active"] is False
+    assert log[-1]["details"]["inactive"] == f"absent from the newer full export {KEY2}"
+    # the same two uploads in chronological order end in the same state
+    engine, schema = db
+    t = cs.customer_tables(None if engine.dialect.name == "sqlite" else schema)
+    with engine.begin() as conn:
+        conn.execute(t.customers.delete())
+        conn.execute(t.log.delete())
+        conn.execute(
+            sa.text(
+                "DELETE FROM " + (f'"{schema}".' if engine.dialect.name != "sqlite" else "") + "full_exports"
+            )
+        )
+    run(db, [contragent("g1", "One (old)"), contragent("g3", "Gone since")], KEY1)
+    run(db, [contragent("g1", "One")], KEY2, full=True)
+    chronological = {r["onec_id"]: (r["name"], r["is_active"]) for r in state(db)[0]}
+    assert chronological == {"g1": ("One", True), "g3": ("Gone since", False)}
