@@ -107,7 +107,7 @@ def import_cmd(
         status = asset.status
         if status == "success" and asset.metadata.get("has_data") is False:
             status = "no data"
-        style = {"failed": "red", "not run": "yellow"}.get(asset.status, "")
+        style = {"failed": "red", "check failed": "red", "not run": "yellow"}.get(asset.status, "")
         table.add_row(
             name,
             f"[{style}]{status}[/]" if style else status,

@@ -20,6 +20,7 @@ from dagster import (
 )
 
 from onec_pipeline.commerceml.records import Entity
+from onec_pipeline.defs.checks import evaluate_upload_checks, upload_check_specs
 from onec_pipeline.defs.partitions import uploads_partitions
 from onec_pipeline.defs.resources import CatalogDatabase, UploadDirs
 
@@ -252,6 +253,7 @@ def _make_asset(name: str, deps: list[str], description: str):
         group_name=CATALOG_GROUP,
         kinds={"python", "sql"},
         description=description,
+        check_specs=upload_check_specs(name),
     )
     def _asset(
         context: AssetExecutionContext,
@@ -259,14 +261,13 @@ def _make_asset(name: str, deps: list[str], description: str):
         catalog_db: CatalogDatabase,
         upload_dirs: UploadDirs,
     ) -> MaterializeResult:
-        return run_asset_import(
-            name,
-            context.partition_key,
-            config=config,
-            catalog_db=catalog_db,
-            upload_dirs=upload_dirs,
-            log=context.log,
+        key = context.partition_key
+        result = run_asset_import(
+            name, key, config=config, catalog_db=catalog_db, upload_dirs=upload_dirs, log=context.log
         )
+        # per-upload checks right after the transaction (see checks.py for which ones block)
+        checks = evaluate_upload_checks(name, catalog_db.get_store(), key)
+        return MaterializeResult(metadata=result.metadata, check_results=checks)
 
     return _asset
 

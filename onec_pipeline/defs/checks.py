@@ -18,25 +18,20 @@ the asset's own transaction is already committed):
   share here was either allowed on purpose or is below the threshold.
 """
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from dagster import (
-    AssetCheckExecutionContext,
     AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
     MetadataValue,
-    PreviewWarning,
     multi_asset_check,
 )
 
-from onec_pipeline.defs.assets import ASSET_ENTITIES
-from onec_pipeline.defs.partitions import uploads_partitions
 from onec_pipeline.defs.resources import CatalogDatabase
 
 REJECT_BLOCK_SHARE = 0.5
@@ -159,6 +154,8 @@ def integrity_result(store, asset_name: str, key: str | None) -> AssetCheckResul
 
 
 def rejects_result(store, asset_name: str, key: str) -> AssetCheckResult:
+    from onec_pipeline.defs.assets import ASSET_ENTITIES
+
     blocking = asset_name in BLOCKING_REJECTS
     rejected = reject_count(store, key, ASSET_ENTITIES[asset_name])
     written = written_count(store, asset_name, key) if blocking else 0
@@ -200,30 +197,26 @@ def deactivation_result(store, table: str, key: str) -> AssetCheckResult:
 
 
 # ---------------------------------------------------------------------------------------- definitions
-# One op per asset evaluates all of that asset's per-upload checks (a step per check would cost more
-# than the checks themselves on small uploads); the specs keep each check visible on its own.
+# The per-upload checks are declared on the assets (``check_specs``) and evaluated at the end of each
+# asset's step, right after its transaction: no extra step (and process) per check in every import run.
+# The nightly audit is a standalone multi-asset check (a schedule cannot target check_specs of a
+# non-subsettable asset).
 
 BLOCKING_REJECTS = ("goods", "offers")
 NEGATIVE = {"prices": "prices", "rests": "rests"}
 DEACTIVATION = ("goods", "offers")
+UPLOAD_CHECKED_ASSETS = ("groups", "goods", "offers", "prices", "rests")
 
 
-def _upload_specs(asset_name: str) -> list[AssetCheckSpec]:
+def upload_check_specs(asset_name: str) -> list[AssetCheckSpec]:
+    """The per-upload checks of one catalog asset (see the module docstring for the blocking policy)."""
     specs = []
 
     def spec(name: str, blocking: bool, description: str) -> None:
-        specs.append(
-            AssetCheckSpec(
-                name=name,
-                asset=asset_name,
-                blocking=blocking,
-                partitions_def=uploads_partitions,
-                description=description,
-            )
-        )
+        specs.append(AssetCheckSpec(name=name, asset=asset_name, blocking=blocking, description=description))
 
     if asset_name in REFERENCES:
-        # orphans are normal in 1C packages: never blocking (module docstring)
+        # orphans are normal in 1C packages: never blocking
         spec(
             f"{asset_name}_references",
             False,
@@ -248,32 +241,29 @@ def _upload_specs(asset_name: str) -> list[AssetCheckSpec]:
     return specs
 
 
-def _upload_checks(asset_name: str):
-    specs = _upload_specs(asset_name)
-
-    @multi_asset_check(name=f"{asset_name}_upload_checks", specs=specs)
-    def _checks(context: AssetCheckExecutionContext, catalog_db: CatalogDatabase):
-        store = catalog_db.get_store()
-        key = context.partition_key
-        for spec in specs:
-            name = spec.name
-            if name.endswith("_references"):
-                result = integrity_result(store, asset_name, key)
-            elif name.endswith("_rejects"):
-                result = rejects_result(store, asset_name, key)
-            elif name.endswith("_not_negative"):
-                result = negative_result(store, NEGATIVE[asset_name], key)
-            else:
-                result = deactivation_result(store, asset_name, key)
-            yield AssetCheckResult(
+def evaluate_upload_checks(asset_name: str, store, key: str) -> list[AssetCheckResult]:
+    """Results of every per-upload check of ``asset_name`` for upload ``key`` (one per spec)."""
+    results = []
+    for spec in upload_check_specs(asset_name):
+        name = spec.name
+        if name.endswith("_references"):
+            result = integrity_result(store, asset_name, key)
+        elif name.endswith("_rejects"):
+            result = rejects_result(store, asset_name, key)
+        elif name.endswith("_not_negative"):
+            result = negative_result(store, NEGATIVE[asset_name], key)
+        else:
+            result = deactivation_result(store, asset_name, key)
+        results.append(
+            AssetCheckResult(
                 asset_key=AssetKey(asset_name),
                 check_name=name,
                 passed=result.passed,
                 severity=result.severity,
                 metadata=result.metadata,
             )
-
-    return _checks
+        )
+    return results
 
 
 _AUDIT_SPECS = [
@@ -313,12 +303,6 @@ def catalog_audit_checks(catalog_db: CatalogDatabase):
         )
 
 
-# partitioned checks are a "preview" feature in dagster 1.13 (verified working: the checks run for the
-# run's partition and their results are recorded per partition); silence the import-time warning.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", PreviewWarning)
-    upload_checks = [_upload_checks(a) for a in ("groups", "goods", "offers", "prices", "rests")]
-
 audit_checks = [catalog_audit_checks]
 
 
@@ -330,9 +314,15 @@ def upload_check_keys_for(asset_names: Sequence[str]) -> list[AssetCheckKey]:
     """Per-upload check keys of the given assets (what an import run of those assets executes)."""
     from onec_pipeline.defs.customers import customer_checks
 
-    partitioned = [c for c in customer_checks if getattr(c, "partitions_def", None) is not None]
     names = set(asset_names)
-    return [k for k in _keys([*upload_checks, *partitioned]) if k.asset_key.path[-1] in names]
+    keys = [
+        AssetCheckKey(AssetKey(a), spec.name)
+        for a in UPLOAD_CHECKED_ASSETS
+        if a in names
+        for spec in upload_check_specs(a)
+    ]
+    partitioned = [c for c in customer_checks if getattr(c, "partitions_def", None) is not None]
+    return keys + [k for k in _keys(partitioned) if k.asset_key.path[-1] in names]
 
 
 def audit_check_keys() -> list[AssetCheckKey]:

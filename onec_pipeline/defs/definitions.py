@@ -5,7 +5,7 @@ from __future__ import annotations
 from dagster import Definitions
 
 from onec_pipeline.defs.assets import catalog_assets
-from onec_pipeline.defs.checks import audit_checks, upload_checks
+from onec_pipeline.defs.checks import audit_checks
 from onec_pipeline.defs.customers import customer_assets, customer_checks
 from onec_pipeline.defs.jobs import (
     archive_retention_job,
@@ -25,7 +25,7 @@ _automation_sensor = make_automation_sensor()
 
 defs = Definitions(
     assets=[*catalog_assets, *customer_assets],
-    asset_checks=[*upload_checks, *audit_checks, *customer_checks],
+    asset_checks=[*audit_checks, *customer_checks],
     jobs=[
         j
         for j in (

@@ -27,7 +27,7 @@ COUNT_FIELDS = ("inserted", "updated", "unchanged", "stale", "deactivated", "rej
 @dataclass
 class AssetSummary:
     name: str
-    status: str  # "success" | "failed" | "not run"
+    status: str  # "success" | "failed" | "check failed" (committed, a blocking check failed) | "not run"
     metadata: dict[str, Any] = field(default_factory=dict)  # raw metadata values
 
     def count(self, name: str) -> int:
@@ -233,7 +233,9 @@ def run_import(
                     message = f"{message} {cause.message.strip()}"
                 summary.error = summary.error or f"{step}: {message}"
                 if step in summary.assets:
-                    summary.assets[step].status = "failed"
+                    # materialised (committed) but a blocking check failed, or failed outright
+                    materialised = summary.assets[step].status == "success"
+                    summary.assets[step].status = "check failed" if materialised else "failed"
                 if log_progress:
                     log_progress("failed", step, {"error": message})
     if not summary.success and summary.error is None:

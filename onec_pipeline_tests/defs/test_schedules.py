@@ -104,3 +104,66 @@ def test_progress_every_10000_records(instance, tmp_path):
     # the run log has the progress line too
     logs = instance.all_logs(summary.run_id)
     assert any("10,000 records" in (e.user_message or "") for e in logs)
+
+
+IMPORT_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация ВерсияСхемы="2.07" ДатаФормирования="2026-11-20T10:00:00">
+<Классификатор><Ид>c</Ид><Наименование>К</Наименование>
+<Группы><Группа><Ид>g1</Ид><Наименование>Группа</Наименование></Группа></Группы></Классификатор>
+<Каталог СодержитТолькоИзменения="true"><Ид>cat</Ид><ИдКлассификатора>c</ИдКлассификатора><Наименование>К</Наименование>
+<Товары>{goods}</Товары></Каталог></КоммерческаяИнформация>
+"""
+OFFERS_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация ВерсияСхемы="2.07" ДатаФормирования="2026-11-20T10:00:00">
+<ПакетПредложений СодержитТолькоИзменения="true"><Ид>cat#</Ид><Наименование>П</Наименование>
+<ИдКаталога>cat</ИдКаталога><ИдКлассификатора>c</ИдКлассификатора>
+<ТипыЦен><ТипЦены><Ид>pt</Ид><Наименование>Розница</Наименование><Валюта>RUB</Валюта></ТипЦены></ТипыЦен>
+<Предложения>{offers}</Предложения></ПакетПредложений></КоммерческаяИнформация>
+"""
+
+
+def _good(i: int | None) -> str:
+    ident = f"<Ид>p{i}</Ид>" if i is not None else ""
+    return f"<Товар>{ident}<Наименование>Товар {i}</Наименование><Группы><Ид>g1</Ид></Группы></Товар>"
+
+
+def _offer(i: int, price: str) -> str:
+    return (
+        f"<Предложение><Ид>p{i}</Ид><Наименование>Товар {i}</Наименование>"
+        f"<Цены><Цена><ИдТипаЦены>pt</ИдТипаЦены><ЦенаЗаЕдиницу>{price}</ЦенаЗаЕдиницу></Цена></Цены>"
+        f"<Количество>1</Количество></Предложение>"
+    )
+
+
+def _classic(tmp_path, name: str, goods: list[int | None], prices: dict[int, str]):
+    up = tmp_path / name
+    up.mkdir()
+    (up / "import.xml").write_text(
+        IMPORT_XML.format(goods="".join(_good(i) for i in goods)), encoding="utf-8"
+    )
+    offers = "".join(_offer(i, p) for i, p in prices.items())
+    (up / "offers.xml").write_text(OFFERS_XML.format(offers=offers), encoding="utf-8")
+    return up
+
+
+def test_blocking_goods_rejects_stop_downstream_assets(instance, tmp_path):
+    up = _classic(tmp_path, "garbage", goods=[1, None, None, None], prices={1: "10"})
+    summary = run_import(
+        up, database_url=f"sqlite:///{tmp_path / 'c.sqlite3'}", archive_dir=tmp_path / "a", instance=instance
+    )
+    assert not summary.success
+    checks = {c.name: c for c in summary.checks}
+    assert not checks["goods_rejects"].passed and checks["goods_rejects"].severity == "ERROR"
+    assert summary.assets["goods"].status == "check failed"  # its transaction committed, the check failed
+    assert {summary.assets[n].status for n in ("offers", "prices", "rests")} == {"not run"}
+
+
+def test_negative_price_fails_the_run_negative_stock_only_warns(instance, tmp_path):
+    up = _classic(tmp_path, "neg", goods=[1, 2], prices={1: "-5", 2: "7"})
+    summary = run_import(
+        up, database_url=f"sqlite:///{tmp_path / 'c.sqlite3'}", archive_dir=tmp_path / "a", instance=instance
+    )
+    assert not summary.success
+    checks = {c.name: c for c in summary.checks}
+    assert not checks["prices_not_negative"].passed and checks["prices_not_negative"].severity == "ERROR"
+    assert checks["goods_rejects"].passed and summary.assets["rests"].status == "success"
