@@ -65,7 +65,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -346,17 +346,18 @@ class _Importer:
         self.customers_t, self.conflicts_t, self.log_t = tables.customers, tables.conflicts, tables.log
         # statements built once and executed with parameters (building one per row costs more than running it)
         t = self.customers_t
-        self.q_by_onec_id = sa.select(t).where(t.c.onec_id == sa.bindparam("onec_id"))
-        self.q_by_email = (
-            sa.select(t)
+        # one round trip finds every candidate: the row with this onec_id, active rows with one of the
+        # e-mails, active rows with one of the phones (flags tell which condition each row met)
+        email_hit = sa.func.lower(t.c.email).in_(sa.bindparam("emails", expanding=True))
+        phone_hit = t.c.phone.in_(sa.bindparam("phones", expanding=True))
+        self.q_candidates = (
+            sa.select(t, email_hit.label("_email_hit"), phone_hit.label("_phone_hit"))
             .where(
-                t.c.is_active.is_(True), sa.func.lower(t.c.email).in_(sa.bindparam("emails", expanding=True))
+                sa.or_(
+                    t.c.onec_id == sa.bindparam("onec_id"),
+                    sa.and_(t.c.is_active.is_(True), sa.or_(email_hit, phone_hit)),
+                )
             )
-            .order_by(t.c.id)
-        )
-        self.q_by_phone = (
-            sa.select(t)
-            .where(t.c.is_active.is_(True), t.c.phone.in_(sa.bindparam("phones", expanding=True)))
             .order_by(t.c.id)
         )
         self.s_insert = t.insert().returning(t.c.id)
@@ -414,22 +415,6 @@ class _Importer:
         details = {"reason": reason, "source": str(customer.source) if customer.source else None, **extra}
         self.log("skipped", details, customer_id, customer.id)
 
-    # -- candidates -----------------------------------------------------------------------------------------
-    def by_onec_id(self, onec_id: str):
-        return self.conn.execute(self.q_by_onec_id, {"onec_id": onec_id}).mappings().first()
-
-    def by_email(self, emails: Sequence[str]):
-        if not emails:
-            return []
-        return list(self.conn.execute(self.q_by_email, {"emails": list(emails)}).mappings())
-
-    def by_phone_name(self, phones: Sequence[str], name: str | None):
-        key = _name_key(name)
-        if not phones or not key:
-            return []
-        rows = self.conn.execute(self.q_by_phone, {"phones": list(phones)}).mappings()
-        return [row for row in rows if _name_key(row["name"]) == key]
-
     # -- decisions ------------------------------------------------------------------------------------------
     def apply(self, customer: Customer) -> None:
         onec_id = customer.id.strip()
@@ -437,7 +422,13 @@ class _Importer:
         duplicate = onec_id in self.seen
         self.seen.add(onec_id)
 
-        row = self.by_onec_id(onec_id)
+        emails = sorted({e for e in (normalise_email(x) for x in customer.emails) if e})
+        phones = sorted({p for p in (normalise_phone(x) for x in customer.phones) if p})
+        found = self.conn.execute(
+            self.q_candidates, {"onec_id": onec_id, "emails": emails, "phones": phones}
+        ).mappings()
+        rows = [dict(r) for r in found]
+        row = next((r for r in rows if r["onec_id"] == onec_id), None)
         if row is not None:
             self.apply_guarded(customer, row, values, issues, "onec_id", duplicate)
             return
@@ -445,13 +436,10 @@ class _Importer:
             self.insert(customer, values, issues)
             return
 
-        emails = sorted({e for e in (normalise_email(x) for x in customer.emails) if e})
-        phones = sorted({p for p in (normalise_phone(x) for x in customer.phones) if p})
-        for matched_by, find in (
-            ("email", lambda: self.by_email(emails)),
-            ("phone_name", lambda: self.by_phone_name(phones, customer.name)),
-        ):
-            candidates = find()
+        name_key = _name_key(customer.name)
+        by_email = [r for r in rows if r["_email_hit"]]
+        by_phone_name = [r for r in rows if r["_phone_hit"] and name_key and _name_key(r["name"]) == name_key]
+        for matched_by, candidates in (("email", by_email), ("phone_name", by_phone_name)):
             if not candidates:
                 continue
             if len(candidates) > 1:
