@@ -198,3 +198,37 @@ def test_prices_into_empty_catalog_fail_naming_the_upload(samples_dir, pg_schema
     assert result.exit_code != 0
     [key] = [p.name for p in (tmp_path / "archive").iterdir() if p.is_dir() and not p.name.startswith(".")]
     assert "load the catalog first" in result.output and key in result.output
+
+
+def test_cli_records_the_run_in_dagster_home(samples_dir, tmp_path, monkeypatch):
+    import shutil
+
+    from dagster import AssetKey, DagsterInstance
+
+    from onec_pipeline_tests.conftest import REPO_ROOT
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copyfile(REPO_ROOT / "deploy" / "local" / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    db = f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
+    result = CliRunner().invoke(
+        main,
+        [
+            "import",
+            str(samples_dir / "official-204"),
+            "--database-url",
+            db,
+            "--archive-dir",
+            str(tmp_path / "a"),
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    [key] = [p.name for p in (tmp_path / "a").iterdir() if p.is_dir() and not p.name.startswith(".")]
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert instance.get_dynamic_partitions("uploads") == [key]
+        [run] = instance.get_runs()
+        assert run.tags["onec/import"] == "true" and run.tags["dagster/partition"] == key
+        mat = instance.fetch_materializations(AssetKey("goods"), limit=1).records[0]
+        assert mat.partition_key == key and mat.run_id == run.run_id
