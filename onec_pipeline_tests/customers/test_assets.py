@@ -3,9 +3,10 @@ sample upload, ``customers_export`` and the customer checks. SQLite and real Pos
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from dagster import AssetCheckSeverity, AssetSelection, DagsterInstance, materialize
+from dagster import AssetCheckSeverity, AssetKey, AssetSelection, DagsterInstance, materialize
 
 from onec_pipeline.commerceml.writer import write_customers
 from onec_pipeline.settings import normalise_database_url
@@ -194,3 +195,35 @@ def test_import_runs_execute_the_customer_checks(sqlite_url, tmp_path, monkeypat
         and checks["customers_open_conflicts"].severity == "WARN"
     )
     assert checks["customers_duplicate_emails"].passed
+
+
+@pytest.mark.filterwarnings("ignore::dagster.BetaWarning")  # raised inside evaluate_automation_conditions
+def test_customers_export_is_requested_once_per_cron_tick():
+    from datetime import datetime, timedelta
+
+    from dagster import evaluate_automation_conditions
+
+    from onec_pipeline.defs.definitions import defs
+
+    export = AssetSelection.assets("customers_export")
+    with DagsterInstance.ephemeral() as instance:
+        start = datetime(2026, 11, 22, 10, 1)
+        first = evaluate_automation_conditions(defs, instance, asset_selection=export, evaluation_time=start)
+        # the first evaluation has no previous tick to compare with; a later tick requests one run
+        at_tick = evaluate_automation_conditions(
+            defs,
+            instance,
+            asset_selection=export,
+            evaluation_time=start + timedelta(minutes=15),
+            cursor=first.cursor,
+        )
+        assert at_tick.total_requested == 1
+        assert at_tick.get_num_requested(AssetKey("customers_export")) == 1
+        same_window = evaluate_automation_conditions(
+            defs,
+            instance,
+            asset_selection=export,
+            evaluation_time=start + timedelta(minutes=16),
+            cursor=at_tick.cursor,
+        )
+        assert same_window.total_requested == 0
