@@ -143,7 +143,11 @@ def run_customers_import(
     metadata["log_rows"] = MetadataValue.int(result.log_rows)
     metadata["table_counts"] = MetadataValue.json(counts)
     metadata["full_entities"] = MetadataValue.text("customers" if full else "none")
+    parse_seconds = float(getattr(stats, "seconds", 0.0) or 0.0)
+    metadata["parse_seconds"] = MetadataValue.float(round(parse_seconds, 3))
+    metadata["load_seconds"] = MetadataValue.float(round(max(seconds - parse_seconds, 0.0), 3))
     metadata["seconds"] = MetadataValue.float(round(seconds, 3))
+    metadata["rows_per_second"] = MetadataValue.float(round(count / max(seconds, 1e-9), 1))
     log.info(
         f"customers [{key}]: {count} records in {seconds:.2f}s ({result.inserted} inserted, "
         f"{result.updated} updated, {result.unchanged} unchanged, {result.stale} stale, "
