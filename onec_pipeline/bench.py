@@ -291,6 +291,7 @@ def _run_stage(
     stage.children_peak_rss_mb = round(out.pop("children_peak_rss_mb", 0.0), 1)
     stage.error = out.pop("error", None)
     stage.detail = out
+    stage.detail["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     if stage.error:
         log(f"[bench] {name}: FAILED {stage.error}")
     else:
@@ -968,7 +969,7 @@ def run_bench(
         machine=machine,
         counts=expected_counts(offers=offers, seed=seed),
         files_mb=0.0,
-        database=dbname if keep else None,
+        database=dbname,
     )
     backends = _backend_pids(_dsn(_pg_url(server_url)), dbname)
     try:

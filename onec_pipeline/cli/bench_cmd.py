@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import sys
 from pathlib import Path
 
 import click
@@ -67,6 +69,8 @@ def bench(
     with the floor (raw streaming parse + COPY of the same rows); also a re-import and a prices-only upload."""
     from onec_pipeline.bench import DEFAULT_OFFERS, QUICK_OFFERS, markdown, render, run_bench
 
+    # a plain `kill` must still drop the bench database and remove the files (run_bench's finally)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     n = offers if offers is not None else (QUICK_OFFERS if quick else DEFAULT_OFFERS)
     if workdir:
         workdir.mkdir(parents=True, exist_ok=True)
