@@ -202,21 +202,25 @@ def run_customers_export(
     outbox = Path(config.outbox_dir) if config.outbox_dir else Settings.from_env().outbox_dir
     store = catalog_db.get_store()
     store.ensure_schema()
+    result = None
     with store.engine.connect() as conn:
         trans = conn.begin()
         try:
             _lock(conn, store)
             result = export_customers(conn, outbox, schema=store.schema)
             counts = customer_counts(conn, store.schema)
+            if config.dry_run:
+                trans.rollback()
+                if result.path is not None:
+                    result.path.unlink(missing_ok=True)
+            else:
+                trans.commit()
         except BaseException:
-            trans.rollback()
+            if trans.is_active:
+                trans.rollback()
+            if result is not None and result.path is not None:
+                result.path.unlink(missing_ok=True)  # not committed: the rows stay pending
             raise
-        if config.dry_run:
-            trans.rollback()
-            if result.path is not None:
-                result.path.unlink(missing_ok=True)
-        else:
-            trans.commit()
     metadata = {
         "exported": MetadataValue.int(result.exported),
         "outbox": MetadataValue.path(str(outbox)),

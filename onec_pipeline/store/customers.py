@@ -742,50 +742,63 @@ def export_customers(
 ) -> CustomerExportResult:
     """Write site-created customers that need export to a ``Контрагенты`` file and mark them exported.
 
-    Nothing to export → no file (``path`` None). The file is complete on disk before the rows are marked;
-    if the caller's transaction then fails, the rows stay pending and are exported again next time
+    Nothing to export → no file (``path`` None). Rows are streamed into the file (bounded memory); the
+    file is complete on disk (atomic rename) before the rows are marked; if marking fails the file is
+    removed. If the caller's transaction fails after this returns, the caller should remove the file
+    (``customers_export`` does); otherwise the rows stay pending and are exported again next time
     (at-least-once; 1C matches them by ``Ид``).
     """
+    import uuid
+
     from onec_pipeline.commerceml.writer import write_customers
 
     now = now or _now()
     tables = _tables(conn, schema)
     customers, customer_sync_log = tables.customers, tables.log
-    rows = list(conn.execute(export_candidates_query(tables)).mappings())
-    if not rows:
+    if pending_export_count(conn, schema) == 0:
         return CustomerExportResult(None, 0, [])
-    ids = [int(r["id"]) for r in rows]
-    stamp = now.strftime("%Y%m%dT%H%M%S")
-    path = Path(outbox_dir) / f"customers-{stamp}-{ids[0]}-{ids[-1]}.xml"
-    write_customers(
-        path, (row_to_customer(r) for r in rows), generated_at=now.astimezone().replace(tzinfo=None)
-    )
-    conn.execute(
-        customers.update()
-        .where(customers.c.id.in_(ids))
-        .values(
-            needs_1c_export=False,
-            sync_status="synced",
-            last_sync_at=now,
-            last_export_file=path.name,
-            updated_at=now,
+    ids: list[int] = []
+
+    def selected():
+        # streamed from a server-side cursor: memory holds one batch of rows, not the whole export
+        query = export_candidates_query(tables).execution_options(stream_results=True, yield_per=500)
+        for row in conn.execute(query).mappings():
+            ids.append(int(row["id"]))
+            yield row_to_customer(row)
+
+    path = Path(outbox_dir) / f"customers-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.xml"
+    # ДатаФормирования in local time without offset, as 1C writes it
+    write_customers(path, selected(), generated_at=now.replace(tzinfo=UTC).astimezone().replace(tzinfo=None))
+    try:
+        conn.execute(
+            customers.update()
+            .where(customers.c.id.in_(ids))
+            .values(
+                needs_1c_export=False,
+                sync_status="synced",
+                last_sync_at=now,
+                last_export_file=path.name,
+                updated_at=now,
+            )
         )
-    )
-    conn.execute(
-        customer_sync_log.insert(),
-        [
-            {
-                "customer_id": cid,
-                "onec_id": None,
-                "operation": EXPORT_OPERATION,
-                "status": "success",
-                "details": {"action": "exported", "file": path.name, "id_in_file": export_id(cid)},
-                "upload_key": None,
-                "created_at": now,
-            }
-            for cid in ids
-        ],
-    )
+        conn.execute(
+            customer_sync_log.insert(),
+            [
+                {
+                    "customer_id": cid,
+                    "onec_id": None,
+                    "operation": EXPORT_OPERATION,
+                    "status": "success",
+                    "details": {"action": "exported", "file": path.name, "id_in_file": export_id(cid)},
+                    "upload_key": None,
+                    "created_at": now,
+                }
+                for cid in ids
+            ],
+        )
+    except BaseException:
+        path.unlink(missing_ok=True)  # the rows stay pending: no file may claim them
+        raise
     return CustomerExportResult(path, len(ids), ids)
 
 
