@@ -1140,7 +1140,10 @@ def render(report: BenchReport, console=None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    if console is None:
+        console = Console()
+        if not console.is_terminal or console.width < 160:
+            console = Console(width=180)
     m = report.machine
     title = (
         f"onec-pipeline bench — {report.offers:,} offers ({report.files_mb:,.0f} MB of XML), mode {report.mode}, "
@@ -1227,10 +1230,12 @@ def _notes(st: Stage) -> str:
                     parts.append(f"{name} {e['end'] - e.get('start', 0):.1f}s")
         elif isinstance(assets, list):
             parts += [f"{a['asset']} {a['seconds']:.1f}s" for a in assets]
-        touched = {t: n for t, n in d["touched"].items() if n}
-        return "; ".join(parts) + f" | rows written: {touched or 'none'}"
+        written = sum(d["touched"].values())
+        return "; ".join(parts) + f"; rows written {written:,}"
     if "mb" in d:
         return f"{d.get('files')} files, {d['mb']:,} MB"
+    if d.get("table_seconds"):
+        return ", ".join(f"{t} {d['counts'][t]:,} in {sec:.1f}s" for t, sec in d["table_seconds"].items())
     if "counts" in d:
         return ", ".join(f"{k} {v:,}" for k, v in d["counts"].items())
     return ""
@@ -1239,8 +1244,8 @@ def _notes(st: Stage) -> str:
 def markdown(report: BenchReport) -> str:
     """The results table as Markdown (for the README)."""
     out = [
-        "| stage | seconds | rows | rows/s | peak RSS MB |",
-        "|---|---:|---:|---:|---:|",
+        "| stage | seconds | rows | rows/s | peak RSS MB | PG backend MB | notes |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
     for st in report.stages:
         out.append(
