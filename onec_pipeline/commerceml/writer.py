@@ -8,6 +8,12 @@ version 2.09 (the shape of UT 11's customers file, see FORMAT.md §8), and reads
 
 The file is written to ``<name>.part`` next to the target and renamed into place, so a reader (or 1C
 polling the outbox) never sees a half-written file.
+
+What survives the round trip: the kind is carried by ``ОфициальноеНаименование`` (legal) or
+``ПолноеНаименование`` (individual), as the reader tells it; a customer of unknown kind with an official
+name therefore reads back as legal. An address whose ``type`` is not one of :data:`ADDRESS_ELEMENTS` is
+written as ``Адрес``. E-mails and phones that no contact holds are written as ``Электронная почта`` /
+``Телефон рабочий`` contacts. Characters XML 1.0 cannot hold are dropped.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ NAMESPACE = "urn:1C.ru:commerceml_2"
 SCHEMA_VERSION = "2.09"
 EMAIL_CONTACT_TYPE = "Электронная почта"
 PHONE_CONTACT_TYPE = "Телефон рабочий"
-ADDRESS_ELEMENTS = ("Адрес", "АдресРегистрации", "ЮридическийАдрес")
+ADDRESS_ELEMENTS = ("Адрес", "АдресРегистрации", "ЮридическийАдрес", "ФактическийАдрес")
 KIND_LEGAL = "legal"
 KIND_INDIVIDUAL = "individual"
 

@@ -57,7 +57,10 @@ CUSTOMERS = [
         inn="500100732259",
         emails=["petrov@example.com"],
         contacts=[{"type": "Электронная почта", "value": "petrov@example.com", "comment": None}],
-        addresses=[{"type": "Адрес", "presentation": "Тверь", "fields": {}}],
+        addresses=[
+            {"type": "Адрес", "presentation": "Тверь", "fields": {}},
+            {"type": "ФактическийАдрес", "presentation": "Тверь, ул. Советская, 5", "fields": {"Дом": "5"}},
+        ],
     ),
     Customer(id="site-3", name="Удалённый", deleted=True),
 ]
