@@ -216,6 +216,8 @@ def test_demo_ui_shows_the_imported_upload(chromium, tmp_path):
                 expect(page.get_by_text("Success", exact=True).first).to_be_visible()
                 expect(page.get_by_text("onec_upload_sensor").first).to_be_visible()
                 expect(page.get_by_text(f"{len(ASSETS)} assets", exact=True).first).to_be_visible()
+                # the event log, scrolled to its end, closes with the run's success
+                expect(page.get_by_text("RUN_SUCCESS", exact=True).first).to_be_visible()
                 page.screenshot(path=str(shots / "run.png"))
             finally:
                 browser.close()
