@@ -7,6 +7,7 @@ import itertools
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from onec_pipeline.commerceml.validation import normalise_email, normalise_phone
 from onec_pipeline.store import customers as cs
 
 from .helpers import KEY1, conflict_rows, contragent, log_rows, migrate, rows, site_row
@@ -46,8 +47,7 @@ def test_every_contragent_ends_in_exactly_one_row_or_an_open_conflict(tmp_path, 
     engine = migrate(f"sqlite:///{tmp_path / f'p{next(_counter)}.sqlite3'}", None)
     try:
         with engine.begin() as conn:
-            for values in site:
-                site_row(conn, None, **values)
+            site_ids = {site_row(conn, None, **values): values for values in site}
         records = [contragent(f"g{i}", **spec) for i, spec in enumerate(upload)]
         with engine.begin() as conn:
             result = cs.import_customers(conn, records, KEY1)
@@ -60,7 +60,22 @@ def test_every_contragent_ends_in_exactly_one_row_or_an_open_conflict(tmp_path, 
         assert len(customers) == len(site) + result.inserted
         assert result.inserted + result.updated + result.conflicts == len(records)
         assert len(log) == len(records)  # first application: one decision row per contragent
-        # no site row was linked to two contragents, and conflict candidates are flagged
+        # a site row is linked only when it was the single candidate: by e-mail, else by phone + name
+        for row in customers:
+            if row["id"] not in site_ids or row["onec_id"] is None:
+                continue
+            [rec] = [r for r in records if r.id == row["onec_id"]]
+            emails = {normalise_email(e) for e in rec.emails} - {None}
+            phones = {normalise_phone(p) for p in rec.phones} - {None}
+            by_email = {i for i, v in site_ids.items() if v["email"] and v["email"].lower() in emails}
+            by_phone_name = {
+                i
+                for i, v in site_ids.items()
+                if v["phone"] in phones
+                and " ".join(v["name"].split()).casefold() == " ".join(rec.name.split()).casefold()
+            }
+            assert (by_email or by_phone_name) == {row["id"]}, (rec, site_ids)
+        # conflict candidates are flagged
         candidate_ids = {i for c in conflicts for i in c["candidate_ids"]}
         assert all(r["sync_status"] == "conflict" for r in customers if r["id"] in candidate_ids)
         # a replay changes nothing and adds exactly one row
