@@ -91,11 +91,12 @@ def test_readme_commands_run(tmp_path):
         argv[0] = str(BIN / Path(argv[0]).name)
         # paths outside the checkout (the shared sample corpus) are relative to the repository root
         argv = [str((REPO_ROOT / a).resolve()) if a.startswith("../") else a for a in argv]
-        for arg in argv:
-            if arg.startswith(str(SAMPLES_DIR)) and not Path(arg).exists():
-                if IN_CI:
-                    pytest.fail(f"{arg} (named in the README) is missing")
-                pytest.skip(f"sample corpus not found: {arg}")
+        missing = [a for a in argv if a.startswith(str(SAMPLES_DIR)) and not Path(a).exists()]
+        if missing:
+            if IN_CI:
+                pytest.fail(f"{missing[0]} (named in the README) is missing")
+            print(f"not run, sample corpus absent: {command}")
+            continue
         proc = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, f"{command}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
 
