@@ -121,3 +121,19 @@ def test_readme_names_every_job_schedule_sensor_and_asset():
     assert "import_catalog" in names and "onec_upload_sensor" in names
     missing = [n for n in names if f"`{n}`" not in text]
     assert not missing, f"not documented in README.md: {missing}"
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces to dashes."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_readme_internal_links_resolve():
+    text = README.read_text(encoding="utf-8")
+    anchors = {_slug(m) for m in re.findall(r"^#{1,6} (.+)$", text, re.M)}
+    links = re.findall(r"\]\(#([^)]+)\)", text)
+    assert links
+    assert not [link for link in links if link not in anchors], anchors
+    for target in re.findall(r"\]\((?!#|https?:)([^)]+)\)", text):
+        assert (REPO_ROOT / target).exists(), target
