@@ -108,6 +108,19 @@ class LoadResult:
     def written(self) -> int:
         return self.inserted + self.updated
 
+    def as_dict(self) -> dict[str, int | float]:
+        return {
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "stale": self.stale,
+            "deactivated": self.deactivated,
+            "rejected": self.rejected,
+            "rows": self.rows,
+            "duplicates": self.duplicates,
+            "seconds": round(self.seconds, 3),
+        }
+
 
 def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)

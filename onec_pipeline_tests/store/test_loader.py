@@ -285,6 +285,7 @@ def test_dry_run_returns_counts_and_changes_nothing(store):
     )
     g = res[Entity.GOODS]
     assert (g.inserted, g.updated, g.deactivated, g.rejected) == (1, 1, 2, 1)
+    assert g.as_dict()["deactivated"] == 2 and g.as_dict()["rows"] == 3
     assert snapshot(store) == before
 
 
