@@ -530,7 +530,14 @@ def archive_upload(
     except BaseException:
         if moved_dir and tmp.exists() and not upload.root.exists():
             os.rename(tmp, upload.root)  # give the upload back untouched
-        elif tmp.exists() and not same_fs:
+        elif tmp.exists() and same_fs:  # loose files were renamed one by one: put them back
+            for f, path in zip(upload.files, upload.paths, strict=True):
+                staged = tmp / f.rel
+                if staged.exists() and not path.exists():
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(staged, path)
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
         raise
     # remove what is left at the source (copies across filesystems; the loose marker; empty import_files/)

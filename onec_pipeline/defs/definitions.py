@@ -14,13 +14,16 @@ from onec_pipeline.defs.jobs import (
     import_prices,
     import_stocks,
     make_import_customers,
+    make_import_upload,
 )
 from onec_pipeline.defs.resources import default_resources
 from onec_pipeline.defs.schedules import make_schedules
 from onec_pipeline.defs.sensors import make_automation_sensor, onec_upload_sensor
 
 _audit_job = catalog_audit_job()
-_customers_job = make_import_customers(any(a.key.path[-1] == "customers" for a in customer_assets))
+_has_customers = any(a.key.path[-1] == "customers" for a in customer_assets)
+_customers_job = make_import_customers(_has_customers)
+_upload_job = make_import_upload(_has_customers)
 _automation_sensor = make_automation_sensor()
 
 defs = Definitions(
@@ -33,6 +36,7 @@ defs = Definitions(
             import_prices,
             import_stocks,
             _customers_job,
+            _upload_job,
             _audit_job,
             archive_retention_job,
         )

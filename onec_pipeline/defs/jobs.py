@@ -41,6 +41,21 @@ import_prices = _import_job("import_prices", "prices", "Price types and prices o
 import_stocks = _import_job("import_stocks", "stocks", "Warehouses and stock of one upload.")
 
 
+def make_import_upload(has_customers_asset: bool):
+    """Every import asset of one upload (what the sensor's runs select from); used by ``run_import`` for
+    out-of-process execution (prices and rests in parallel processes)."""
+    names = [
+        n for only in ONLY_CHOICES for n in ONLY_CHOICES[only] if has_customers_asset or n != "customers"
+    ]
+    return define_asset_job(
+        name="import_upload",
+        selection=import_selection(names),
+        partitions_def=uploads_partitions,
+        tags=IMPORT_TAGS,
+        description="All assets of one upload (run_import --parallel; the sensor selects a subset).",
+    )
+
+
 def make_import_customers(has_customers_asset: bool):
     if not has_customers_asset:
         return None

@@ -85,6 +85,30 @@ def _instance_cm(instance):
     return DagsterInstance.ephemeral()
 
 
+def import_upload_job():
+    """The ``import_upload`` job (module-level so that ``reconstructable`` can point at it)."""
+    from onec_pipeline.defs.definitions import defs
+
+    return defs.resolve_job_def("import_upload")
+
+
+@contextlib.contextmanager
+def _persistent_instance_cm(instance):
+    """Out-of-process execution needs a persistent instance: the given one, $DAGSTER_HOME, or a temp one."""
+    import tempfile
+
+    from dagster import DagsterInstance
+
+    if instance is not None and not instance.is_ephemeral:
+        yield instance
+    elif os.environ.get("DAGSTER_HOME", "").strip():
+        yield DagsterInstance.get()
+    else:
+        with tempfile.TemporaryDirectory(prefix="onec-dagster-") as tmp:
+            with DagsterInstance.local_temp(tmp) as inst:
+                yield inst
+
+
 def _raw(value) -> Any:
     return getattr(value, "value", value)
 
@@ -124,12 +148,18 @@ def run_import(
     archive_dir=None,
     instance=None,
     log_progress: ProgressCallback | None = None,
+    parallel: bool = False,
 ) -> ImportSummary:
     """Archive the upload at ``path`` and materialise the assets it holds; never raises for a failed run.
 
     ``only``: ``catalog`` | ``prices`` | ``stocks`` | ``customers`` restricts the assets. ``log_progress``
     receives ``(event, asset, details)`` with events ``archived``, ``start``, ``progress`` (every 10,000
     records: ``records``, ``seconds``, ``rate``), ``done`` and ``failed``.
+
+    ``parallel``: execute like the sensor's runs, out of process with the multiprocess executor (prices
+    and rests in two processes at once) via the ``import_upload`` job; needs a persistent instance (the
+    given one, ``$DAGSTER_HOME``, or a temporary one). Progress events are then only ``archived``, and
+    ``done`` / ``failed`` per asset once the run has finished.
     """
     from dagster import DagsterEventType, materialize
 
@@ -186,19 +216,46 @@ def run_import(
     }
     tags = {IMPORT_TAG: "true", "onec/upload": key, "onec/source": "cli"}
     all_defs = [*(defs.assets or []), *(defs.asset_checks or [])]
-    with _instance_cm(instance) as inst, _progress_hook(log_progress):
+    if parallel:
+        from dagster import AssetKey, execute_job, reconstructable
+
+        resource_config = {
+            "catalog_db": {
+                "config": {k: v for k, v in (("database_url", database_url), ("db_schema", db_schema)) if v}
+            },
+            "upload_dirs": {"config": {"archive_dir": str(archive)}},
+        }
+        cm = _persistent_instance_cm(instance)
+    else:
+        cm = _instance_cm(instance)
+    with cm as inst, _progress_hook(log_progress):
         if not inst.has_dynamic_partition(uploads_partitions.name, key):
             inst.add_dynamic_partitions(uploads_partitions.name, [key])
-        result = materialize(
-            all_defs,
-            selection=import_selection(selected),
-            partition_key=key,
-            instance=inst,
-            resources=resources,
-            run_config=run_config,
-            tags=tags,
-            raise_on_error=False,
-        )
+        if parallel:
+            from onec_pipeline.defs.checks import upload_check_keys_for
+
+            job = reconstructable(import_upload_job).get_subset(
+                asset_selection={AssetKey(n) for n in selected},
+                asset_check_selection=set(upload_check_keys_for(selected)),
+            )
+            result = execute_job(
+                job,
+                instance=inst,
+                run_config={**run_config, "resources": resource_config},
+                tags={**tags, "dagster/partition": key},
+                raise_on_error=False,
+            )
+        else:
+            result = materialize(
+                all_defs,
+                selection=import_selection(selected),
+                partition_key=key,
+                instance=inst,
+                resources=resources,
+                run_config=run_config,
+                tags=tags,
+                raise_on_error=False,
+            )
         summary.run_id = result.run_id
         summary.success = result.success
         for name in selected:
@@ -210,6 +267,17 @@ def run_import(
                 summary.assets[name] = AssetSummary(
                     name, "success", {k: _raw(v) for k, v in mat.metadata.items()}
                 )
+                if parallel and log_progress:
+                    meta = summary.assets[name].metadata
+                    log_progress(
+                        "done",
+                        name,
+                        {
+                            "records": meta.get("records", 0),
+                            "seconds": meta.get("seconds", 0.0),
+                            "has_data": meta.get("has_data", False),
+                        },
+                    )
             elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
                 ev = event.event_specific_data
                 summary.checks.append(

@@ -232,3 +232,56 @@ def test_cli_records_the_run_in_dagster_home(samples_dir, tmp_path, monkeypatch)
         assert run.tags["onec/import"] == "true" and run.tags["dagster/partition"] == key
         mat = instance.fetch_materializations(AssetKey("goods"), limit=1).records[0]
         assert mat.partition_key == key and mat.run_id == run.run_id
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_parallel_run_out_of_process(pg_schema_url, tmp_path, monkeypatch):
+    """The sensor's execution mode: multiprocess executor, prices and rests in their own processes."""
+    from datetime import datetime
+
+    from onec_pipeline import synth
+    from onec_pipeline.defs.runner import run_import
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    url, schema = pg_schema_url
+    common = dict(offers=60, goods=20, price_types=2, warehouses=2, seed=5)
+    synth.generate_upload(
+        tmp_path / "full", **common, exported_at=datetime(2026, 11, 20, 8), only_changes=False
+    )
+    synth.generate_upload(
+        tmp_path / "delta",
+        **common,
+        version=1,
+        exported_at=datetime(2026, 11, 20, 9),
+        sections={"prices", "rests"},
+    )
+    first = run_import(tmp_path / "full", database_url=url, db_schema=schema, archive_dir=tmp_path / "a")
+    assert first.success, first.error
+    events = []
+    summary = run_import(
+        tmp_path / "delta",
+        database_url=url,
+        db_schema=schema,
+        archive_dir=tmp_path / "a",
+        parallel=True,
+        log_progress=lambda event, asset, details: events.append((event, asset)),
+    )
+    assert summary.success, summary.error
+    assert summary.selected == ["prices", "rests"]
+    assert {a for e, a in events if e == "done"} == {"prices", "rests"}
+    assert {c.name for c in summary.checks} >= {"prices_not_negative", "rests_references"}
+    assert not any(c.name.endswith("_audit") for c in summary.checks)  # the audit is not an import check
+    assert summary.assets["prices"].count("updated") > 0  # version 1 changed some prices
+    want = expected_from_reader(summary.archive_path)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        prices = _rows(conn, schema, "prices", ["offer_id", "price_type_id"])
+        rests = _rows(conn, schema, "rests", ["offer_id", "warehouse_id"])
+    engine.dispose()
+    assert {k: Decimal(r["price"]) for k, r in prices.items()} == {
+        k: rec.price for k, rec in want[Entity.PRICES].items()
+    }
+    assert {k: Decimal(r["quantity"]) for k, r in rests.items()} == {
+        k: rec.quantity for k, rec in want[Entity.RESTS].items()
+    }
