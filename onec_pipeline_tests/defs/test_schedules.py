@@ -167,3 +167,31 @@ def test_negative_price_fails_the_run_negative_stock_only_warns(instance, tmp_pa
     checks = {c.name: c for c in summary.checks}
     assert not checks["prices_not_negative"].passed and checks["prices_not_negative"].severity == "ERROR"
     assert checks["goods_rejects"].passed and summary.assets["rests"].status == "success"
+
+
+def test_ui_style_materialisation_of_one_asset(instance, samples_dir, tmp_path, monkeypatch):
+    """What the UI launches when an operator re-materialises one asset for one upload: the implicit asset
+    job with the resources from the environment; the asset's checks (incl. a subset of the audit) run."""
+    from dagster import AssetKey
+
+    db = f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
+    monkeypatch.setenv("ONEC_DATABASE_URL", db)
+    monkeypatch.setenv("ONEC_ARCHIVE_DIR", str(tmp_path / "archive"))
+    summary = run_import(samples_dir / "cml-203", instance=instance)
+    assert summary.success, summary.error
+    job = defs.resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(
+        instance=instance,
+        partition_key=summary.key,
+        asset_selection=[AssetKey("goods")],
+        raise_on_error=False,
+    )
+    assert result.success
+    [mat] = result.asset_materializations_for_node("goods")
+    assert mat.metadata["unchanged"].value == summary.assets["goods"].count("inserted") > 0
+    checks = {
+        e.event_specific_data.check_name
+        for e in result.all_events
+        if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+    }
+    assert {"goods_rejects", "goods_references", "goods_references_audit"} <= checks
