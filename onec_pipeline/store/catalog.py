@@ -138,6 +138,9 @@ class CatalogStore:
         self, url: str, schema: str | None = "onec", *, engine: sa.Engine | None = None, **engine_kw
     ):
         self.url = normalise_database_url(str(url))
+        if engine is None and self.url.startswith("postgresql+psycopg2") and "connect_args" not in engine_kw:
+            # Staging tables are TEMP tables: give them room in local buffers (allocated on demand).
+            engine_kw["connect_args"] = {"options": "-c temp_buffers=256MB"}
         self.engine: sa.Engine = engine if engine is not None else sa.create_engine(self.url, **engine_kw)
         self.dialect = self.engine.dialect.name
         self.schema: str | None = None if self.dialect == "sqlite" else (schema or None)

@@ -161,13 +161,17 @@ def _json_default(obj):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_json_default)
+_EMPTY_JSON = {list: "[]", dict: "{}", tuple: "[]"}
+
+
 def js(value, name: str) -> str | None:
     if value is None:
         return None
+    if not value and value.__class__ in _EMPTY_JSON:
+        return _EMPTY_JSON[value.__class__]
     try:
-        out = json.dumps(
-            value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_json_default
-        )
+        out = _ENCODER.encode(value)
     except (TypeError, ValueError) as exc:
         raise RowError(f"{name} cannot be stored as JSON: {exc}") from None
     if "\\u0000" in out:

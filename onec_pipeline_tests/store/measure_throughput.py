@@ -77,6 +77,9 @@ def main() -> None:
                 f"without generation {total_rows / max(dt - gen, 1e-9):,.0f} rows/s | {summary}"
             )
         print(store.counts())
+        import resource
+
+        print(f"max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     finally:
         if not args.keep:
             with store.engine.begin() as conn:
