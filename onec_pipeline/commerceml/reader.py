@@ -31,8 +31,9 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO
 
@@ -123,6 +124,10 @@ _PRICE_SLOTS = {
 _EMAIL_TYPES = frozenset({"электронная почта", "email", "e-mail", "эл. почта", "электроннаяпочта"})
 _ADDRESS_ELEMENTS = frozenset({"Адрес", "АдресРегистрации", "ЮридическийАдрес", "ФактическийАдрес"})
 _DELETED = "Удален"
+# Cleared Предложение shells are removed from their parent every this many elements (one slice deletion
+# instead of a getprevious()/del pair per element); memory stays bounded by this many empty elements.
+_PURGE_EVERY = 512
+_DECIMAL_CACHE_SIZE = 4096
 
 
 @dataclass
@@ -176,6 +181,30 @@ class Lookups:
         self.properties[prop.id] = _PropInfo(prop.name, prop.value_type, dict(prop.values))
 
 
+_new_object = object.__new__
+_set_source_file = Source.file.__set__
+_set_source_line = Source.line.__set__
+
+
+def _source(file: str, line: int | None) -> Source:
+    """``Source(file, line)`` without the frozen dataclass ``__init__`` (one object.__setattr__ per field
+    costs more than the rest of a price record); the slots are set once, so it stays immutable."""
+    src = _new_object(Source)
+    _set_source_file(src, file)
+    _set_source_line(src, line)
+    return src
+
+
+class _Currencies(dict):
+    """Raw Валюта text -> normalised code, memoised per file (bounded: only the first spellings stay)."""
+
+    def __missing__(self, text: str) -> str | None:
+        value = normalise_currency(text)
+        if len(self) < 256:
+            self[text] = value
+        return value
+
+
 def _t(el) -> str | None:
     text = el.text
     if text is None:
@@ -203,6 +232,13 @@ class _FileReader:
         self.stats = stats
         self.lookups_only = lookups_only
         self.names = LocalNames()
+        self.currencies = _Currencies()
+        self.decimals: dict[str, Decimal] = {}  # memoised small decimals (see _small_decimal)
+        # membership tests on enum members hash them in Python: done once, not per element
+        self.want_offer = Entity.OFFERS in wanted
+        self.want_prices = Entity.PRICES in wanted
+        self.want_rests = Entity.RESTS in wanted
+        self.want_totals = Entity.STOCK_TOTALS in wanted
         self.section: str | None = None
         self.section_el = None
         self.root = None
@@ -219,28 +255,33 @@ class _FileReader:
 
     # ------------------------------------------------------------------ driver
 
-    def run(self, source: IO[bytes]) -> Iterator[Record]:
+    def run(self, source: IO[bytes]) -> Iterator[Sequence[Record]]:
         names = self.names
         wanted = self.wanted
-        counts = self.stats.counts
         group_stack: list[list] = []  # [element, id-or-None, emitted]
         context = iterparse(source, events=("start", "end"), tag=_TAGS)
         root = None
         want_offers = not wanted.isdisjoint(_OFFER_ENTITIES)
+        pending = 0  # Предложение shells not yet removed from their parent
         try:
             for event, el in context:
                 name = names[el.tag]
-                if event == "end" and name == "Предложение":
+                if name == "Предложение" and root is not None:
+                    if event == "start":
+                        self.open_entity = el
+                        continue
                     # the hot path: one Предложение -> Offer/Price/Stock/StockTotal records
                     self.open_entity = None
                     if want_offers and self.section in OFFER_SECTIONS:
-                        for rec in self._offer(el, self.section != "ПакетПредложений"):
-                            if type(rec) is Reject:
-                                self._count_reject(rec)
-                            else:
-                                counts[rec.entity] += 1
-                            yield rec
-                    _free(el)
+                        out = self._offer(el, self.section != "ПакетПредложений")
+                        if out:
+                            yield out
+                    # free the element now; its cleared shell and earlier siblings go in batches
+                    el.clear(keep_tail=False)
+                    pending += 1
+                    if pending >= _PURGE_EVERY:
+                        pending = 0
+                        _purge_before(el)
                     continue
                 if event == "start":
                     if root is None:
@@ -268,7 +309,7 @@ class _FileReader:
                             rec = self._group(frame[0], parent_id)
                             frame[1] = getattr(rec, "id", None)
                             if Entity.GROUPS in wanted:
-                                yield self._counted(rec)
+                                yield (self._counted(rec),)
                         group_stack.append([el, None, False])
                     continue
 
@@ -290,7 +331,7 @@ class _FileReader:
                 if name == "Товар":
                     if section == "Каталог" and names[el.getparent().tag] == "Товары":
                         if Entity.GOODS in wanted:
-                            yield self._counted(self._product(el))
+                            yield (self._counted(self._product(el)),)
                         _free(el)
                 elif name == "Группа":
                     if section == "Классификатор" and group_stack:
@@ -298,7 +339,7 @@ class _FileReader:
                         if not frame[2]:
                             parent_id = group_stack[-1][1] if group_stack else None
                             if Entity.GROUPS in wanted:
-                                yield self._counted(self._group(el, parent_id))
+                                yield (self._counted(self._group(el, parent_id)),)
                         _free(el)
                 elif name == "Свойство" or name == "СвойствоНоменклатуры":
                     if section == "Классификатор":
@@ -306,13 +347,13 @@ class _FileReader:
                         if type(rec) is Property:
                             self.lookups.add_property(rec)
                         if Entity.PROPERTIES in wanted:
-                            yield self._counted(rec)
+                            yield (self._counted(rec),)
                         _free(el)
                 elif name == "Контрагент":
                     # only the section's own items: a representative's nested Контрагент is part of its owner
                     if section == "Контрагенты" and el.getparent() is self.section_el:
                         if Entity.CUSTOMERS in wanted:
-                            yield self._counted(self._customer(el))
+                            yield (self._counted(self._customer(el)),)
                         _free(el)
                 elif section not in _LIST_SECTIONS or el.getparent() is not self.section_el:
                     continue  # e.g. Склады of an offer in ИзмененияПакетаПредложений, or of a Документ
@@ -320,13 +361,13 @@ class _FileReader:
                     if Entity.WAREHOUSES in wanted:
                         for item in el:
                             if names[item.tag] == "Склад":
-                                yield self._counted(self._warehouse(item))
+                                yield (self._counted(self._warehouse(item)),)
                     _free(el)
                 elif name == "ТипыЦен":
                     if Entity.PRICE_TYPES in wanted:
                         for item in el:
                             if names[item.tag] == "ТипЦены":
-                                yield self._counted(self._price_type(item))
+                                yield (self._counted(self._price_type(item)),)
                     _free(el)
                 elif name == "ЕдиницыИзмерения":
                     if section == "Классификатор":
@@ -337,7 +378,7 @@ class _FileReader:
                             if type(rec) is Unit:
                                 self.lookups.units[rec.id] = rec
                             if Entity.UNITS in wanted:
-                                yield self._counted(rec)
+                                yield (self._counted(rec),)
                     _free(el)
         except etree.XMLSyntaxError as exc:
             raise syntax_error(exc, self.rel, self._where()) from None
@@ -368,10 +409,15 @@ class _FileReader:
         return rec
 
     def _source(self, el) -> Source:
-        return Source(self.rel, el.sourceline)
+        return _source(self.rel, el.sourceline)
 
     def _reject(self, entity: Entity, entity_id: str | None, reason: str, el) -> Reject:
         return Reject(entity, entity_id, reason, raw_fragment(el), self._source(el))
+
+    def _counted_reject(self, entity: Entity, entity_id: str | None, reason: str, el) -> Reject:
+        rec = self._reject(entity, entity_id, reason, el)
+        self._count_reject(rec)
+        return rec
 
     # ------------------------------------------------------------------ classifier entities
 
@@ -688,10 +734,10 @@ class _FileReader:
         """One Предложение -> Offer (when it defines one), Price*, Stock*, StockTotal* (in that order)."""
         names = self.names
         wanted = self.wanted
-        want_offer = Entity.OFFERS in wanted
-        want_prices = Entity.PRICES in wanted
-        want_rests = Entity.RESTS in wanted
-        want_totals = Entity.STOCK_TOTALS in wanted
+        want_offer = self.want_offer
+        want_prices = self.want_prices
+        want_rests = self.want_rests
+        want_totals = self.want_totals
         defining = _CHANGES_DEFINITION if changes else OFFER_DEFINITION_CHILDREN
         oid = char_id = None
         has_definition = False
@@ -754,11 +800,10 @@ class _FileReader:
             if not (has_definition or deleted):
                 entity = Entity.PRICES if has_prices else Entity.RESTS
             if entity in wanted:
-                out.append(self._reject(entity, None, "Предложение without Ид", el))
+                out.append(self._counted_reject(entity, None, "Предложение without Ид", el))
             return out
         if char_id and "#" not in oid:
             oid = f"{oid}#{char_id}"
-        rel = self.rel
         if want_offer and (has_definition or deleted):
             product_id, characteristic_id = split_offer_id(oid)
             props = self._property_values(props_el) if props_el is not None else []
@@ -776,12 +821,12 @@ class _FileReader:
                     chars,
                     props,
                     deleted,
-                    Source(rel, el.sourceline),
+                    _source(self.rel, el.sourceline),
                 )
             )
+            self.stats.counts[Entity.OFFERS] += 1
         if prices_el is not None:
-            for price in prices_el:
-                self._price(oid, price, out)
+            self._prices(oid, prices_el, out)
         if stock_els is not None:
             for st in stock_els:
                 self._stock(oid, st, out)
@@ -791,59 +836,108 @@ class _FileReader:
             self._total(oid, total_els, total_els, out)
         return out
 
-    def _price(self, oid: str, el, out: list) -> None:
+    def _prices(self, oid: str, box, out: list) -> None:
+        """Цены/Цена* -> Price records (an empty ЦенаЗаЕдиницу is counted and skipped)."""
         names = self.names
-        slots = [None, None, None, None, None, None]
-        slot_of = _PRICE_SLOTS
-        for ch in el:
-            i = slot_of.get(names[ch.tag])
-            if i is not None:
-                slots[i] = ch.text
-        raw_value, type_id, currency, unit, ratio, presentation = slots
-        try:
-            value = parse_decimal(raw_value)
-        except BadNumber as exc:
-            out.append(self._reject(Entity.PRICES, oid, f"ЦенаЗаЕдиницу: {exc}", el))
-            return
-        if value is None:
-            self.stats.empty_prices += 1
-            return
-        if type_id is not None:
-            type_id = type_id.strip()
-        if not type_id:
-            out.append(self._reject(Entity.PRICES, oid, "Цена without ИдТипаЦены", el))
-            return
-        if ratio is not None:
-            try:
-                ratio = parse_decimal(ratio)
-            except BadNumber:
-                ratio = None  # Коэффициент is informative; a bad one must not lose the price
-        out.append(
-            PriceRecord(
-                oid,
-                type_id,
-                value,
-                normalise_currency(currency),
-                unit.strip() or None if unit is not None else None,
-                ratio,
-                presentation.strip() or None if presentation is not None else None,
-                Source(self.rel, el.sourceline),
+        rel = self.rel
+        currencies = self.currencies
+        made = 0
+        for el in box:
+            raw_value = type_id = currency = unit = ratio = presentation = None
+            for ch in el:
+                t = names[ch.tag]
+                if t == "ЦенаЗаЕдиницу":
+                    raw_value = ch.text
+                elif t == "ИдТипаЦены":
+                    type_id = ch.text
+                elif t == "Валюта":
+                    currency = ch.text
+                elif t == "Единица":
+                    unit = ch.text
+                elif t == "Коэффициент":
+                    ratio = ch.text
+                elif t == "Представление":
+                    presentation = ch.text
+            value = None
+            if raw_value is not None and "_" not in raw_value:
+                try:  # fast path: a plain xsd:decimal, as parse_decimal's own first step
+                    value = Decimal(raw_value)
+                except InvalidOperation:
+                    pass
+                else:
+                    if not value.is_finite():
+                        value = None
+            if value is None:
+                try:
+                    value = parse_decimal(raw_value)
+                except BadNumber as exc:
+                    out.append(self._counted_reject(Entity.PRICES, oid, f"ЦенаЗаЕдиницу: {exc}", el))
+                    continue
+                if value is None:
+                    self.stats.empty_prices += 1
+                    continue
+            if type_id is not None:
+                type_id = type_id.strip()
+            if not type_id:
+                out.append(self._counted_reject(Entity.PRICES, oid, "Цена without ИдТипаЦены", el))
+                continue
+            if ratio is not None:
+                ratio = self._small_decimal(ratio)
+            out.append(
+                PriceRecord(
+                    oid,
+                    type_id,
+                    value,
+                    currencies[currency] if currency is not None else None,
+                    unit.strip() or None if unit is not None else None,
+                    ratio,
+                    presentation.strip() or None if presentation is not None else None,
+                    _source(rel, el.sourceline),
+                )
             )
-        )
+            made += 1
+        if made:
+            self.stats.counts[Entity.PRICES] += made
+
+    def _small_decimal(self, text: str) -> Decimal | None:
+        """Lenient decimal of a value that repeats a lot (Коэффициент, stock quantities); None when it is
+        empty or not a number. Memoised: Decimal is immutable, so equal texts may share one value."""
+        cache = self.decimals
+        value = cache.get(text)
+        if value is None:
+            try:
+                value = parse_decimal(text)
+            except BadNumber:
+                return None
+            if value is not None and len(cache) < _DECIMAL_CACHE_SIZE:
+                cache[text] = value
+        return value
+
+    def _quantity(self, raw: str | None) -> Decimal | None:
+        """A stock quantity: memoised for the common small values; BadNumber for a bad one."""
+        if raw is None:
+            return None
+        value = self.decimals.get(raw)
+        if value is None:
+            value = parse_decimal(raw)
+            if value is not None and len(self.decimals) < _DECIMAL_CACHE_SIZE:
+                self.decimals[raw] = value
+        return value
 
     def _stock_record(self, oid: str, warehouse_id: str | None, raw: str | None, el, out: list) -> None:
         if not warehouse_id:
-            out.append(self._reject(Entity.RESTS, oid, "stock without a warehouse Ид", el))
+            out.append(self._counted_reject(Entity.RESTS, oid, "stock without a warehouse Ид", el))
             return
         try:
-            qty = parse_decimal(raw)
+            qty = self._quantity(raw)
         except BadNumber as exc:
-            out.append(self._reject(Entity.RESTS, oid, f"quantity: {exc}", el))
+            out.append(self._counted_reject(Entity.RESTS, oid, f"quantity: {exc}", el))
             return
         if qty is None:
-            out.append(self._reject(Entity.RESTS, oid, "stock without a quantity", el))
+            out.append(self._counted_reject(Entity.RESTS, oid, "stock without a quantity", el))
             return
-        out.append(Stock(oid, warehouse_id, qty, Source(self.rel, el.sourceline)))
+        out.append(Stock(oid, warehouse_id, qty, _source(self.rel, el.sourceline)))
+        self.stats.counts[Entity.RESTS] += 1
 
     def _stock(self, oid: str, el, out: list) -> None:
         names = self.names
@@ -865,6 +959,11 @@ class _FileReader:
     def _rests(self, oid: str, box, out: list) -> None:
         """Остатки/Остаток*: Склад{Ид, Количество} -> Stock; a warehouse-less Количество -> StockTotal."""
         names = self.names
+        want_rests = self.want_rests
+        want_totals = self.want_totals
+        decimals = self.decimals
+        rel = self.rel
+        made = 0
         for rest in box:
             store = None
             qty_el = None
@@ -875,30 +974,40 @@ class _FileReader:
                 elif tt == "Количество":
                     qty_el = c
             if store is not None:
-                if Entity.RESTS not in self.wanted:
+                if not want_rests:
                     continue
                 wid = qty = None
                 for c in store:
                     tt = names[c.tag]
                     if tt == "Ид":
-                        wid = _t(c)
+                        wid = c.text
+                        if wid is not None:
+                            wid = wid.strip() or None
                     elif tt == "Количество":
                         qty = c.text
                 if qty is None and qty_el is not None:
                     qty = qty_el.text
-                self._stock_record(oid, wid, qty, rest, out)
-            elif qty_el is not None and Entity.STOCK_TOTALS in self.wanted:
+                value = decimals.get(qty) if wid else None
+                if value is None:  # not memoised yet, or a problem: the general path
+                    self._stock_record(oid, wid, qty, rest, out)
+                    continue
+                out.append(Stock(oid, wid, value, _source(rel, rest.sourceline)))
+                made += 1
+            elif qty_el is not None and want_totals:
                 self._total(oid, qty_el, rest, out)
+        if made:
+            self.stats.counts[Entity.RESTS] += made
 
     def _total(self, oid: str, qty_el, el, out: list) -> None:
         try:
-            qty = parse_decimal(qty_el.text)
+            qty = self._quantity(qty_el.text)
         except BadNumber as exc:
-            out.append(self._reject(Entity.STOCK_TOTALS, oid, f"Количество: {exc}", el))
+            out.append(self._counted_reject(Entity.STOCK_TOTALS, oid, f"Количество: {exc}", el))
             return
         if qty is None:
             return  # an empty <Количество/> says nothing
-        out.append(StockTotal(oid, qty, Source(self.rel, el.sourceline)))
+        out.append(StockTotal(oid, qty, _source(self.rel, el.sourceline)))
+        self.stats.counts[Entity.STOCK_TOTALS] += 1
 
     # ------------------------------------------------------------------ customers
 
@@ -1038,6 +1147,15 @@ def _free(el) -> None:
             del parent[0]
 
 
+def _purge_before(el) -> None:
+    """Remove the (already cleared) siblings before ``el`` from its parent in one slice deletion."""
+    parent = el.getparent()
+    if parent is not None:
+        i = parent.index(el)
+        if i:
+            del parent[:i]
+
+
 # ---------------------------------------------------------------------- public API
 
 
@@ -1049,7 +1167,7 @@ def _open_checked(opener, rel: str) -> IO[bytes]:
     return fh
 
 
-def _read_one(opener, header: FileHeader, reader: _FileReader) -> Iterator[Record]:
+def _read_one(opener, header: FileHeader, reader: _FileReader) -> Iterator[Sequence[Record]]:
     with _open_checked(opener, header.path) as fh:
         head = fh.read(PROLOG_BYTES)
     check_prolog(head, header.path)
@@ -1097,10 +1215,11 @@ def iter_file_records(
     clock = time.perf_counter
     started: float | None = clock()
     try:
-        for record in _read_one(opener, header, _FileReader(header, wanted, lookups, stats)):
+        # the file reader yields small batches (the records of one element): the clock runs per batch
+        for batch in _read_one(opener, header, _FileReader(header, wanted, lookups, stats)):
             stats.seconds += clock() - started
             started = None
-            yield record
+            yield from batch
             started = clock()
     finally:
         if started is not None:
