@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import itertools
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -290,6 +291,11 @@ class _Stage:
         suffix = " ON COMMIT DROP" if tx.pg else ""
         tx._exec(f"CREATE TEMP TABLE {self.name} ({self._ddl()}){suffix}")
         self.add = self._add_pg if tx.pg else self._add_sqlite
+        fast = _FAST_PUSH.get(spec.entity) if tx.pg else None
+        self.push = (lambda rec: fast(self, rec)) if fast is not None else self._push
+
+    def _push(self, rec) -> None:
+        self.add(self.extract(rec))
 
     def _ddl(self) -> str:
         pg = self.tx.pg
@@ -345,6 +351,61 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 
 _NULL = "\\N"
 _BOOL = {True: "t", False: "f"}
+# characters that need COPY escaping, or that rows.py refuses (NUL)
+_SPECIAL = re.compile(r"[\t\n\r\\\x00]")
+_MAX_ID = R.MAX_ID_LENGTH
+
+
+def _fast_stock(stage: _Stage, rec) -> None:
+    """COPY line of a Stock without the generic tuple/escaping path (the bulk of big uploads)."""
+    o, w = rec.offer_id, rec.warehouse_id
+    if o.__class__ is str and w.__class__ is str:
+        o, w = o.strip(), w.strip()
+        if o and w and len(o) <= _MAX_ID and len(w) <= _MAX_ID and not _SPECIAL.search(o + w):
+            q = R.req_dec(rec.quantity, "quantity")
+            stage.seq += 1
+            pending = stage.pending
+            pending.append(f"{stage.seq}\t{o}\t{w}\t{q}\n")
+            if len(pending) >= COPY_BATCH:
+                stage.flush()
+            return
+    stage.add(stage.extract(rec))
+
+
+def _fast_price(stage: _Stage, rec) -> None:
+    o, p = rec.offer_id, rec.price_type_id
+    cur, unit, pres = rec.currency, rec.unit, rec.presentation
+    if (
+        o.__class__ is str
+        and p.__class__ is str
+        and (cur is None or cur.__class__ is str)
+        and (unit is None or unit.__class__ is str)
+        and (pres is None or pres.__class__ is str)
+    ):
+        o, p = o.strip(), p.strip()
+        if (
+            o
+            and p
+            and len(o) <= _MAX_ID
+            and len(p) <= _MAX_ID
+            and not _SPECIAL.search(f"{o}{p}{cur or ''}{unit or ''}{pres or ''}")
+        ):
+            price = R.req_dec(rec.price, "price")
+            ratio = R.dec(rec.ratio, "ratio") if rec.ratio is not None else None
+            stage.seq += 1
+            pending = stage.pending
+            pending.append(
+                f"{stage.seq}\t{o}\t{p}\t{price}\t{_NULL if cur is None else cur}\t"
+                f"{_NULL if unit is None else unit}\t{_NULL if ratio is None else ratio}\t"
+                f"{_NULL if pres is None else pres}\n"
+            )
+            if len(pending) >= COPY_BATCH:
+                stage.flush()
+            return
+    stage.add(stage.extract(rec))
+
+
+_FAST_PUSH = {Entity.RESTS: _fast_stock, Entity.PRICES: _fast_price}
 
 
 def _copy_line(seq: int, row: tuple) -> str:
@@ -479,13 +540,11 @@ class Transaction:
                         stage.count = extra.pop(entity, 0)
                     by_class[cls] = stage
                 try:
-                    row = stage.extract(rec)
+                    stage.push(rec)
                 except R.RowError as exc:
                     self._reject(rejects, stage.spec.entity, _record_id(rec), str(exc), repr(rec), rec.source)
                     if len(rejects) >= 1000:
                         self._write_rejects(rejects)
-                else:
-                    stage.add(row)
                 stage.count += 1
                 if stage.count % every == 0 and progress is not None:
                     progress(stage.spec.entity, stage.count)
