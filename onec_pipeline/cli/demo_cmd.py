@@ -150,6 +150,8 @@ def prepare_demo(home: Path, *, seed: bool = True) -> dict[str, str]:
         ONEC_DATABASE_URL=settings.database_url,
         DAGSTER_HOME=str(dagster_home),
     )
+    # One process per run instead of one per step: the seeded upload lands within a minute (README).
+    env.setdefault("ONEC_EXECUTOR", "in_process")
     return env
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dagster import Definitions
+import os
+
+from dagster import Definitions, in_process_executor, multiprocess_executor
 
 from onec_pipeline.defs.assets import catalog_assets
 from onec_pipeline.defs.checks import audit_checks
@@ -26,6 +28,20 @@ _customers_job = make_import_customers(_has_customers)
 _upload_job = make_import_upload(_has_customers)
 _automation_sensor = make_automation_sensor()
 
+
+def _executor():
+    """``ONEC_EXECUTOR=in_process`` runs every step of a run in one process.
+
+    The default (multiprocess) isolates steps and lets prices and rests of one run proceed side by side; it
+    costs a Python start-up per step, which dominates small uploads. The demo chooses in_process so the seeded
+    upload is imported within a minute of start on a small machine.
+    """
+    mode = os.environ.get("ONEC_EXECUTOR", "").strip().lower() or "multiprocess"
+    if mode not in ("multiprocess", "in_process"):
+        raise ValueError(f"ONEC_EXECUTOR must be 'multiprocess' or 'in_process', not {mode!r}")
+    return in_process_executor if mode == "in_process" else multiprocess_executor
+
+
 defs = Definitions(
     assets=[*catalog_assets, *customer_assets],
     asset_checks=[*audit_checks, *customer_checks],
@@ -45,4 +61,5 @@ defs = Definitions(
     schedules=make_schedules(_audit_job),
     sensors=[s for s in (onec_upload_sensor, _automation_sensor) if s is not None],
     resources=default_resources(),
+    executor=_executor(),
 )
