@@ -16,6 +16,17 @@ Version guard (docs/ARCHITECTURE.md): a row's content is replaced only by a newe
 contain and sets their ``upload_key`` to F; a row first written by an upload older than the newest applied
 full export of its entity is inserted inactive. Applying uploads in any order, with repeats, therefore ends
 in the state of applying each once in chronological order.
+
+Details that keep that promise and keep replays cheap:
+
+* an identical replay (same upload key) writes nothing: the upsert statement is skipped when no staged row
+  is newer, and stale / same-version rows are filtered out before it otherwise;
+* a newer upload that re-sends identical content still advances ``data_key``/``upload_key`` (counted as
+  ``unchanged``), otherwise an older upload applied later could overwrite it;
+* rows stamped with this transaction's ``updated_at`` were written by it, so a later ``tx.load`` call of the
+  same upload overwrites them (last occurrence wins across calls too);
+* a full export only counts for entities in ``UploadRef.full`` that received at least one valid record in
+  the transaction; only groups, goods and offers are deactivated (``rows.DEACTIVATING_ENTITIES``).
 """
 
 from __future__ import annotations
