@@ -5,6 +5,16 @@ The parser only reports the elements that matter (sections and entity elements: 
 records in one pass over its children when it ends, then cleared together with its already-processed
 siblings, so memory stays flat whatever the file size. Namespaces are ignored (local names only).
 
+The Предложение path is the hot one (millions of prices and stock rows): the records of one Предложение
+are yielded as one batch (the clock of ``ReadStats.seconds`` and the counters run per batch), prices and
+stock rows are built inline with a plain-``Decimal`` fast path and memoised small quantities, and the
+cleared Предложение shells are removed from their parent in slices. What remains is mostly lxml itself:
+building the tree, one proxy object and one ``tag`` string per child element touched.
+
+Known limitation: libxml2 keeps an element's line in 16 bits; past line 65535 ``sourceline`` is taken from
+the element's first child, so ``Source.line`` of an element whose first child starts on a later line is
+one or two too high there.
+
 Where entities come from (FORMAT.md):
 
 * groups: ``Классификатор/Группы/Группа`` (recursive; ``parent_id`` from nesting; parents are yielded
