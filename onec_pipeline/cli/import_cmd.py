@@ -23,6 +23,11 @@ COUNT_COLUMNS = ("inserted", "updated", "unchanged", "stale", "deactivated", "re
     is_flag=True,
     help="Let a full export deactivate more than the store's threshold of active rows.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Re-read an upload this catalog already applied (a replay is otherwise skipped as a no-op).",
+)
 @click.option("--archive-dir", default=None, help="Archive directory (default: $ONEC_ARCHIVE_DIR).")
 def import_cmd(
     path: str,
@@ -31,6 +36,7 @@ def import_cmd(
     dry_run: bool,
     only: str | None,
     allow_mass_deactivation: bool,
+    force: bool,
     archive_dir: str | None,
 ) -> None:
     """Archive the upload at PATH (directory, XML file or .zip) like the sensor does and import it.
@@ -90,6 +96,7 @@ def import_cmd(
             db_schema=db_schema,
             dry_run=dry_run,
             allow_mass_deactivation=allow_mass_deactivation,
+            force=force,
             only=only,
             archive_dir=archive_dir,
             log_progress=on_progress,

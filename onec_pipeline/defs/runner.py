@@ -144,6 +144,7 @@ def run_import(
     db_schema: str | None = None,
     dry_run: bool = False,
     allow_mass_deactivation: bool = False,
+    force: bool = False,
     only: str | None = None,
     archive_dir=None,
     instance=None,
@@ -152,6 +153,7 @@ def run_import(
 ) -> ImportSummary:
     """Archive the upload at ``path`` and materialise the assets it holds; never raises for a failed run.
 
+    ``force``: re-read an upload this catalog already applied (by default its catalog assets skip it).
     ``only``: ``catalog`` | ``prices`` | ``stocks`` | ``customers`` restricts the assets. ``log_progress``
     receives ``(event, asset, details)`` with events ``archived``, ``start``, ``progress`` (every 10,000
     records: ``records``, ``seconds``, ``rate``), ``done`` and ``failed``.
@@ -208,7 +210,7 @@ def run_import(
         "catalog_db": CatalogDatabase(database_url=database_url, db_schema=db_schema),
         "upload_dirs": UploadDirs(archive_dir=str(archive)),
     }
-    op_config = {"dry_run": dry_run, "allow_mass_deactivation": allow_mass_deactivation}
+    op_config = {"dry_run": dry_run, "allow_mass_deactivation": allow_mass_deactivation, "force": force}
     run_config = {
         "ops": {name: {"config": op_config} for name in selected},
         # the console stays quiet (the caller shows progress); the instance's event log keeps everything

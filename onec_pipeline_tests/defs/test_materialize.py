@@ -156,11 +156,23 @@ def test_run_import_summary_counts_and_dry_run(samples_dir, pg_schema_url, tmp_p
     summary = run_import(sample, database_url=url, db_schema=schema, archive_dir=tmp_path / "a")
     assert summary.success and summary.key == dry.key and summary.duplicate
     counted = assert_tables_match_upload(url, schema, summary.archive_path)
-    # replaying the archived upload changes nothing: everything unchanged
+    # replaying the archived upload: recognised as already applied, nothing read, nothing written
     replay = run_import(summary.archive_path, database_url=url, db_schema=schema, archive_dir=tmp_path / "a")
     assert replay.success and replay.key == summary.key
     assert assert_tables_match_upload(url, schema, summary.archive_path) == counted
-    for name, counts in replay.counts().items():
+    for name, asset_summary in replay.assets.items():
+        if name == "customers":
+            continue  # customers always resolve (their replay contract logs one skipped row)
+        assert asset_summary.metadata.get("already_applied") is True, name
+        assert sum(asset_summary.count(c) for c in ("inserted", "updated", "deactivated")) == 0, name
+    # forced, the replay re-reads everything and finds it unchanged (the version guard, not the skip)
+    forced = run_import(
+        summary.archive_path, database_url=url, db_schema=schema, archive_dir=tmp_path / "a", force=True
+    )
+    assert forced.success
+    assert assert_tables_match_upload(url, schema, summary.archive_path) == counted
+    for name, counts in forced.counts().items():
+        assert "already_applied" not in forced.assets[name].metadata, name
         assert counts["inserted"] == counts["updated"] == counts["deactivated"] == 0, name
         assert counts["unchanged"] == summary.assets[name].count("inserted"), name
     with engine.connect() as conn:

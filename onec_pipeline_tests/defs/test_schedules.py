@@ -188,6 +188,16 @@ def test_ui_style_materialisation_of_one_asset(instance, samples_dir, tmp_path, 
     )
     assert result.success
     [mat] = result.asset_materializations_for_node("goods")
+    assert mat.metadata["already_applied"].value is True  # the CLI import applied it: nothing re-read
+    forced = job.execute_in_process(
+        instance=instance,
+        partition_key=summary.key,
+        asset_selection=[AssetKey("goods")],
+        run_config={"ops": {"goods": {"config": {"force": True}}}},
+        raise_on_error=False,
+    )
+    assert forced.success
+    [mat] = forced.asset_materializations_for_node("goods")
     assert mat.metadata["unchanged"].value == summary.assets["goods"].count("inserted") > 0
     checks = {
         e.event_specific_data.check_name
