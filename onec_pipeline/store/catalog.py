@@ -177,7 +177,7 @@ class CatalogStore:
         from alembic import command
         from alembic.migration import MigrationContext
 
-        with self._upgrade_lock:
+        with self._upgrade_lock, self._sqlite_file_lock():
             cfg = self.alembic_config()
             with self.engine.begin() as conn:
                 if self.dialect == "postgresql":
@@ -191,6 +191,18 @@ class CatalogStore:
                 revision = ctx.get_current_revision()
             self._upgraded = True
             return revision
+
+    def _sqlite_file_lock(self):
+        """Serialise first uses of one SQLite file across processes (a run's steps start in parallel
+        processes; without it two of them migrate a fresh catalog at once). PostgreSQL uses an advisory lock."""
+        from contextlib import nullcontext
+
+        database = self.engine.url.database if self.dialect == "sqlite" else None
+        if not database or database == ":memory:":
+            return nullcontext()
+        from filelock import FileLock  # a Dagster dependency
+
+        return FileLock(f"{Path(database).resolve()}.migrate.lock", timeout=300)
 
     def current_revision(self) -> str | None:
         from alembic.migration import MigrationContext
