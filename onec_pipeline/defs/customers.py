@@ -115,6 +115,7 @@ def run_customers_import(
     with store.transaction(
         ref, dry_run=config.dry_run, allow_mass_deactivation=config.allow_mass_deactivation
     ) as tx:
+        tx.lock()  # writes through tx.conn directly: serialise with other loads first
         result = import_customers(
             tx.conn,
             contragents(),

@@ -488,9 +488,18 @@ class Transaction:
         self._touched: set[str] = set()  # entities met in this transaction (their old rejects are replaced)
         self._full_exports: dict[str, tuple] | None = None
         self._finished = False
+        self._locked = False
         if self.pg:
-            self._exec("SELECT pg_advisory_xact_lock(hashtext(:k))", k=f"onec-load:{store.schema}")
             self._exec("SET LOCAL work_mem = '256MB'")
+
+    def lock(self) -> None:
+        """Serialise the writing phase with other loads of the same schema (PostgreSQL advisory lock, held
+        until the transaction ends). Taken lazily, right before the first upsert: parsing and COPY staging of
+        two assets (prices and rests of one run) proceed in parallel, applying them does not. Code that
+        writes through ``tx.connection`` directly (customers) calls it first."""
+        if self.pg and not self._locked:
+            self._exec("SELECT pg_advisory_xact_lock(hashtext(:k))", k=f"onec-load:{self.store.schema}")
+        self._locked = True
 
     # --- helpers -------------------------------------------------------------------------------------
 
@@ -583,6 +592,7 @@ class Transaction:
                     continue
                 t0 = time.perf_counter()
                 stage.flush()
+                self.lock()
                 self._apply(stage)
                 self.result(entity).seconds += time.perf_counter() - t0
             if progress is not None:
@@ -764,6 +774,7 @@ class Transaction:
         if self._finished:
             return
         self._finished = True
+        self.lock()
         t0 = time.perf_counter()
         for entity in R.APPLY_ORDER:
             seen = self._seen.get(entity)
