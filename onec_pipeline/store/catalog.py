@@ -54,6 +54,9 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 COPY_BATCH = 50_000
+# ... or this many characters, whichever comes first: goods/offers lines with JSON properties run to a few KB,
+# and 50,000 of them held as text (plus the joined copy) cost hundreds of MB
+COPY_BATCH_CHARS = 4_000_000
 SQLITE_BATCH = 5_000
 PROGRESS_EVERY = 10_000
 REJECT_RAW_LIMIT = 4_000
@@ -309,6 +312,7 @@ class _Stage:
         self.count = 0  # records routed to this entity (including rejected ones)
         self.extract = spec.extract
         self.pending: list = []
+        self.chars = 0  # characters pending (generic PostgreSQL path)
         self.cols = ["seq"] + [c for c, _ in spec.staged_columns]
         # PostgreSQL drops the staging tables at commit/rollback; SQLite ones are dropped after use.
         suffix = " ON COMMIT DROP" if tx.pg else ""
@@ -334,9 +338,10 @@ class _Stage:
 
     def _add_pg(self, row: tuple) -> None:
         self.seq += 1
-        pending = self.pending
-        pending.append(_copy_line(self.seq, row))
-        if len(pending) >= COPY_BATCH:
+        line = _copy_line(self.seq, row)
+        self.pending.append(line)
+        self.chars += len(line)
+        if len(self.pending) >= COPY_BATCH or self.chars >= COPY_BATCH_CHARS:
             self.flush()
 
     def _add_sqlite(self, row: tuple) -> None:
@@ -350,7 +355,11 @@ class _Stage:
         if not self.pending:
             return
         if self.tx.pg:
-            buf = io.StringIO("".join(self.pending))
+            text = "".join(self.pending)
+            self.pending, self.chars = [], 0
+            # psycopg2 sends bytes as they are (no second copy re-encoded): encode in the connection's encoding
+            buf = io.BytesIO(text.encode(_pg_codec(self.tx.raw)))
+            del text
             cur = self.tx.raw.cursor()
             try:
                 cols = ", ".join(_q(c) for c in self.cols)
@@ -377,6 +386,12 @@ _BOOL = {True: "t", False: "f"}
 # characters that need COPY escaping, or that rows.py refuses (NUL)
 _SPECIAL = re.compile(r"[\t\n\r\\\x00]")
 _MAX_ID = R.MAX_ID_LENGTH
+
+
+def _pg_codec(raw) -> str:
+    from psycopg2.extensions import encodings
+
+    return encodings.get(raw.encoding, "utf_8")
 
 
 def _fast_stock(stage: _Stage, rec) -> None:
