@@ -114,6 +114,8 @@ def import_cmd(
         status = asset.status
         if status == "success" and asset.metadata.get("has_data") is False:
             status = "no data"
+        elif status == "success" and asset.metadata.get("already_applied") is True:
+            status = "already applied"
         style = {"failed": "red", "check failed": "red", "not run": "yellow"}.get(asset.status, "")
         table.add_row(
             name,
@@ -127,6 +129,10 @@ def import_cmd(
     for check in failed_checks:
         colour = "red" if check.severity == "ERROR" else "yellow"
         out.print(f"[{colour}]check {check.asset}.{check.name} failed ({check.severity})[/]")
+    if any(a.metadata.get("already_applied") is True for a in summary.assets.values()):
+        out.print(
+            "already applied: a replay changes nothing, so those files were not read (--force re-reads)"
+        )
     if summary.run_id:
         out.print(f"run {summary.run_id} · {summary.seconds:.1f}s")
     if not summary.success:

@@ -297,3 +297,18 @@ def test_parallel_run_out_of_process(pg_schema_url, tmp_path, monkeypatch):
     assert {k: Decimal(r["quantity"]) for k, r in rests.items()} == {
         k: rec.quantity for k, rec in want[Entity.RESTS].items()
     }
+
+
+def test_cli_replay_says_already_applied_and_force_rereads(samples_dir, tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    url = f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
+    first = import_upload(samples_dir / "cml-203", url, "onec", tmp_path / "archive")
+    assert first.exit_code == 0, first.output
+    assert "already applied" not in first.output
+    replay = import_upload(samples_dir / "cml-203", url, "onec", tmp_path / "archive")
+    assert replay.exit_code == 0, replay.output
+    assert "│ goods  │ already applied │" in replay.output and "--force re-reads" in replay.output
+    forced = import_upload(samples_dir / "cml-203", url, "onec", tmp_path / "archive", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert "already applied" not in forced.output
