@@ -7,10 +7,15 @@ one ``RunRequest`` per upload (run key = upload key, so a tick replayed after a 
 
 The cursor is JSON ``{"pending": {upload name: fingerprint}, "failed": {...}}`` holding only what is in
 the incoming directory now: it never grows with history.
+
+Recovery: a tick that dies between archiving and returning its result (process killed, evaluation timeout)
+leaves an archived upload without a partition; the next ticks find it by listing the archive and re-offer it.
 """
 
 import json
 import time
+from datetime import datetime
+from pathlib import Path
 
 from dagster import (
     AssetSelection,
@@ -29,6 +34,7 @@ from onec_pipeline.defs.customers import customer_assets
 from onec_pipeline.defs.partitions import uploads_partitions
 from onec_pipeline.defs.resources import UploadDirs
 
+RECOVERY_WINDOW_SECONDS = 24 * 3600
 MAX_UPLOADS_PER_TICK = 20  # the rest waits for the next tick (the evaluation times out after 60 s)
 TICK_BUDGET_SECONDS = 30.0
 
@@ -129,8 +135,53 @@ def evaluate_uploads(
         requests.append(request)
         if log:
             log.info(f"upload {upload.name} archived as {key}: assets {request.asset_selection}")
+    _recover_orphans(import_dir, archive_dir, known_partitions, now, requests, new_keys, notes, started, log)
     new_cursor = json.dumps({"pending": new_pending, "failed": new_failed}, sort_keys=True)
     return requests, new_keys, new_cursor, notes
+
+
+def _from_incoming(manifest, import_dir) -> bool:
+    source = Path(manifest.source)
+    if source.name == "*":  # loose files at the top of the incoming directory
+        source = source.parent
+    try:
+        return source.resolve().is_relative_to(Path(import_dir).resolve())
+    except (OSError, ValueError):
+        return False
+
+
+def _recover_orphans(import_dir, archive_dir, known, now, requests, new_keys, notes, started, log) -> None:
+    """A tick that died after archiving an upload but before Dagster stored its result leaves the upload in
+    the archive with no partition and no run. Re-offer such uploads: archived from the incoming directory
+    within the last ``RECOVERY_WINDOW_SECONDS`` (older ones without a partition were removed on purpose)
+    and not yet a partition. The run key (= upload key) keeps a recovered request from running twice."""
+    for key in intake.list_archived(archive_dir):
+        if key in known or key in new_keys:
+            continue
+        if len(requests) >= MAX_UPLOADS_PER_TICK or time.monotonic() - started > TICK_BUDGET_SECONDS:
+            return
+        path = Path(archive_dir) / key
+        manifest = intake.read_manifest(path)
+        if manifest is None or not _from_incoming(manifest, import_dir):
+            continue
+        try:
+            archived_at = datetime.fromisoformat(manifest.archived_at).timestamp()
+        except (TypeError, ValueError):
+            continue
+        if now - archived_at > RECOVERY_WINDOW_SECONDS:
+            continue
+        try:
+            request = run_request_for(key, path, manifest.source)
+        except Exception as exc:  # noqa: BLE001 - as for fresh uploads: the run will report it
+            if log:
+                log.error(f"upload {key}: cannot read headers: {exc}")
+            request = RunRequest(run_key=key, partition_key=key, tags=upload_tags(key, manifest.source))
+        new_keys.append(key)
+        notes.append(f"{key}: archived without a partition (an interrupted tick): recovered")
+        if log:
+            log.warning(f"upload {key} was archived but never got its partition: recovering it")
+        if request is not None:
+            requests.append(request)
 
 
 @sensor(

@@ -23,7 +23,7 @@ UT11 = SAMPLES_DIR / "ut11-package-209"
 pytestmark = pytest.mark.skipif(not CML203.is_dir(), reason="sample corpus not present")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def instance():
     with DagsterInstance.ephemeral() as inst:
         yield inst
@@ -46,6 +46,7 @@ def tick(instance, dirs: Dirs, cursor: str | None):
         return [], [], ctx.cursor, result
     assert isinstance(result, SensorResult)
     keys = [k for req in result.dynamic_partitions_requests for k in req.partition_keys]
+    instance.add_dynamic_partitions("uploads", keys)  # what Dagster does with the tick's result
     return result.run_requests, keys, result.cursor, result
 
 
@@ -217,3 +218,35 @@ def test_prices_only_upload_selects_only_prices(instance, tmp_path):
     requests, keys, _, _ = tick(instance, dirs, None)
     assert [list(r.asset_selection) for r in requests] == [[AssetKey("prices")]]
     assert {k.asset_key for k in requests[0].asset_check_keys} == {AssetKey("prices")}
+
+
+def test_an_upload_archived_by_an_interrupted_tick_is_recovered(instance, tmp_path):
+    """Archived (as a tick does) but the tick died before Dagster stored its result: no partition."""
+    dirs = Dirs(tmp_path, settle=0)
+    add_upload(dirs.incoming / "u1", ready=True)
+    [upload] = intake.scan_incoming(dirs.incoming)
+    archived = intake.archive_upload(upload, dirs.archive)  # the tick's work, then the "crash"
+    assert not (dirs.incoming / "u1").exists()
+    requests, keys, cursor, _ = tick(instance, dirs, None)
+    assert keys == [archived.key]
+    [req] = requests
+    assert req.run_key == req.partition_key == archived.key and AssetKey("goods") in req.asset_selection
+    # once the partition exists, nothing more is offered
+    instance.add_dynamic_partitions("uploads", [archived.key])
+    requests, keys, _, result = tick(instance, dirs, cursor)
+    assert requests == [] and keys == [] and isinstance(result, SkipReason)
+
+
+def test_recovery_leaves_cli_archives_and_old_archives_alone(instance, tmp_path):
+    dirs = Dirs(tmp_path, settle=0)
+    # a CLI import of a path outside the incoming directory (copied): not the sensor's to run
+    intake.archive_path(CML203, dirs.archive, keep_source=True)
+    # an upload archived from the incoming directory long ago whose partition was removed on purpose
+    add_upload(dirs.incoming / "old", src=UT11, ready=True)
+    [upload] = intake.scan_incoming(dirs.incoming)
+    old = intake.archive_upload(upload, dirs.archive)
+    manifest = intake.read_manifest(old.path)
+    manifest.archived_at = "2020-01-01T00:00:00+00:00"
+    (old.path / intake.MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
+    requests, keys, _, result = tick(instance, dirs, None)
+    assert requests == [] and keys == [] and isinstance(result, SkipReason)
