@@ -796,7 +796,12 @@ def _direct_asset_proc(args: tuple[str, str, str, str]) -> dict[str, Any]:
 
 
 def _st_import(
-    db_url: str, upload_dir: str, mode: str, archive_dir: str | None = None, parallel: bool = True
+    db_url: str,
+    upload_dir: str,
+    mode: str,
+    archive_dir: str | None = None,
+    parallel: bool = True,
+    dagster_parallel: bool = False,
 ) -> dict[str, Any]:
     """Import one upload through the production path and count the rows it wrote (xmin)."""
     before = _table_state(db_url, BENCH_SCHEMA)
@@ -824,6 +829,7 @@ def _st_import(
             db_schema=BENCH_SCHEMA,
             archive_dir=archive_dir,
             log_progress=progress,
+            parallel=dagster_parallel,
         )
         detail["upload_key"] = summary.key
         detail["assets"] = events
@@ -939,6 +945,7 @@ def run_bench(
     profile: str | os.PathLike[str] | None = None,
     reimport: bool = True,
     prices_only: bool = True,
+    parallel: bool = False,
 ) -> BenchReport:
     """Run the whole benchmark and return the report (see the module docstring for the stages).
 
@@ -947,6 +954,9 @@ def run_bench(
     ``onec_bench_<hex>`` is created there and dropped at the end unless ``keep``. The upload files go to a
     temporary directory under ``workdir`` (default: the system temp dir) and are removed at the end unless
     ``keep``.
+
+    ``parallel``: import like the sensor's runs (``run_import(parallel=True)``: multiprocess executor, prices
+    and rests in two processes) instead of in the CLI's single process.
     """
     from onec_pipeline.synth import expected_counts
 
@@ -964,7 +974,7 @@ def run_bench(
     machine["postgresql"] = pg_version
     report = BenchReport(
         offers=offers,
-        mode=mode,
+        mode=f"{mode} (parallel)" if parallel and mode == "dagster" else mode,
         started_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         machine=machine,
         counts=expected_counts(offers=offers, seed=seed),
@@ -1002,6 +1012,7 @@ def run_bench(
                     "upload_dir": str(upload_dir),
                     "mode": mode,
                     "archive_dir": str(archive_dir),
+                    "dagster_parallel": parallel,
                 },
                 backends=backends,
                 log=log,
@@ -1050,6 +1061,7 @@ def run_bench(
                         "upload_dir": str(upload_dir),
                         "mode": mode,
                         "archive_dir": str(archive_dir),
+                        "dagster_parallel": parallel,
                     },
                     backends=backends,
                     log=log,
@@ -1079,6 +1091,7 @@ def run_bench(
                         "upload_dir": str(prices_dir),
                         "mode": mode,
                         "archive_dir": str(archive_dir),
+                        "dagster_parallel": parallel,
                     },
                     backends=backends,
                     log=log,

@@ -50,6 +50,11 @@ import click
 )
 @click.option("--no-reimport", is_flag=True, help="Skip the second import of the identical upload.")
 @click.option("--no-prices-only", is_flag=True, help="Skip the prices-only upload.")
+@click.option(
+    "--parallel",
+    is_flag=True,
+    help="Import like the sensor's runs: one process per step, prices and rests side by side.",
+)
 def bench(
     offers,
     quick,
@@ -64,6 +69,7 @@ def bench(
     profile,
     no_reimport,
     no_prices_only,
+    parallel,
 ) -> None:
     """Generate a 1C:УТ 11 split package, import it end to end into a fresh PostgreSQL database, and compare
     with the floor (raw streaming parse + COPY of the same rows); also a re-import and a prices-only upload."""
@@ -85,6 +91,7 @@ def bench(
         profile=profile,
         reimport=not no_reimport,
         prices_only=not no_prices_only,
+        parallel=parallel,
         log=lambda msg: click.echo(msg, err=True),
     )
     render(report)
