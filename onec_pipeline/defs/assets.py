@@ -191,6 +191,20 @@ def _skip_if_applied(asset_name, key, store, present, metadata, log) -> Material
     return MaterializeResult(metadata=metadata)
 
 
+def open_archived_upload(key: str, upload_dirs: UploadDirs, entities, *, dry_run: bool):
+    """The archived upload of partition ``key`` and the metadata every import asset starts from."""
+    from onec_pipeline.commerceml import discover_upload
+    from onec_pipeline.intake import read_manifest
+
+    root: Path = upload_dirs.upload_dir(key)
+    if not root.is_dir():
+        raise Failure(f"upload {key}: archived files not found at {root}")
+    upload = discover_upload(root)
+    metadata = upload_metadata(key, upload, read_manifest(root), entities)
+    metadata["dry_run"] = MetadataValue.bool(dry_run)
+    return upload, metadata
+
+
 def run_asset_import(
     asset_name: str,
     key: str,
@@ -201,20 +215,13 @@ def run_asset_import(
     log,
 ) -> MaterializeResult:
     """Load one asset's record families of one archived upload; shared by every asset body."""
-    from onec_pipeline.commerceml import ReadStats, discover_upload, read_upload
-    from onec_pipeline.intake import read_manifest
+    from onec_pipeline.commerceml import ReadStats, read_upload
     from onec_pipeline.store import UploadRef
     from onec_pipeline.store.applied import record_applied
 
-    root: Path = upload_dirs.upload_dir(key)
-    if not root.is_dir():
-        raise Failure(f"upload {key}: archived files not found at {root}")
-    upload = discover_upload(root)
-    manifest = read_manifest(root)
     wanted = ASSET_ENTITIES[asset_name]
+    upload, metadata = open_archived_upload(key, upload_dirs, wanted, dry_run=config.dry_run)
     present = {e for e in wanted if upload.has(e)}
-    metadata = upload_metadata(key, upload, manifest, wanted)
-    metadata["dry_run"] = MetadataValue.bool(config.dry_run)
     if not present:
         metadata["has_data"] = MetadataValue.bool(False)
         metadata["note"] = MetadataValue.text(f"upload {key} holds no {asset_name} data: nothing loaded")

@@ -22,7 +22,6 @@ from dagster import (
     AssetExecutionContext,
     AutomationCondition,
     Config,
-    Failure,
     MaterializeResult,
     MetadataValue,
     PreviewWarning,
@@ -31,7 +30,7 @@ from dagster import (
 )
 
 from onec_pipeline.commerceml.records import Customer, Entity, Reject
-from onec_pipeline.defs.assets import POOL, ImportConfig, upload_metadata
+from onec_pipeline.defs.assets import POOL, ImportConfig, open_archived_upload
 from onec_pipeline.defs.partitions import uploads_partitions
 from onec_pipeline.defs.resources import CatalogDatabase, UploadDirs
 from onec_pipeline.settings import Settings
@@ -71,18 +70,11 @@ def run_customers_import(
     log,
 ) -> MaterializeResult:
     """Import the contragents of one archived upload (the body of the ``customers`` asset)."""
-    from onec_pipeline.commerceml import ReadStats, discover_upload, read_upload
-    from onec_pipeline.intake import read_manifest
+    from onec_pipeline.commerceml import ReadStats, read_upload
     from onec_pipeline.store import UploadRef
     from onec_pipeline.store.customers import customer_counts, import_customers
 
-    root: Path = upload_dirs.upload_dir(key)
-    if not root.is_dir():
-        raise Failure(f"upload {key}: archived files not found at {root}")
-    upload = discover_upload(root)
-    manifest = read_manifest(root)
-    metadata = upload_metadata(key, upload, manifest, [Entity.CUSTOMERS])
-    metadata["dry_run"] = MetadataValue.bool(config.dry_run)
+    upload, metadata = open_archived_upload(key, upload_dirs, [Entity.CUSTOMERS], dry_run=config.dry_run)
     if not upload.has(Entity.CUSTOMERS):
         metadata["has_data"] = MetadataValue.bool(False)
         metadata["note"] = MetadataValue.text(f"upload {key} holds no customers data: nothing loaded")
