@@ -1002,22 +1002,21 @@ def run_bench(
         )
         parse.rows = sum(report.counts[k] for k in ("goods", "offers", "prices", "rests"))
         report.stages.append(parse)
+
+        def import_stage(title: str, upload: Path) -> Stage:
+            """One import of ``upload`` through the production path, measured like every stage."""
+            args = {
+                "db_url": db_url,
+                "upload_dir": str(upload),
+                "mode": mode,
+                "archive_dir": str(archive_dir),
+                "dagster_parallel": parallel,
+            }
+            return _run_stage(title, "_st_import", args, backends=backends, log=log, profile_dir=profile_dir)
+
         stage1 = None
         if mode != "none":
-            stage1 = _run_stage(
-                "import (first)",
-                "_st_import",
-                {
-                    "db_url": db_url,
-                    "upload_dir": str(upload_dir),
-                    "mode": mode,
-                    "archive_dir": str(archive_dir),
-                    "dagster_parallel": parallel,
-                },
-                backends=backends,
-                log=log,
-                profile_dir=profile_dir,
-            )
+            stage1 = import_stage("import (first)", upload_dir)
             report.stages.append(stage1)
         if stage1 is not None and not stage1.error:
             # the floor COPYs exactly the rows the import wrote, into empty tables shaped like the store's
@@ -1052,22 +1051,7 @@ def run_bench(
         report.stages.append(copy)
         shutil.rmtree(tsv_dir, ignore_errors=True)
         if reimport and mode != "none" and stage1 and not stage1.error:
-            report.stages.append(
-                _run_stage(
-                    "re-import (identical)",
-                    "_st_import",
-                    {
-                        "db_url": db_url,
-                        "upload_dir": str(upload_dir),
-                        "mode": mode,
-                        "archive_dir": str(archive_dir),
-                        "dagster_parallel": parallel,
-                    },
-                    backends=backends,
-                    log=log,
-                    profile_dir=profile_dir,
-                )
-            )
+            report.stages.append(import_stage("re-import (identical)", upload_dir))
         if prices_only and mode != "none" and stage1 and not stage1.error:
             prices_kwargs = {
                 "sections": ["prices"],
@@ -1082,22 +1066,7 @@ def run_bench(
                 profile_dir=profile_dir,
             )
             report.stages.append(gen2)
-            report.stages.append(
-                _run_stage(
-                    "import prices-only",
-                    "_st_import",
-                    {
-                        "db_url": db_url,
-                        "upload_dir": str(prices_dir),
-                        "mode": mode,
-                        "archive_dir": str(archive_dir),
-                        "dagster_parallel": parallel,
-                    },
-                    backends=backends,
-                    log=log,
-                    profile_dir=profile_dir,
-                )
-            )
+            report.stages.append(import_stage("import prices-only", prices_dir))
             report.counts["prices_changed"] = (
                 expected_counts(offers=offers, seed=seed, **prices_kwargs)["changed_offers"]
                 * report.counts["price_types"]
