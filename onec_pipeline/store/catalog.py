@@ -59,6 +59,8 @@ COPY_BATCH = 50_000
 COPY_BATCH_CHARS = 4_000_000
 SQLITE_BATCH = 5_000
 PROGRESS_EVERY = 10_000
+# a load that wrote at least this many rows of a table refreshes its planner statistics (ANALYZE)
+ANALYZE_MIN_ROWS = 10_000
 REJECT_RAW_LIMIT = 4_000
 
 ProgressCallback = Callable[[Entity, int], None]
@@ -267,6 +269,34 @@ class CatalogStore:
                 trans.rollback()
             else:
                 trans.commit()
+                self._analyze_after_load(conn, tx.results)
+
+    def _analyze_after_load(self, conn: sa.Connection, results: dict[Entity, LoadResult]) -> None:
+        """Refresh the planner statistics of tables a load changed in bulk (PostgreSQL).
+
+        Autovacuum analyzes a table only some time after 10 % of it changed; until then the planner sees an
+        empty or much smaller table, and the queries that follow a first load (the per-upload checks, the
+        storefront's) pick nested loops over millions of rows. ANALYZE samples a fixed number of rows: well
+        under a second even on the largest tables. A failure is logged, never raised (the load is committed).
+        """
+        if self.dialect != "postgresql":
+            return
+        tables = sorted(
+            {
+                R.SPECS[entity].table
+                for entity, res in results.items()
+                if entity in R.SPECS and res.written + res.unchanged + res.deactivated >= ANALYZE_MIN_ROWS
+            }
+        )
+        for name in tables:
+            t0 = time.perf_counter()
+            try:
+                with conn.begin():
+                    conn.exec_driver_sql(f"ANALYZE {self.qualified(name)}")
+            except sa.exc.DBAPIError as exc:
+                log.warning("ANALYZE %s after the load failed: %s", name, exc)
+            else:
+                log.debug("ANALYZE %s took %.2fs", name, time.perf_counter() - t0)
 
     def load(self, records: Iterable, ref: UploadRef, **kwargs) -> dict[Entity, LoadResult]:
         """Shorthand: load ``records`` in one transaction and return the final counts."""
@@ -358,14 +388,10 @@ class _Stage:
             text = "".join(self.pending)
             self.pending, self.chars = [], 0
             # psycopg2 sends bytes as they are (no second copy re-encoded): encode in the connection's encoding
-            buf = io.BytesIO(text.encode(_pg_codec(self.tx.raw)))
+            data = text.encode(_pg_codec(self.tx.raw))
             del text
-            cur = self.tx.raw.cursor()
-            try:
-                cols = ", ".join(_q(c) for c in self.cols)
-                cur.copy_expert(f"COPY {self.name} ({cols}) FROM STDIN", buf)
-            finally:
-                cur.close()
+            cols = ", ".join(_q(c) for c in self.cols)
+            self.tx._sender.send(f"COPY {self.name} ({cols}) FROM STDIN", data)
         else:
             marks = ", ".join("?" for _ in self.cols)
             self.tx.conn.exec_driver_sql(f"INSERT INTO {self.name} VALUES ({marks})", self.pending)
@@ -376,6 +402,44 @@ class _Stage:
             return
         self.tx._exec(f"DROP TABLE IF EXISTS {self.name}")
         self.tx._exec(f"DROP TABLE IF EXISTS {self.dedup}")
+
+
+class _CopySender:
+    """Sends COPY batches from a background thread while the caller goes on reading and formatting.
+
+    psycopg2 releases the GIL while libpq waits for the server, so PostgreSQL ingests batch N on the other
+    core while Python builds batch N+1. At most one batch is in flight: :meth:`send` and :meth:`wait`
+    first wait for the previous one (and re-raise its error), so nothing else ever uses the connection
+    while a COPY runs. ``Transaction`` calls :meth:`wait` before every other statement.
+    """
+
+    def __init__(self, raw):
+        self.raw = raw
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def _run(self, sql: str, data: bytes) -> None:
+        try:
+            cur = self.raw.cursor()
+            try:
+                cur.copy_expert(sql, io.BytesIO(data), size=1 << 20)
+            finally:
+                cur.close()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller by wait()
+            self._error = exc
+
+    def send(self, sql: str, data: bytes) -> None:
+        self.wait()
+        self._thread = threading.Thread(target=self._run, args=(sql, data), name="onec-copy", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join()
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -492,6 +556,7 @@ class Transaction:
         self.progress = progress
         self.pg = store.dialect == "postgresql"
         self.raw = conn.connection.dbapi_connection if self.pg else None
+        self._sender = _CopySender(self.raw)
         self.key = ref.key
         self.exported_at = _naive(ref.exported_at)
         # The write timestamp of this transaction: rows stamped with it were written by this transaction
@@ -519,6 +584,7 @@ class Transaction:
     # --- helpers -------------------------------------------------------------------------------------
 
     def _exec(self, sql: str, **params):
+        self._sender.wait()
         return self.conn.execute(sa.text(sql), params)
 
     def _ts(self, dt: datetime | None):
@@ -554,6 +620,7 @@ class Transaction:
         by_class: dict[type, _Stage] = {}
         extra: dict[Entity, int] = {}  # records counted outside a stage (rejects from the reader)
         every = PROGRESS_EVERY
+        done = False
         try:
             for rec in records:
                 cls = rec.__class__
@@ -614,7 +681,15 @@ class Transaction:
                 for entity, n in counts.items():
                     if n % PROGRESS_EVERY:
                         progress(entity, n)
+            done = True
         finally:
+            # no COPY may outlive this call (the caller owns the connection again)
+            try:
+                self._sender.wait()
+            except Exception:
+                if done:
+                    raise
+                # else an error is already propagating: that is the one to report
             for stage in stages.values():
                 if not self.conn.invalidated and self.conn.in_transaction():
                     try:
@@ -631,6 +706,7 @@ class Transaction:
         todo = sorted(self._touched - self._rejects_cleared)
         if todo:
             self._rejects_cleared.update(todo)
+            self._sender.wait()
             rj = self.store.tables["rejects"]
             self.conn.execute(rj.delete().where(rj.c.upload == self.key, rj.c.entity.in_(todo)))
 
@@ -654,6 +730,7 @@ class Transaction:
 
     def _write_rejects(self, buf: list) -> None:
         if buf:
+            self._sender.wait()
             self._clear_rejects()
             self.conn.execute(self.store.tables["rejects"].insert(), buf)
             buf.clear()
@@ -774,6 +851,7 @@ class Transaction:
         if self._full_exports is None:
             fe = self.store.tables["full_exports"]
             newest: dict[str, tuple] = {}
+            self._sender.wait()
             for entity, upload_key, exported_at in self.conn.execute(
                 sa.select(fe.c.entity, fe.c.upload_key, fe.c.exported_at)
             ):

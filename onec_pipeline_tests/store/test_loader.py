@@ -321,6 +321,60 @@ def test_failure_mid_load_leaves_tables_as_they_were(store, monkeypatch):
     assert row(store, "goods", id="p0")["name"] == "new"
 
 
+def test_copy_error_in_the_background_sender_fails_the_load_and_rolls_back(store, monkeypatch):
+    """PostgreSQL sends COPY batches from a background thread: its error must reach the caller, roll the
+    whole transaction back and leave the connection usable."""
+    if store.dialect != "postgresql":
+        pytest.skip("COPY batches are a PostgreSQL path")
+    monkeypatch.setattr(catalog_mod, "COPY_BATCH", 7)
+    store.load([product("p0", "orig"), price("p0", 1)], ref(1))
+    before = snapshot(store)
+    sent = []
+    real_send = catalog_mod._CopySender.send
+
+    def send(self, sql, data):
+        sent.append(sql)
+        if len(sent) == 3:  # the third batch goes to a table that does not exist
+            sql = sql.replace("COPY onec_stg_", "COPY onec_missing_")
+        real_send(self, sql, data)
+
+    monkeypatch.setattr(catalog_mod._CopySender, "send", send)
+    recs = [product(f"p{i}", "new") for i in range(50)] + [price(f"p{i}", 2) for i in range(50)]
+    import psycopg2
+
+    with pytest.raises(psycopg2.errors.UndefinedTable, match="onec_missing_"):
+        store.load(recs, ref(2))
+    assert len(sent) >= 3
+    assert snapshot(store) == before
+    monkeypatch.setattr(catalog_mod._CopySender, "send", real_send)
+    store.load(recs, ref(2))
+    assert row(store, "goods", id="p49")["name"] == "new"
+    assert len(rows(store, "prices", "offer_id")) == 50
+
+
+def test_bulk_load_refreshes_planner_statistics_of_the_tables_it_wrote(store, monkeypatch):
+    """After a load that wrote many rows the planner must know (ANALYZE), not wait for autovacuum."""
+    if store.dialect != "postgresql":
+        pytest.skip("planner statistics are a PostgreSQL matter")
+    monkeypatch.setattr(catalog_mod, "ANALYZE_MIN_ROWS", 20)
+
+    def reltuples(table: str) -> float:
+        with store.engine.connect() as conn:
+            return conn.execute(
+                sa.text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)"),
+                {"t": f"{store.schema}.{table}"},
+            ).scalar_one()
+
+    store.load([product("p0", "x")] + [offer(f"o{i}") for i in range(30)], ref(1))
+    assert reltuples("offers") == 30  # analyzed: 30 rows written
+    assert reltuples("goods") < 0  # one row written: left to autovacuum (never analyzed: -1)
+    store.load([offer(f"o{i}") for i in range(30, 45)], ref(2))
+    assert reltuples("offers") == 30  # 15 rows: below the threshold
+    with store.transaction(ref(3), dry_run=True) as tx:
+        tx.load([offer(f"o{i}") for i in range(100, 200)])
+    assert reltuples("offers") == 30  # a dry run changes nothing, statistics included
+
+
 def test_stock_totals_and_offer_quantity_in_both_arrival_orders(store):
     # rests (stock totals) before offers
     store.load([total("a", "5"), total("b", "-1.5")], ref(1))
