@@ -81,8 +81,13 @@ def orphans(store, ref: Reference, key: str | None) -> tuple[int, list[str]]:
     if key is not None:
         cond = sa.and_(cond, child.c.data_key == key)
     with store.engine.connect() as conn:
+        if store.dialect == "postgresql":  # room for the anti-join's hash of the parent table's keys
+            conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
         count = conn.execute(sa.select(sa.func.count()).select_from(child).where(cond)).scalar_one()
-        sample = conn.execute(sa.select(col).where(cond).distinct().limit(SAMPLE)).scalars().all()
+        # the sample costs a second scan: only when there is something to show
+        sample = (
+            conn.execute(sa.select(col).where(cond).distinct().limit(SAMPLE)).scalars().all() if count else []
+        )
     return int(count), [str(s) for s in sample]
 
 
@@ -113,7 +118,9 @@ def negative_count(store, table: str, column: str, key: str | None) -> tuple[int
         cond = sa.and_(cond, t.c.data_key == key)
     with store.engine.connect() as conn:
         count = conn.execute(sa.select(sa.func.count()).select_from(t).where(cond)).scalar_one()
-        sample = conn.execute(sa.select(t.c.offer_id).where(cond).limit(SAMPLE)).scalars().all()
+        sample = (
+            conn.execute(sa.select(t.c.offer_id).where(cond).limit(SAMPLE)).scalars().all() if count else []
+        )
     return int(count), [str(s) for s in sample]
 
 
