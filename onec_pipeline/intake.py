@@ -37,6 +37,7 @@ import tempfile
 import uuid
 import zipfile
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -343,7 +344,7 @@ class Manifest:
         )
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+def sha256_file(path: Path, chunk: int = 4 << 20) -> str:
     h = hashlib.sha256()
     with Path(path).open("rb") as fh:
         while block := fh.read(chunk):
@@ -382,8 +383,12 @@ def describe_files(root: Path) -> tuple[list[ManifestFile], datetime | None, lis
     exported: list[datetime] = []
     full: dict[str, bool] = {}
     newest_mtime = 0.0
-    for rel, path, st in _walk_files(root):
-        files.append(ManifestFile(rel, st.st_size, sha256_file(path)))
+    items = list(_walk_files(root))
+    # hashlib releases the GIL while hashing: the files of a split package are hashed on every core
+    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1, len(items)))) as pool:
+        digests = list(pool.map(lambda item: sha256_file(item[1]), items))
+    for (rel, path, st), digest in zip(items, digests, strict=True):
+        files.append(ManifestFile(rel, st.st_size, digest))
         newest_mtime = max(newest_mtime, st.st_mtime)
         if not rel.lower().endswith(".xml"):
             continue
