@@ -46,5 +46,5 @@ def normalise_database_url(url: str) -> str:
     """SQLAlchemy 2.1 maps bare ``postgresql://`` to psycopg 3; we ship psycopg2 (see dagster-notes)."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg2://" + url[len(prefix):]
+            return "postgresql+psycopg2://" + url[len(prefix) :]
     return url
