@@ -83,6 +83,28 @@ def test_definitions_shape():
     assert not checks["offers_references"].blocking
 
 
+def test_multiprocess_steps_fork_from_a_preloaded_forkserver(monkeypatch):
+    """The sensor's runs start each step from a forkserver that imported the definitions once; the modules
+    it preloads must exist (a wrong name would fail every run), ONEC_EXECUTOR=in_process still wins."""
+    import importlib
+
+    from dagster import in_process_executor
+
+    from onec_pipeline.defs import definitions as d
+
+    executor = d._executor()
+    assert executor.name == "multiprocess"
+    resolved = executor.apply_config_mapping({})
+    assert resolved.success, resolved.errors
+    start = resolved.value["config"]["start_method"]
+    assert start == {"forkserver": {"preload_modules": list(d.FORKSERVER_PRELOAD)}}
+    assert "onec_pipeline.defs.definitions" in d.FORKSERVER_PRELOAD
+    for module in d.FORKSERVER_PRELOAD:
+        importlib.import_module(module)
+    monkeypatch.setenv("ONEC_EXECUTOR", "in_process")
+    assert d._executor() is in_process_executor
+
+
 def _assert_common(instance: DagsterInstance) -> None:
     from dagster._core.run_coordinator import QueuedRunCoordinator
 
