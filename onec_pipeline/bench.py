@@ -8,7 +8,9 @@ One run, on one synthetic UT 11 split package (``onec_pipeline.synth``):
 3. ``floor extract`` (informational) a tuned lxml loop turning the files into TSV rows of the store tables;
 4. ``floor copy``    COPY of those rows into empty tables shaped like the store's (``LIKE … INCLUDING ALL``);
 5. ``import``        the production path: ``onec_pipeline.defs.runner.run_import`` (the same assets the sensor
-                     runs) or, while that is unavailable, the reader + store stages directly;
+                     runs) or, while that is unavailable, the reader + store stages directly. The upload is
+                     first hard-linked into an incoming directory (untimed) and archived from there like the
+                     sensor does it: hashed and moved, not copied;
 6. ``re-import``     the identical upload again (unchanged data must be detected, nothing rewritten);
 7. ``prices only``   a prices-only upload (version 1 of the same catalog): only ``prices`` rows may change.
 
@@ -193,7 +195,7 @@ class ProcWatch:
                     wanted.add(pid)
                     changed = True
         now = time.monotonic()
-        if self.extra_pids and now - self._last_extra > 1.0:
+        if self.extra_pids and now - self._last_extra >= self.every:  # short stages open backends briefly
             self._last_extra = now
             with contextlib.suppress(Exception):
                 self._extra = self.extra_pids()
@@ -795,6 +797,21 @@ def _direct_asset_proc(args: tuple[str, str, str, str]) -> dict[str, Any]:
     return out
 
 
+def _link_tree(src: Path, dst: Path) -> Path:
+    """A copy of ``src`` at ``dst`` made of hard links (a real copy where linking is refused)."""
+    for path in sorted(src.rglob("*")):
+        target = dst / path.relative_to(src)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copy2(path, target)
+    return dst
+
+
 def _st_import(
     db_url: str,
     upload_dir: str,
@@ -802,8 +819,20 @@ def _st_import(
     archive_dir: str | None = None,
     parallel: bool = True,
     dagster_parallel: bool = False,
+    incoming_dir: str | None = None,
 ) -> dict[str, Any]:
-    """Import one upload through the production path and count the rows it wrote (xmin)."""
+    """Import one upload through the production path and count the rows it wrote (xmin).
+
+    ``incoming_dir``: first hard-link the upload into this directory (untimed) and import it from there, so
+    that it is archived like the sensor does it: hashed and moved (renamed), not copied.
+    """
+    source = Path(upload_dir)
+    keep_source = None
+    if incoming_dir is not None and mode == "dagster":
+        source = _link_tree(
+            Path(upload_dir), Path(incoming_dir) / f"{Path(upload_dir).name}-{uuid.uuid4().hex[:6]}"
+        )
+        keep_source = False
     before = _table_state(db_url, BENCH_SCHEMA)
     t0 = time.perf_counter()
     detail: dict[str, Any] = {"mode": mode}
@@ -824,13 +853,16 @@ def _st_import(
                 events["archive"] = {"end": round(now, 2)}
 
         summary = run_import(
-            Path(upload_dir),
+            source,
             database_url=db_url,
             db_schema=BENCH_SCHEMA,
             archive_dir=archive_dir,
             log_progress=progress,
             parallel=dagster_parallel,
+            keep_source=keep_source,
         )
+        if keep_source is False and source.exists():  # the linked copy (a duplicate is removed already)
+            shutil.rmtree(source, ignore_errors=True)
         detail["upload_key"] = summary.key
         detail["assets"] = events
         detail["result"] = {name: a.metadata for name, a in summary.assets.items()}
@@ -1011,6 +1043,7 @@ def run_bench(
                 "mode": mode,
                 "archive_dir": str(archive_dir),
                 "dagster_parallel": parallel,
+                "incoming_dir": str(base / "incoming"),
             }
             return _run_stage(title, "_st_import", args, backends=backends, log=log, profile_dir=profile_dir)
 

@@ -121,11 +121,13 @@ def _is_within(path: Path, parent: Path) -> bool:
         return False
 
 
-def archive_for_import(path: Path | str, archive_dir: Path) -> intake.ArchivedUpload:
+def archive_for_import(
+    path: Path | str, archive_dir: Path, keep_source: bool | None = None
+) -> intake.ArchivedUpload:
     """Archive ``path`` like the sensor; an already archived ``ARCHIVE/<key>`` is re-imported as is.
 
     Files inside the incoming directory are moved (as the sensor would); anything else is copied so that
-    the operator's files are never taken away.
+    the operator's files are never taken away. ``keep_source`` overrides that choice.
     """
     path = Path(path).resolve()
     if path.is_dir() and path.parent == archive_dir.resolve() and intake.KEY_RE.match(path.name):
@@ -133,7 +135,7 @@ def archive_for_import(path: Path | str, archive_dir: Path) -> intake.ArchivedUp
         if manifest is None:
             _key, manifest = intake.compute_key(path)
         return intake.ArchivedUpload(path.name, path, manifest, duplicate=True)
-    keep = not _is_within(path, Settings.from_env().import_dir)
+    keep = not _is_within(path, Settings.from_env().import_dir) if keep_source is None else keep_source
     return intake.archive_path(path, archive_dir, keep_source=keep)
 
 
@@ -150,6 +152,7 @@ def run_import(
     instance=None,
     log_progress: ProgressCallback | None = None,
     parallel: bool = False,
+    keep_source: bool | None = None,
 ) -> ImportSummary:
     """Archive the upload at ``path`` and materialise the assets it holds; never raises for a failed run.
 
@@ -162,6 +165,9 @@ def run_import(
     and rests in two processes at once) via the ``import_upload`` job; needs a persistent instance (the
     given one, ``$DAGSTER_HOME``, or a temporary one). Progress events are then only ``archived``, and
     ``done`` / ``failed`` per asset once the run has finished.
+
+    ``keep_source``: copy (True) or move (False) the upload into the archive; by default files inside the
+    incoming directory are moved, like the sensor does, and anything else is copied.
     """
     from dagster import DagsterEventType, materialize
 
@@ -178,7 +184,7 @@ def run_import(
     archive = archive.resolve()
     summary = ImportSummary(key=None, archive_path=None, success=False, dry_run=dry_run)
     try:
-        archived = archive_for_import(path, archive)
+        archived = archive_for_import(path, archive, keep_source)
     except (intake.IntakeError, OSError) as exc:
         summary.error = f"cannot archive {path}: {exc}"
         summary.seconds = time.perf_counter() - started
