@@ -14,3 +14,13 @@ def store(db_url_schema):
     s.upgrade()
     yield s
     s.dispose()
+
+
+@pytest.fixture
+def pg_store(pg_schema_url):
+    """A migrated CatalogStore on real PostgreSQL only (for PostgreSQL-specific behaviour)."""
+    url, schema = pg_schema_url
+    s = CatalogStore(url, schema=schema)
+    s.upgrade()
+    yield s
+    s.dispose()

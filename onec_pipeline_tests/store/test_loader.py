@@ -321,11 +321,11 @@ def test_failure_mid_load_leaves_tables_as_they_were(store, monkeypatch):
     assert row(store, "goods", id="p0")["name"] == "new"
 
 
-def test_copy_error_in_the_background_sender_fails_the_load_and_rolls_back(store, monkeypatch):
+@pytest.mark.postgres
+def test_copy_error_in_the_background_sender_fails_the_load_and_rolls_back(pg_store, monkeypatch):
     """PostgreSQL sends COPY batches from a background thread: its error must reach the caller, roll the
     whole transaction back and leave the connection usable."""
-    if store.dialect != "postgresql":
-        pytest.skip("COPY batches are a PostgreSQL path")
+    store = pg_store
     monkeypatch.setattr(catalog_mod, "COPY_BATCH", 7)
     store.load([product("p0", "orig"), price("p0", 1)], ref(1))
     before = snapshot(store)
@@ -352,10 +352,10 @@ def test_copy_error_in_the_background_sender_fails_the_load_and_rolls_back(store
     assert len(rows(store, "prices", "offer_id")) == 50
 
 
-def test_bulk_load_refreshes_planner_statistics_of_the_tables_it_wrote(store, monkeypatch):
+@pytest.mark.postgres
+def test_bulk_load_refreshes_planner_statistics_of_the_tables_it_wrote(pg_store, monkeypatch):
     """After a load that wrote many rows the planner must know (ANALYZE), not wait for autovacuum."""
-    if store.dialect != "postgresql":
-        pytest.skip("planner statistics are a PostgreSQL matter")
+    store = pg_store
     monkeypatch.setattr(catalog_mod, "ANALYZE_MIN_ROWS", 20)
 
     def reltuples(table: str) -> float:
