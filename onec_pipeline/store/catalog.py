@@ -583,9 +583,13 @@ class Transaction:
 
     # --- helpers -------------------------------------------------------------------------------------
 
-    def _exec(self, sql: str, **params):
+    def _execute(self, statement, params=None):
+        """Every statement of the transaction goes through here: first wait for a COPY in flight."""
         self._sender.wait()
-        return self.conn.execute(sa.text(sql), params)
+        return self.conn.execute(statement, params)
+
+    def _exec(self, sql: str, **params):
+        return self._execute(sa.text(sql), params)
 
     def _ts(self, dt: datetime | None):
         """Bind value of a timestamp for raw SQL (SQLite: SQLAlchemy's DateTime text format)."""
@@ -706,9 +710,8 @@ class Transaction:
         todo = sorted(self._touched - self._rejects_cleared)
         if todo:
             self._rejects_cleared.update(todo)
-            self._sender.wait()
             rj = self.store.tables["rejects"]
-            self.conn.execute(rj.delete().where(rj.c.upload == self.key, rj.c.entity.in_(todo)))
+            self._execute(rj.delete().where(rj.c.upload == self.key, rj.c.entity.in_(todo)))
 
     def _reject(self, buf: list, entity: Entity, entity_id, reason: str, raw, source) -> None:
         self._touched.add(entity.value)
@@ -730,9 +733,8 @@ class Transaction:
 
     def _write_rejects(self, buf: list) -> None:
         if buf:
-            self._sender.wait()
             self._clear_rejects()
-            self.conn.execute(self.store.tables["rejects"].insert(), buf)
+            self._execute(self.store.tables["rejects"].insert(), buf)
             buf.clear()
 
     # --- apply one entity --------------------------------------------------------------------------
@@ -856,8 +858,7 @@ class Transaction:
         if self._full_exports is None:
             fe = self.store.tables["full_exports"]
             newest: dict[str, tuple] = {}
-            self._sender.wait()
-            for entity, upload_key, exported_at in self.conn.execute(
+            for entity, upload_key, exported_at in self._execute(
                 sa.select(fe.c.entity, fe.c.upload_key, fe.c.exported_at)
             ):
                 if entity not in newest or upload_key > newest[entity][0]:
