@@ -7,20 +7,19 @@ import pytest
 from onec_pipeline.store import CatalogStore
 
 
-@pytest.fixture
-def store(db_url_schema):
-    url, schema = db_url_schema
+def _migrated(url: str, schema: str | None):
     s = CatalogStore(url, schema=schema)
     s.upgrade()
     yield s
     s.dispose()
+
+
+@pytest.fixture
+def store(db_url_schema):
+    yield from _migrated(*db_url_schema)
 
 
 @pytest.fixture
 def pg_store(pg_schema_url):
     """A migrated CatalogStore on real PostgreSQL only (for PostgreSQL-specific behaviour)."""
-    url, schema = pg_schema_url
-    s = CatalogStore(url, schema=schema)
-    s.upgrade()
-    yield s
-    s.dispose()
+    yield from _migrated(*pg_schema_url)
