@@ -16,12 +16,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# ruff (style, imports, complexity limits), ruff format, and the type checker (mypy, config in pyproject.toml)
 lint: $(STAMP)
 	$(BIN)/ruff check onec_pipeline onec_pipeline_tests
 	$(BIN)/ruff format --check onec_pipeline onec_pipeline_tests
+	$(BIN)/mypy
 
 test: $(STAMP)
 	$(BIN)/ruff check onec_pipeline onec_pipeline_tests
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 demo: $(STAMP)
