@@ -155,26 +155,10 @@ def _per_entity_markdown(results: dict) -> str:
 # ----------------------------------------------------------------------------------------- the import
 
 
-def catalog_is_empty(store) -> bool:
-    """No goods and no offers stored (active or not). Two EXISTS probes: cheap on a catalog of millions."""
-    import sqlalchemy as sa
-
-    store.ensure_schema()
-    with store.engine.connect() as conn:
-        for name in ("goods", "offers"):
-            if conn.execute(sa.text(f"SELECT EXISTS (SELECT 1 FROM {store.qualified(name)})")).scalar():
-                return False
-    return True
-
-
 def _skip_if_applied(asset_name, key, store, present, metadata, log) -> MaterializeResult | None:
     """A committed load of the same upload (same key = same content) already applied every entity of this
     asset: replaying it would change nothing (version guard), so report that instead of re-reading."""
-    from onec_pipeline.store.applied import applied_entities
-
-    store.ensure_schema()
-    with store.engine.connect() as conn:
-        done = applied_entities(conn, key, schema=store.schema)
+    done = store.applied_entities(key)
     if not present or not all(str(e) in done for e in present):
         return None
     when = max(done[str(e)] for e in present)
@@ -217,7 +201,7 @@ def run_asset_import(
     """Load one asset's record families of one archived upload; shared by every asset body."""
     from onec_pipeline.commerceml import ReadStats, read_upload
     from onec_pipeline.store import UploadRef
-    from onec_pipeline.store.applied import record_applied
+    from onec_pipeline.store.audit import catalog_is_empty
 
     wanted = ASSET_ENTITIES[asset_name]
     upload, metadata = open_archived_upload(key, upload_dirs, wanted, dry_run=config.dry_run)
@@ -258,12 +242,7 @@ def run_asset_import(
     ) as tx:
         loaded = tx.load(progress.wrap(read_upload(upload, set(present), stats)))
         if not config.dry_run:
-            record_applied(
-                tx.conn,
-                key,
-                {str(e): (loaded[e].rows if e in loaded else 0) for e in present},
-                schema=store.schema,
-            )
+            tx.record_applied({str(e): (loaded[e].rows if e in loaded else 0) for e in present})
     results = tx.results  # final counts: deactivations are filled in when the block ends
     total_seconds = time.perf_counter() - started
     parse_seconds = float(getattr(stats, "seconds", 0.0) or 0.0)

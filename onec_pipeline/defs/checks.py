@@ -19,9 +19,7 @@ the asset's own transaction is already committed):
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-import sqlalchemy as sa
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckKey,
@@ -34,107 +32,17 @@ from dagster import (
 )
 
 from onec_pipeline.defs.resources import CatalogDatabase
+from onec_pipeline.store.audit import (
+    REFERENCES,
+    deactivated_share,
+    negative_count,
+    orphans,
+    reject_count,
+    written_count,
+)
 
 REJECT_BLOCK_SHARE = 0.5
 DEACTIVATION_WARN_SHARE = 0.2
-SAMPLE = 10
-
-
-@dataclass(frozen=True)
-class Reference:
-    """``child.column`` must name an existing ``parent.id``."""
-
-    child: str
-    column: str
-    parent: str
-
-
-REFERENCES: dict[str, tuple[Reference, ...]] = {
-    "goods": (Reference("goods", "group_id", "groups"),),
-    "offers": (Reference("offers", "product_id", "goods"),),
-    "prices": (
-        Reference("prices", "offer_id", "offers"),
-        Reference("prices", "price_type_id", "price_types"),
-    ),
-    "rests": (Reference("rests", "offer_id", "offers"), Reference("rests", "warehouse_id", "warehouses")),
-}
-
-
-def _tables(store) -> dict[str, sa.Table]:
-    return store.tables
-
-
-def _active_filter(table: sa.Table):
-    return table.c.is_active.is_(True) if "is_active" in table.c else sa.true()
-
-
-def orphans(store, ref: Reference, key: str | None) -> tuple[int, list[str]]:
-    """Rows of ``ref.child`` (written by upload ``key``, or all when None) whose reference is missing."""
-    t = _tables(store)
-    child, parent = t[ref.child], t[ref.parent]
-    col = child.c[ref.column]
-    cond = sa.and_(
-        col.is_not(None),
-        _active_filter(child),
-        ~sa.exists().where(parent.c.id == col),
-    )
-    if key is not None:
-        cond = sa.and_(cond, child.c.data_key == key)
-    with store.engine.connect() as conn:
-        if store.dialect == "postgresql":  # room for the anti-join's hash of the parent table's keys
-            conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
-        count = conn.execute(sa.select(sa.func.count()).select_from(child).where(cond)).scalar_one()
-        # the sample costs a second scan: only when there is something to show
-        sample = (
-            conn.execute(sa.select(col).where(cond).distinct().limit(SAMPLE)).scalars().all() if count else []
-        )
-    return int(count), [str(s) for s in sample]
-
-
-def reject_count(store, key: str, entities) -> int:
-    t = _tables(store)["rejects"]
-    with store.engine.connect() as conn:
-        return int(
-            conn.execute(
-                sa.select(sa.func.count())
-                .select_from(t)
-                .where(t.c.upload == key, t.c.entity.in_([str(e) for e in entities]))
-            ).scalar_one()
-        )
-
-
-def written_count(store, table: str, key: str) -> int:
-    t = _tables(store)[table]
-    with store.engine.connect() as conn:
-        return int(
-            conn.execute(sa.select(sa.func.count()).select_from(t).where(t.c.data_key == key)).scalar_one()
-        )
-
-
-def negative_count(store, table: str, column: str, key: str | None) -> tuple[int, list[str]]:
-    t = _tables(store)[table]
-    cond = t.c[column] < 0
-    if key is not None:
-        cond = sa.and_(cond, t.c.data_key == key)
-    with store.engine.connect() as conn:
-        count = conn.execute(sa.select(sa.func.count()).select_from(t).where(cond)).scalar_one()
-        sample = (
-            conn.execute(sa.select(t.c.offer_id).where(cond).limit(SAMPLE)).scalars().all() if count else []
-        )
-    return int(count), [str(s) for s in sample]
-
-
-def deactivated_share(store, table: str, key: str) -> tuple[int, int]:
-    """(rows deactivated by upload ``key`` as a full export, rows in the table)."""
-    t = _tables(store)[table]
-    with store.engine.connect() as conn:
-        deactivated = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(t)
-            .where(t.c.upload_key == key, t.c.data_key != key, t.c.is_active.is_(False))
-        ).scalar_one()
-        total = conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
-    return int(deactivated), int(total)
 
 
 # ------------------------------------------------------------------------------------------ results

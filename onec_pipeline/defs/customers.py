@@ -51,16 +51,6 @@ def _emit(event: str, asset_name: str, **details) -> None:
             pass
 
 
-def _lock(conn, store) -> None:
-    """Serialise with the store's loads of the same schema (PostgreSQL advisory lock, as the store takes)."""
-    import sqlalchemy as sa
-
-    if conn.dialect.name == "postgresql":
-        conn.execute(
-            sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"onec-load:{store.schema}"}
-        )
-
-
 def run_customers_import(
     key: str,
     *,
@@ -72,7 +62,7 @@ def run_customers_import(
     """Import the contragents of one archived upload (the body of the ``customers`` asset)."""
     from onec_pipeline.commerceml import ReadStats, read_upload
     from onec_pipeline.store import UploadRef
-    from onec_pipeline.store.customers import customer_counts, import_customers
+    from onec_pipeline.store.customers import counts_in_transaction, import_in_transaction
 
     upload, metadata = open_archived_upload(key, upload_dirs, [Entity.CUSTOMERS], dry_run=config.dry_run)
     if not upload.has(Entity.CUSTOMERS):
@@ -107,20 +97,10 @@ def run_customers_import(
     with store.transaction(
         ref, dry_run=config.dry_run, allow_mass_deactivation=config.allow_mass_deactivation
     ) as tx:
-        tx.lock()  # writes through tx.conn directly: serialise with other loads first
-        result = import_customers(
-            tx.conn,
-            contragents(),
-            key,
-            exported_at=tx.exported_at,
-            full=full,
-            now=tx.now,
-            schema=store.schema,
-            allow_mass_deactivation=config.allow_mass_deactivation,
-        )
+        result = import_in_transaction(tx, contragents(), full=full)
         if rejects:
             tx.load(rejects)
-        counts = customer_counts(tx.conn, store.schema)
+        counts = counts_in_transaction(tx)
     seconds = time.perf_counter() - started
     rejected = len(rejects)
     for name in ("inserted", "updated", "unchanged", "stale", "deactivated"):
@@ -190,30 +170,10 @@ def run_customers_export(
     config: CustomersExportConfig, catalog_db: CatalogDatabase, log
 ) -> MaterializeResult:
     """Write pending site-created customers to the outbox (the body of ``customers_export``)."""
-    from onec_pipeline.store.customers import customer_counts, export_customers
+    from onec_pipeline.store.customers import export_to_outbox
 
     outbox = Path(config.outbox_dir) if config.outbox_dir else Settings.from_env().outbox_dir
-    store = catalog_db.get_store()
-    store.ensure_schema()
-    result = None
-    with store.engine.connect() as conn:
-        trans = conn.begin()
-        try:
-            _lock(conn, store)
-            result = export_customers(conn, outbox, schema=store.schema)
-            counts = customer_counts(conn, store.schema)
-            if config.dry_run:
-                trans.rollback()
-                if result.path is not None:
-                    result.path.unlink(missing_ok=True)
-            else:
-                trans.commit()
-        except BaseException:
-            if trans.is_active:
-                trans.rollback()
-            if result is not None and result.path is not None:
-                result.path.unlink(missing_ok=True)  # not committed: the rows stay pending
-            raise
+    result, counts = export_to_outbox(catalog_db.get_store(), outbox, dry_run=config.dry_run)
     metadata = {
         "exported": MetadataValue.int(result.exported),
         "outbox": MetadataValue.path(str(outbox)),
@@ -254,11 +214,9 @@ def customers_export(
 
 
 def conflicts_check_result(store, key: str | None) -> AssetCheckResult:
-    from onec_pipeline.store.customers import open_conflicts
+    from onec_pipeline.store.audit import open_customer_conflicts
 
-    store.ensure_schema()
-    with store.engine.connect() as conn:
-        conflicts = open_conflicts(conn, store.schema)
+    conflicts = open_customer_conflicts(store)
     mine = [c for c in conflicts if key is not None and c["upload_key"] == key]
     return AssetCheckResult(
         passed=not conflicts,
@@ -277,11 +235,9 @@ def conflicts_check_result(store, key: str | None) -> AssetCheckResult:
 
 
 def duplicate_emails_check_result(store) -> AssetCheckResult:
-    from onec_pipeline.store.customers import duplicate_active_emails
+    from onec_pipeline.store.audit import duplicate_active_emails
 
-    store.ensure_schema()
-    with store.engine.connect() as conn:
-        dupes = duplicate_active_emails(conn, store.schema)
+    dupes = duplicate_active_emails(store)
     return AssetCheckResult(
         passed=not dupes,
         severity=AssetCheckSeverity.ERROR,

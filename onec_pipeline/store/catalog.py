@@ -37,7 +37,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +47,7 @@ import sqlalchemy as sa
 
 from onec_pipeline.commerceml.records import Entity, Reject
 from onec_pipeline.settings import normalise_database_url
+from onec_pipeline.store import applied
 from onec_pipeline.store import rows as R
 from onec_pipeline.store.schema import ACTIVE_TABLES, CATALOG_TABLES, META_TABLES, build_metadata
 
@@ -298,6 +299,33 @@ class CatalogStore:
             else:
                 log.debug("ANALYZE %s took %.2fs", name, time.perf_counter() - t0)
 
+    @contextmanager
+    def locked_connection(self, *, dry_run: bool = False) -> Iterator[sa.Connection]:
+        """A transaction serialised with every load of this schema (the load lock, taken first); commits
+        when the block ends, rolls back on an error or with ``dry_run``."""
+        self.ensure_schema()
+        with self.engine.connect() as conn:
+            trans = conn.begin()
+            try:
+                if self.dialect == "postgresql":
+                    conn.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": _load_lock_key(self)}
+                    )
+                yield conn
+            except BaseException:
+                trans.rollback()
+                raise
+            if dry_run:
+                trans.rollback()
+            else:
+                trans.commit()
+
+    def applied_entities(self, key: str) -> dict[str, datetime]:
+        """Entities of upload ``key`` a committed load already applied here, with when (see ``applied``)."""
+        self.ensure_schema()
+        with self.engine.connect() as conn:
+            return applied.applied_entities(conn, key, schema=self.schema)
+
     def load(self, records: Iterable, ref: UploadRef, **kwargs) -> dict[Entity, LoadResult]:
         """Shorthand: load ``records`` in one transaction and return the final counts."""
         with self.transaction(ref, **kwargs) as tx:
@@ -533,6 +561,10 @@ def _q(name: str) -> str:
     return f'"{name}"'
 
 
+def _load_lock_key(store: CatalogStore) -> str:
+    return f"onec-load:{store.schema}"
+
+
 class Transaction:
     """A loading transaction (see :meth:`CatalogStore.transaction`)."""
 
@@ -578,8 +610,17 @@ class Transaction:
         two assets (prices and rests of one run) proceed in parallel, applying them does not. Code that
         writes through ``tx.connection`` directly (customers) calls it first."""
         if self.pg and not self._locked:
-            self._exec("SELECT pg_advisory_xact_lock(hashtext(:k))", k=f"onec-load:{self.store.schema}")
+            self._exec("SELECT pg_advisory_xact_lock(hashtext(:k))", k=_load_lock_key(self.store))
         self._locked = True
+
+    def record_applied(self, records: dict[str, int]) -> None:
+        """Mark entity -> records read of this upload applied, committed with this transaction (not on a
+        dry run, which rolls back anyway)."""
+        applied.record_applied(self._execute_conn(), self.key, records, schema=self.store.schema)
+
+    def _execute_conn(self) -> sa.Connection:
+        self._sender.wait()
+        return self.conn
 
     # --- helpers -------------------------------------------------------------------------------------
 

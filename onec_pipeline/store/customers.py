@@ -673,6 +673,28 @@ def import_customers(
     return importer.finish()
 
 
+def import_in_transaction(tx: Any, records: Iterable[Customer], *, full: bool) -> CustomerSyncResult:
+    """:func:`import_customers` inside a store transaction (``store.transaction(ref)``): takes the load lock
+    first (these writes go straight to the tables, not through the loader)."""
+    tx.lock()
+    return import_customers(
+        tx.conn,
+        records,
+        tx.key,
+        exported_at=tx.exported_at,
+        full=full,
+        now=tx.now,
+        schema=tx.store.schema,
+        allow_mass_deactivation=tx.allow_mass_deactivation,
+        max_deactivation_share=tx.max_deactivation_share,
+    )
+
+
+def counts_in_transaction(tx: Any) -> dict[str, int]:
+    """:func:`customer_counts` as the store transaction ``tx`` sees them."""
+    return customer_counts(tx.conn, tx.store.schema)
+
+
 # -- export ----------------------------------------------------------------------------------------------
 
 
@@ -800,6 +822,24 @@ def export_customers(
         path.unlink(missing_ok=True)  # the rows stay pending: no file may claim them
         raise
     return CustomerExportResult(path, len(ids), ids)
+
+
+def export_to_outbox(store: Any, outbox_dir: str | Path, *, dry_run: bool = False):
+    """Export pending site-created customers (:func:`export_customers`) in one transaction serialised with
+    the loads; returns ``(CustomerExportResult, customer_counts)``. The file is removed again when the
+    transaction does not commit (an error, or ``dry_run``): the rows then stay pending."""
+    result: CustomerExportResult | None = None
+    try:
+        with store.locked_connection(dry_run=dry_run) as conn:
+            result = export_customers(conn, outbox_dir, schema=store.schema)
+            counts = customer_counts(conn, store.schema)
+    except BaseException:
+        if result is not None and result.path is not None:
+            result.path.unlink(missing_ok=True)
+        raise
+    if dry_run and result.path is not None:
+        result.path.unlink(missing_ok=True)
+    return result, counts
 
 
 # -- review ----------------------------------------------------------------------------------------------
