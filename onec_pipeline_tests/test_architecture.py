@@ -69,7 +69,6 @@ KNOWN_LONG_FUNCTIONS: set[str] = {
     "onec_pipeline/commerceml/reader.py:_offer",
     "onec_pipeline/commerceml/reader.py:_product",
     "onec_pipeline/commerceml/reader.py:run",
-    "onec_pipeline/defs/assets.py:run_asset_import",
     "onec_pipeline/defs/runner.py:run_import",
     "onec_pipeline/store/catalog.py:_apply",
     "onec_pipeline/store/catalog.py:load",
