@@ -28,7 +28,7 @@ from .records import (
     Unit,
     Warehouse,
 )
-from .upload import Upload, discover_upload
+from .upload import Upload, discover_upload, upload_from_headers
 from .values import normalise_currency, parse_datetime, parse_decimal
 
 __all__ = [
@@ -62,4 +62,5 @@ __all__ = [
     "parse_decimal",
     "read_header",
     "read_upload",
+    "upload_from_headers",
 ]

@@ -17,7 +17,6 @@ file costs the same as a 2 KB one. What it records:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Callable
@@ -298,9 +297,7 @@ def _tail_only_changes(opener: Callable[[], IO[bytes]], size: int, encoding: str
     return any(values)
 
 
-def header_from(
-    opener: Callable[[], IO[bytes]], rel: str, size: int, *, checksum: bool = False
-) -> FileHeader:
+def header_from(opener: Callable[[], IO[bytes]], rel: str, size: int) -> FileHeader:
     """Read the header of one file opened by ``opener`` (a path or a zip member)."""
     try:
         with opener() as fh:
@@ -324,13 +321,6 @@ def header_from(
             flags.append(tail_flag)
     only_changes = True if any(flags) else (False if flags else None)
     entities = frozenset(state.entities)
-    sha = None
-    if checksum:
-        digest = hashlib.sha256()
-        with opener() as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
-        sha = digest.hexdigest()
     return FileHeader(
         path=rel,
         kind=classify(entities, state.sections),
@@ -343,22 +333,18 @@ def header_from(
         classifier_id=state.classifier_id,
         catalog_id=state.catalog_id,
         size=size,
-        sha256=sha,
         entities=entities,
     )
 
 
-def read_header(
-    path: str | os.PathLike[str], rel: str | None = None, *, checksum: bool = False
-) -> FileHeader:
+def read_header(path: str | os.PathLike[str], rel: str | None = None) -> FileHeader:
     """Header of one XML file on disk (cheap: root and the start of the sections only).
 
-    ``rel`` is the path recorded in the header (default: the file name). ``checksum=True`` also computes
-    the sha256 of the whole file (a full read).
+    ``rel`` is the path recorded in the header (default: the file name).
     """
     p = Path(path)
     try:
         size = p.stat().st_size
     except OSError as exc:
         raise CommerceMLError(f"cannot read file: {exc}", file=rel or p.name) from None
-    return header_from(lambda: open(p, "rb"), rel or p.name, size, checksum=checksum)
+    return header_from(lambda: open(p, "rb"), rel or p.name, size)

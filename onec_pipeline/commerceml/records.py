@@ -20,6 +20,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,9 +261,44 @@ class FileHeader:
     classifier_id: str | None = None
     catalog_id: str | None = None
     size: int = 0
-    sha256: str | None = None
     # record families this file can contribute, from the header peek (drives Upload.has / is_full)
     entities: frozenset[Entity] = frozenset()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (kept in an archived upload's manifest so that the files are not peeked again)."""
+        return {
+            "path": self.path,
+            "kind": str(self.kind),
+            "schema_version": self.schema_version,
+            "namespace": self.namespace,
+            "encoding": self.encoding,
+            "exported_at": self.exported_at.isoformat() if self.exported_at else None,
+            "only_changes": self.only_changes,
+            "sections": list(self.sections),
+            "classifier_id": self.classifier_id,
+            "catalog_id": self.catalog_id,
+            "size": self.size,
+            "entities": sorted(str(e) for e in self.entities),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FileHeader:
+        """The header :meth:`to_dict` wrote (``ValueError``/``KeyError`` on a malformed dict)."""
+        exported = data.get("exported_at")
+        return cls(
+            path=str(data["path"]),
+            kind=FileKind(data["kind"]),
+            schema_version=data.get("schema_version"),
+            namespace=data.get("namespace"),
+            encoding=data.get("encoding"),
+            exported_at=datetime.fromisoformat(exported) if exported else None,
+            only_changes=data.get("only_changes"),
+            sections=tuple(data.get("sections") or ()),
+            classifier_id=data.get("classifier_id"),
+            catalog_id=data.get("catalog_id"),
+            size=int(data.get("size") or 0),
+            entities=frozenset(Entity(e) for e in data.get("entities") or ()),
+        )
 
 
 Record = (

@@ -142,20 +142,20 @@ def _sort(headers: Iterable[FileHeader]) -> list[FileHeader]:
     return sorted(headers, key=lambda h: (KIND_ORDER[h.kind], _natural_key(h.path)))
 
 
-def discover_upload(path: str | os.PathLike[str], *, checksum: bool = False) -> Upload:
+def discover_upload(path: str | os.PathLike[str]) -> Upload:
     """Classify every XML file of an upload directory (recursively) or ``.zip`` by content.
 
     Hidden files, ``.ready`` markers and ``*.part`` files are ignored; non-XML files (pictures under
-    ``import_files/``) are counted in ``other_files`` and otherwise ignored. ``checksum=True`` also fills
-    ``FileHeader.sha256`` (reads every file fully).
+    ``import_files/``) are counted in ``other_files`` and otherwise ignored. Reads each XML file's header;
+    :func:`upload_from_headers` rebuilds the same ``Upload`` from headers kept earlier, reading nothing.
     """
     root = Path(path)
     if root.is_file() and zipfile.is_zipfile(root):
-        return _discover_zip(root, checksum)
+        return _discover_zip(root)
     if root.is_file() and _is_xml(root.name):
         # a single file is an upload of one file
         upload = Upload(root=root.parent)
-        header = header_from(lambda: open(root, "rb"), root.name, root.stat().st_size, checksum=checksum)
+        header = header_from(lambda: open(root, "rb"), root.name, root.stat().st_size)
         _place(upload, header)
         return _finish(upload)
     if not root.is_dir():
@@ -176,11 +176,11 @@ def discover_upload(path: str | os.PathLike[str], *, checksum: bool = False) -> 
                 upload.other_files += 1
                 upload.other_bytes += size
                 continue
-            _place(upload, header_from(lambda full=full: open(full, "rb"), rel, size, checksum=checksum))
+            _place(upload, header_from(lambda full=full: open(full, "rb"), rel, size))
     return _finish(upload)
 
 
-def _discover_zip(root: Path, checksum: bool) -> Upload:
+def _discover_zip(root: Path) -> Upload:
     upload = Upload(root=root, is_zip=True)
     try:
         with zipfile.ZipFile(root) as archive:
@@ -198,9 +198,21 @@ def _discover_zip(root: Path, checksum: bool) -> Upload:
             upload.other_bytes += info.file_size
             continue
         try:
-            header = header_from(lambda rel=rel: upload.open(rel), rel, info.file_size, checksum=checksum)
+            header = header_from(lambda rel=rel: upload.open(rel), rel, info.file_size)
         except (zipfile.BadZipFile, OSError) as exc:
             raise CommerceMLError(f"unreadable zip member: {exc}", file=rel) from None
+        _place(upload, header)
+    return _finish(upload)
+
+
+def upload_from_headers(
+    root: str | os.PathLike[str], headers: Iterable[FileHeader], *, other_files: int = 0, other_bytes: int = 0
+) -> Upload:
+    """The ``Upload`` of directory ``root`` whose XML files had ``headers`` (e.g. kept in an archive's
+    manifest, see :meth:`FileHeader.to_dict`): classified and ordered like :func:`discover_upload`, without
+    opening a file."""
+    upload = Upload(root=Path(root), other_files=other_files, other_bytes=other_bytes)
+    for header in headers:
         _place(upload, header)
     return _finish(upload)
 

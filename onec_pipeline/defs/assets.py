@@ -86,7 +86,7 @@ def _files_markdown(upload, manifest) -> str:
     headers = list(getattr(upload, "files", [])) + list(getattr(upload, "documents", []))
     headers += list(getattr(upload, "unknown", []))
     for h in headers:
-        digest = h.sha256 or sha.get(h.path) or ""
+        digest = sha.get(h.path) or ""
         rows.append(
             f"| {h.path} | {getattr(h.kind, 'value', h.kind)} | {h.size} | `{digest[:16]}` | "
             f"{h.schema_version or ''} | {h.encoding or ''} | {h.exported_at or ''} | {h.only_changes} |"
