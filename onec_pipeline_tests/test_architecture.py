@@ -57,7 +57,6 @@ KNOWN_LONG_MODULES: set[str] = {
     "onec_pipeline/intake.py",
     "onec_pipeline/store/catalog.py",
     "onec_pipeline/store/customers.py",
-    "onec_pipeline/synth.py",
 }
 KNOWN_LONG_FUNCTIONS: set[str] = {
     "onec_pipeline/bench.py:_st_floor_extract",
