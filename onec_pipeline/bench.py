@@ -5,12 +5,11 @@ One run, on one synthetic UT 11 split package (``onec_pipeline.synth``):
 1. ``generate``      write the package (both cores);
 2. ``floor parse``   raw streaming parse of every file: libxml2 with a no-op SAX target (no Python per
                      element), or ``xmllint --stream`` when installed;
-3. ``floor extract`` (informational) a tuned lxml loop turning the files into TSV rows of the store tables;
-4. ``floor copy``    COPY of those rows into empty tables shaped like the store's (``LIKE … INCLUDING ALL``);
-5. ``import``        the production path: ``onec_pipeline.defs.runner.run_import`` (the same assets the sensor
-                     runs) or, while that is unavailable, the reader + store stages directly. The upload is
-                     first hard-linked into an incoming directory (untimed) and archived from there like the
-                     sensor does it: hashed and moved, not copied;
+3. ``import``        the production path: ``run_import`` (the same assets, partition and checks as the sensor's
+                     runs). The upload is first hard-linked into an incoming directory (untimed) and archived
+                     from there like the sensor does it: hashed and moved, not copied;
+4. ``floor export``  (untimed for the floor) the rows the import wrote, as TSV (``COPY … TO``);
+5. ``floor copy``    COPY of those rows into empty tables shaped like the store's (``LIKE … INCLUDING ALL``);
 6. ``re-import``     the identical upload again (unchanged data must be detected, nothing rewritten);
 7. ``prices only``   a prices-only upload (version 1 of the same catalog): only ``prices`` rows may change.
 
@@ -433,140 +432,6 @@ def _st_floor_parse(upload_dir: str, use_xmllint: bool) -> dict[str, Any]:
     }
 
 
-def _tsv(value: Any) -> str:
-    if value is None:
-        return "\\N"
-    if not isinstance(value, str):
-        value = json.dumps(value, ensure_ascii=False)
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        value = value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return value
-
-
-FLOOR_COLUMNS = {
-    "goods": (
-        "id name article barcode group_id description unit group_ids images properties requisites tax_rates "
-        "deleted is_active data_key upload_key exported_at updated_at"
-    ).split(),
-    "offers": (
-        "id product_id characteristic_id name barcode characteristics properties deleted is_active data_key "
-        "upload_key exported_at updated_at"
-    ).split(),
-    "prices": (
-        "offer_id price_type_id price currency unit ratio presentation data_key upload_key exported_at updated_at"
-    ).split(),
-    "rests": "offer_id warehouse_id quantity data_key upload_key exported_at updated_at".split(),
-}
-
-
-def _st_floor_extract(upload_dir: str, tsv_dir: str) -> dict[str, Any]:
-    """A tuned lxml loop (iterparse on Товар / Предложение, one pass over children, cleared) → TSV."""
-    from lxml import etree
-
-    bk = "bench-floor\tbench-floor\t2026-11-20 10:15:00\t" + datetime.now().strftime("%Y-%m-%d %H:%M:%S")
-    out = {t: open(Path(tsv_dir) / f"{t}.tsv", "w", encoding="utf-8") for t in FLOOR_TABLES}  # noqa: SIM115
-    counts = dict.fromkeys(FLOOR_TABLES, 0)
-    cur_map = {"руб": "RUB", "руб.": "RUB", "RUR": "RUB", "грн": "UAH"}
-
-    def local(tag: str) -> str:
-        return tag[tag.rfind("}") + 1 :]
-
-    for path in _xml_files(upload_dir):
-        for _ev, el in etree.iterparse(
-            str(path), events=("end",), tag=("{*}Товар", "{*}Предложение"), huge_tree=True
-        ):
-            if local(el.tag) == "Товар":
-                row: dict[str, Any] = {"deleted": "f", "is_active": "t"}
-                groups, images, props, reqs, taxes = [], [], [], {}, {}
-                for ch in el:
-                    n = local(ch.tag)
-                    if n == "Ид":
-                        row["id"] = (ch.text or "").strip()
-                    elif n == "Наименование":
-                        row["name"] = ch.text
-                    elif n == "Артикул":
-                        row["article"] = ch.text
-                    elif n == "Штрихкод":
-                        row["barcode"] = ch.text
-                    elif n == "Описание":
-                        row["description"] = ch.text
-                    elif n == "БазоваяЕдиница":
-                        row["unit"] = ch.text
-                    elif n == "Группы":
-                        groups = [g.text for g in ch]
-                    elif n == "Картинка":
-                        images.append(ch.text)
-                    elif n == "ПометкаУдаления" and ch.text == "true":
-                        row["deleted"], row["is_active"] = "t", "f"
-                    elif n == "ЗначенияСвойств":
-                        props = [{"property_id": v[0].text, "value": v[1].text} for v in ch if len(v) > 1]
-                    elif n == "ЗначенияРеквизитов":
-                        reqs = {v[0].text: v[1].text for v in ch if len(v) > 1}
-                    elif n == "СтавкиНалогов":
-                        taxes = {v[0].text: v[1].text for v in ch if len(v) > 1}
-                row.update(
-                    group_id=groups[0] if groups else None,
-                    group_ids=groups,
-                    images=images,
-                    properties=props,
-                    requisites=reqs,
-                    tax_rates=taxes,
-                )
-                cols = FLOOR_COLUMNS["goods"][:-4]
-                out["goods"].write("\t".join(_tsv(row.get(c)) for c in cols) + "\t" + bk + "\n")
-                counts["goods"] += 1
-            else:
-                oid = None
-                offer: dict[str, Any] | None = None
-                for ch in el:
-                    n = local(ch.tag)
-                    if n == "Ид":
-                        oid = (ch.text or "").strip()
-                    elif n == "Цены":
-                        for price in ch:
-                            p = {local(x.tag): x.text for x in price}
-                            cur = p.get("Валюта")
-                            out["prices"].write(
-                                f"{oid}\t{p.get('ИдТипаЦены')}\t{p.get('ЦенаЗаЕдиницу')}\t"
-                                f"{_tsv(cur_map.get(cur, cur))}\t{_tsv(p.get('Единица'))}\t"
-                                f"{_tsv(p.get('Коэффициент'))}\t{_tsv(p.get('Представление'))}\t{bk}\n"
-                            )
-                            counts["prices"] += 1
-                    elif n == "Остатки":
-                        for rest in ch:
-                            for wh in rest:
-                                out["rests"].write(f"{oid}\t{wh[0].text}\t{wh[1].text}\t{bk}\n")
-                                counts["rests"] += 1
-                    elif n == "Наименование":
-                        offer = offer or {"deleted": "f", "is_active": "t"}
-                        offer["name"] = ch.text
-                    elif n == "Штрихкод":
-                        offer = offer or {"deleted": "f", "is_active": "t"}
-                        offer["barcode"] = ch.text
-                    elif n == "ПометкаУдаления":
-                        offer = offer or {"deleted": "f", "is_active": "t"}
-                        if ch.text == "true":
-                            offer["deleted"], offer["is_active"] = "t", "f"
-                    elif n == "ХарактеристикиТовара":
-                        offer = offer or {"deleted": "f", "is_active": "t"}
-                        offer["characteristics"] = [[c[0].text, c[1].text] for c in ch if len(c) > 1]
-                    elif n == "ЗначенияСвойств":
-                        offer = offer or {"deleted": "f", "is_active": "t"}
-                        offer["properties"] = [{"property_id": v[0].text, "value": v[1].text} for v in ch]
-                if offer is not None and oid:
-                    product, _, char = oid.partition("#")
-                    offer.update(id=oid, product_id=product, characteristic_id=char or None)
-                    cols = FLOOR_COLUMNS["offers"][:-4]
-                    out["offers"].write("\t".join(_tsv(offer.get(c)) for c in cols) + "\t" + bk + "\n")
-                    counts["offers"] += 1
-            el.clear()
-            while el.getprevious() is not None:
-                del el.getparent()[0]
-    for fh in out.values():
-        fh.close()
-    return {"rows": sum(counts.values()), "counts": counts}
-
-
 def _st_floor_export(db_url: str, tsv_dir: str) -> dict[str, Any]:
     """TSV of exactly the rows the import wrote (COPY … TO), with the column lists, for the floor COPY."""
     import psycopg2
@@ -600,7 +465,7 @@ def _st_floor_copy(db_url: str, tsv_dir: str) -> dict[str, Any]:
     import psycopg2
 
     columns_file = Path(tsv_dir) / "columns.json"
-    columns = json.loads(columns_file.read_text()) if columns_file.exists() else FLOOR_COLUMNS
+    columns = json.loads(columns_file.read_text())
     conn = psycopg2.connect(_dsn(db_url))
     counts: dict[str, int] = {}
     per_table: dict[str, float] = {}
@@ -655,25 +520,6 @@ def _st_floor_copy(db_url: str, tsv_dir: str) -> dict[str, Any]:
 # -------------------------------------------------------------------------------------------- the import
 
 
-def pipeline_mode(requested: str = "auto") -> str:
-    """``dagster`` (defs.runner.run_import), ``direct`` (reader + store) or ``none`` (neither importable)."""
-    if requested in ("auto", "dagster"):
-        try:
-            from onec_pipeline.defs.runner import run_import  # noqa: F401
-
-            return "dagster"
-        except ImportError:
-            if requested == "dagster":
-                raise
-    try:
-        from onec_pipeline.commerceml import discover_upload, read_upload  # noqa: F401
-        from onec_pipeline.store import CatalogStore  # noqa: F401
-
-        return "direct"
-    except ImportError:
-        return "none"
-
-
 def _table_state(db_url: str, schema: str) -> dict[str, Any]:
     """Rows per catalog table and the current transaction id (rows with a newer xmin were written after)."""
     import psycopg2
@@ -719,84 +565,6 @@ def _touched_since(db_url: str, schema: str, xid: int) -> dict[str, int]:
     return out
 
 
-def _summarise_results(results: Any) -> dict[str, Any]:
-    """Best-effort JSON-able view of what run_import / store.load returned."""
-    if results is None:
-        return {}
-    if isinstance(results, dict):
-        out = {}
-        for k, v in results.items():
-            key = str(getattr(k, "value", k))
-            if hasattr(v, "__dataclass_fields__"):
-                out[key] = {f: _jsonable(getattr(v, f)) for f in v.__dataclass_fields__}
-            else:
-                out[key] = _jsonable(v)
-        return out
-    if hasattr(results, "__dataclass_fields__"):
-        return {f: _jsonable(getattr(results, f)) for f in results.__dataclass_fields__}
-    return {"result": _jsonable(results)}
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, (str, int, float, bool)) or v is None:
-        return v
-    if isinstance(v, dict):
-        return {str(getattr(k, "value", k)): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple, set, frozenset)):
-        return [_jsonable(x) for x in v]
-    if hasattr(v, "__dataclass_fields__"):
-        return {f: _jsonable(getattr(v, f)) for f in v.__dataclass_fields__}
-    return str(v)
-
-
-def _rows_loaded(summary: dict[str, Any]) -> int:
-    total = 0
-    for v in summary.values():
-        if isinstance(v, dict):
-            if "rows" in v and isinstance(v["rows"], int):
-                total += v["rows"]
-            else:
-                total += _rows_loaded(v)
-    return total
-
-
-_DIRECT_ASSETS = {
-    "groups": ("groups", "properties", "units"),
-    "goods": ("goods",),
-    "offers": ("offers",),
-    "prices": ("price_types", "prices"),
-    "rests": ("warehouses", "rests", "stock_totals"),
-}
-
-
-def _direct_asset(db_url: str, upload_dir: str, key: str, asset: str) -> dict[str, Any]:
-    """One asset the way defs/assets.py does it: read_upload(wanted entities) → one store.transaction."""
-    from onec_pipeline.commerceml import discover_upload, read_upload
-    from onec_pipeline.commerceml.records import Entity
-    from onec_pipeline.store import CatalogStore, UploadRef
-
-    t0 = time.perf_counter()
-    upload = discover_upload(Path(upload_dir))
-    wanted = {Entity(e) for e in _DIRECT_ASSETS[asset]}
-    present = {e for e in wanted if upload.has(e)}
-    if not present:
-        return {"asset": asset, "seconds": 0.0, "results": {}}
-    store = CatalogStore(db_url, schema=BENCH_SCHEMA)
-    ref = UploadRef(key=key, exported_at=upload.exported_at, full={e for e in present if upload.is_full(e)})
-    with store.transaction(ref) as tx:
-        results = tx.load(read_upload(upload, present))
-    store.engine.dispose()
-    return {"asset": asset, "seconds": time.perf_counter() - t0, "results": _summarise_results(results)}
-
-
-def _direct_asset_proc(args: tuple[str, str, str, str]) -> dict[str, Any]:
-    import resource
-
-    out = _direct_asset(*args)
-    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    return out
-
-
 def _link_tree(src: Path, dst: Path) -> Path:
     """A copy of ``src`` at ``dst`` made of hard links (a real copy where linking is refused)."""
     for path in sorted(src.rglob("*")):
@@ -815,96 +583,76 @@ def _link_tree(src: Path, dst: Path) -> Path:
 def _st_import(
     db_url: str,
     upload_dir: str,
-    mode: str,
     archive_dir: str | None = None,
-    parallel: bool = True,
-    dagster_parallel: bool = False,
+    parallel: bool = False,
     incoming_dir: str | None = None,
 ) -> dict[str, Any]:
-    """Import one upload through the production path and count the rows it wrote (xmin).
+    """Import one upload through ``run_import`` (the sensor's assets) and count the rows it wrote (xmin).
 
     ``incoming_dir``: first hard-link the upload into this directory (untimed) and import it from there, so
     that it is archived like the sensor does it: hashed and moved (renamed), not copied.
     """
+    from onec_pipeline.defs.runner import run_import
+
     source = Path(upload_dir)
     keep_source = None
-    if incoming_dir is not None and mode == "dagster":
+    if incoming_dir is not None:
         source = _link_tree(
             Path(upload_dir), Path(incoming_dir) / f"{Path(upload_dir).name}-{uuid.uuid4().hex[:6]}"
         )
         keep_source = False
     before = _table_state(db_url, BENCH_SCHEMA)
     t0 = time.perf_counter()
-    detail: dict[str, Any] = {"mode": mode}
-    if mode == "dagster":
-        from onec_pipeline.defs.runner import run_import
+    events: dict[str, dict[str, Any]] = {}
 
-        events: dict[str, dict[str, Any]] = {}
+    def progress(event: str, asset: str, details: dict[str, Any]) -> None:
+        now = time.perf_counter() - t0
+        if event == "start":
+            events.setdefault(asset, {})["start"] = round(now, 2)
+        elif event in ("done", "failed"):
+            e = events.setdefault(asset, {})
+            e["end"] = round(now, 2)
+            e.update({k: _jsonable(v) for k, v in details.items()})
+        elif event == "archived":
+            events["archive"] = {"end": round(now, 2)}
 
-        def progress(event: str, asset: str, details: dict[str, Any]) -> None:
-            now = time.perf_counter() - t0
-            if event == "start":
-                events.setdefault(asset, {})["start"] = round(now, 2)
-            elif event in ("done", "failed"):
-                e = events.setdefault(asset, {})
-                e["end"] = round(now, 2)
-                e.update({k: _jsonable(v) for k, v in details.items()})
-            elif event == "archived":
-                events["archive"] = {"end": round(now, 2)}
-
-        summary = run_import(
-            source,
-            database_url=db_url,
-            db_schema=BENCH_SCHEMA,
-            archive_dir=archive_dir,
-            log_progress=progress,
-            parallel=dagster_parallel,
-            keep_source=keep_source,
-        )
-        if keep_source is False and source.exists():  # the linked copy (a duplicate is removed already)
-            shutil.rmtree(source, ignore_errors=True)
-        detail["upload_key"] = summary.key
-        detail["assets"] = events
-        detail["result"] = {name: a.metadata for name, a in summary.assets.items()}
-        detail["counts"] = summary.counts()
-        if not summary.success:
-            raise RuntimeError(f"run_import failed: {summary.error}")
-    elif mode == "direct":
-        from onec_pipeline.intake import compute_key
-        from onec_pipeline.store import CatalogStore
-
-        key = compute_key(Path(upload_dir))[0]
-        detail["upload_key"] = key
-        store = CatalogStore(db_url, schema=BENCH_SCHEMA)
-        store.upgrade()
-        store.engine.dispose()
-        assets = []
-        for asset in ("groups", "goods", "offers"):
-            assets.append(_direct_asset(db_url, upload_dir, key, asset))
-        if parallel:  # prices and rests are independent: one process each (both cores)
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
-
-            with ProcessPoolExecutor(max_workers=2, mp_context=mp.get_context("fork")) as pool:
-                assets += list(
-                    pool.map(_direct_asset_proc, [(db_url, upload_dir, key, a) for a in ("prices", "rests")])
-                )
-        else:
-            for asset in ("prices", "rests"):
-                assets.append(_direct_asset(db_url, upload_dir, key, asset))
-        detail["assets"] = assets
-        detail["result"] = {a["asset"]: a["results"] for a in assets}
-    else:
-        raise RuntimeError("no import path available (neither defs.runner.run_import nor reader + store)")
+    summary = run_import(
+        source,
+        database_url=db_url,
+        db_schema=BENCH_SCHEMA,
+        archive_dir=archive_dir,
+        log_progress=progress,
+        parallel=parallel,
+        keep_source=keep_source,
+    )
+    if keep_source is False and source.exists():  # the linked copy (a duplicate is removed already)
+        shutil.rmtree(source, ignore_errors=True)
+    detail: dict[str, Any] = {
+        "upload_key": summary.key,
+        "assets": events,
+        "result": {name: a.metadata for name, a in summary.assets.items()},
+        "counts": summary.counts(),
+    }
+    if not summary.success:
+        raise RuntimeError(f"run_import failed: {summary.error}")
     seconds = time.perf_counter() - t0
     touched = _touched_since(db_url, BENCH_SCHEMA, before["xid"])
     after = _table_state(db_url, BENCH_SCHEMA)
     detail.update(touched=touched, rows_after=after["rows"], rows_before=before["rows"])
-    if mode == "dagster":
-        loaded = sum(int(e.get("records", 0) or 0) for e in detail["assets"].values())
-    else:
-        loaded = _rows_loaded(detail.get("result", {}))
+    loaded = sum(int(e.get("records", 0) or 0) for e in events.values())
     return {"seconds": seconds, "rows": loaded or sum(touched.values()), **detail}
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    if isinstance(v, dict):
+        return {str(getattr(k, "value", k)): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return [_jsonable(x) for x in v]
+    if hasattr(v, "__dataclass_fields__"):
+        return {f: _jsonable(getattr(v, f)) for f in v.__dataclass_fields__}
+    return str(v)
 
 
 # ------------------------------------------------------------------------------------------------ the run
@@ -970,7 +718,6 @@ def run_bench(
     server_url: str | None = None,
     keep: bool = False,
     workdir: str | os.PathLike[str] | None = None,
-    mode: str = "auto",
     seed: int = 0,
     use_xmllint: bool = True,
     log: Callable[[str], None] = print,
@@ -994,7 +741,6 @@ def run_bench(
 
     server_url = server_url or server_url_from_env()
     profile_dir = Path(profile) if profile else None
-    mode = pipeline_mode(mode)
     dbname = f"onec_bench_{uuid.uuid4().hex[:8]}"
     pg_version = _create_database(server_url, dbname)
     db_url = _pg_url(server_url, dbname)
@@ -1006,7 +752,7 @@ def run_bench(
     machine["postgresql"] = pg_version
     report = BenchReport(
         offers=offers,
-        mode=f"{mode} (parallel)" if parallel and mode == "dagster" else mode,
+        mode="parallel" if parallel else "one process",
         started_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         machine=machine,
         counts=expected_counts(offers=offers, seed=seed),
@@ -1040,18 +786,15 @@ def run_bench(
             args = {
                 "db_url": db_url,
                 "upload_dir": str(upload),
-                "mode": mode,
                 "archive_dir": str(archive_dir),
-                "dagster_parallel": parallel,
+                "parallel": parallel,
                 "incoming_dir": str(base / "incoming"),
             }
             return _run_stage(title, "_st_import", args, backends=backends, log=log, profile_dir=profile_dir)
 
-        stage1 = None
-        if mode != "none":
-            stage1 = import_stage("import (first)", upload_dir)
-            report.stages.append(stage1)
-        if stage1 is not None and not stage1.error:
+        stage1 = import_stage("import (first)", upload_dir)
+        report.stages.append(stage1)
+        if not stage1.error:
             # the floor COPYs exactly the rows the import wrote, into empty tables shaped like the store's
             report.stages.append(
                 _run_stage(
@@ -1063,29 +806,19 @@ def run_bench(
                     profile_dir=profile_dir,
                 )
             )
-        else:  # no import to take the rows from: a tuned lxml loop extracts them from the files
-            report.stages.append(
-                _run_stage(
-                    "floor: lxml extract → TSV",
-                    "_st_floor_extract",
-                    {"upload_dir": str(upload_dir), "tsv_dir": str(tsv_dir)},
-                    log=log,
-                    profile_dir=profile_dir,
-                )
+            copy = _run_stage(
+                "floor: COPY",
+                "_st_floor_copy",
+                {"db_url": db_url, "tsv_dir": str(tsv_dir)},
+                backends=backends,
+                log=log,
+                profile_dir=profile_dir,
             )
-        copy = _run_stage(
-            "floor: COPY",
-            "_st_floor_copy",
-            {"db_url": db_url, "tsv_dir": str(tsv_dir)},
-            backends=backends,
-            log=log,
-            profile_dir=profile_dir,
-        )
-        report.stages.append(copy)
+            report.stages.append(copy)
         shutil.rmtree(tsv_dir, ignore_errors=True)
-        if reimport and mode != "none" and stage1 and not stage1.error:
+        if reimport and not stage1.error:
             report.stages.append(import_stage("re-import (identical)", upload_dir))
-        if prices_only and mode != "none" and stage1 and not stage1.error:
+        if prices_only and not stage1.error:
             prices_kwargs = {
                 "sections": ["prices"],
                 "version": 1,

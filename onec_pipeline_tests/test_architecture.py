@@ -59,8 +59,6 @@ KNOWN_LONG_MODULES: set[str] = {
     "onec_pipeline/store/customers.py",
 }
 KNOWN_LONG_FUNCTIONS: set[str] = {
-    "onec_pipeline/bench.py:_st_floor_extract",
-    "onec_pipeline/bench.py:_st_import",
     "onec_pipeline/bench.py:run_bench",
     "onec_pipeline/cli/import_cmd.py:import_cmd",
     "onec_pipeline/commerceml/header.py:_peek",

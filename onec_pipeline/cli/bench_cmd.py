@@ -30,13 +30,6 @@ import click
     help="Write the table as Markdown.",
 )
 @click.option(
-    "--mode",
-    type=click.Choice(["auto", "dagster", "direct"]),
-    default="auto",
-    show_default=True,
-    help="Import path: the Dagster runner (production) or the reader + store directly.",
-)
-@click.option(
     "--workdir", type=click.Path(file_okay=False, path_type=Path), help="Where to write the upload."
 )
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -62,7 +55,6 @@ def bench(
     keep,
     json_out,
     md_out,
-    mode,
     workdir,
     seed,
     no_xmllint,
@@ -85,7 +77,6 @@ def bench(
         server_url=database_url,
         keep=keep,
         workdir=workdir,
-        mode=mode,
         seed=seed,
         use_xmllint=not no_xmllint,
         profile=profile,

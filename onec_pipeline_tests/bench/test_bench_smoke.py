@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from onec_pipeline.bench import pipeline_mode
 from onec_pipeline.cli import main
 from onec_pipeline.synth import expected_counts
 
@@ -50,7 +49,7 @@ def test_bench_quick_smoke(pg_database_url: str, tmp_path: Path) -> None:
     # the generator and the floor see exactly the generated rows
     assert stages["generate"]["error"] is None
     assert stages["generate"]["detail"]["counts"] == expected
-    extract = stages.get("floor: export TSV (COPY TO)") or stages["floor: lxml extract → TSV"]
+    extract = stages["floor: export TSV (COPY TO)"]
     assert extract["detail"]["counts"] == {k: expected[k] for k in ("goods", "offers", "prices", "rests")}
     assert stages["floor: COPY"]["rows"] == extract["rows"] == sum(extract["detail"]["counts"].values())
     assert stages["floor: raw parse"]["detail"]["mb"] > 0
@@ -59,18 +58,17 @@ def test_bench_quick_smoke(pg_database_url: str, tmp_path: Path) -> None:
             assert st["seconds"] > 0, st["name"]
             assert st["peak_rss_mb"] > 0, st["name"]
 
-    mode = pipeline_mode()
-    assert report["mode"] == mode
-    if mode != "none":
-        first = stages["import (first)"]
-        assert first["error"] is None, first["error"]
-        touched = first["detail"]["touched"]
-        for table in ("goods", "offers", "prices", "rests"):
-            assert touched[table] == expected[table], table
-        assert touched["price_types"] == expected["price_types"]
-        assert any(k.startswith("postgres") for k in first["processes"])  # the backend was watched
-        assert "re-import (identical)" in stages and "import prices-only" in stages
-        assert "reimport_rows_touched" in report["summary"]
+    # the import ran through run_import, in one process (the default)
+    assert report["mode"] == "one process"
+    first = stages["import (first)"]
+    assert first["error"] is None, first["error"]
+    touched = first["detail"]["touched"]
+    for table in ("goods", "offers", "prices", "rests"):
+        assert touched[table] == expected[table], table
+    assert touched["price_types"] == expected["price_types"]
+    assert any(k.startswith("postgres") for k in first["processes"])  # the backend was watched
+    assert "re-import (identical)" in stages and "import prices-only" in stages
+    assert "reimport_rows_touched" in report["summary"]
 
     # the table was printed, the markdown written, the bench database dropped
     assert "pipeline" in result.output or "floor" in result.output
