@@ -52,14 +52,12 @@ KNOWN_CYCLES: set[frozenset[str]] = {
     frozenset({"onec_pipeline.defs.assets", "onec_pipeline.defs.checks", "onec_pipeline.defs.customers"}),
 }
 KNOWN_LONG_MODULES: set[str] = {
-    "onec_pipeline/bench.py",
     "onec_pipeline/commerceml/reader.py",
     "onec_pipeline/intake.py",
     "onec_pipeline/store/catalog.py",
     "onec_pipeline/store/customers.py",
 }
 KNOWN_LONG_FUNCTIONS: set[str] = {
-    "onec_pipeline/bench.py:run_bench",
     "onec_pipeline/cli/import_cmd.py:import_cmd",
     "onec_pipeline/commerceml/header.py:_peek",
     "onec_pipeline/commerceml/reader.py:_customer",

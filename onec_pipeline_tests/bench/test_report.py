@@ -1,0 +1,87 @@
+"""The bench report without a run: the summary against the targets, the notes and Markdown, and the
+py-spy profile summary. No timing assertions: the figures are made up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from onec_pipeline.bench import BenchReport, Stage, markdown, summarise_profile
+from onec_pipeline.bench.output import notes
+from onec_pipeline.bench.report import summarise
+
+
+def _report(*stages: Stage) -> BenchReport:
+    return BenchReport(
+        offers=10,
+        mode="one process",
+        started_at="now",
+        machine={},
+        counts={"prices_changed": 3},
+        files_mb=1.0,
+        stages=list(stages),
+    )
+
+
+def test_summary_compares_the_import_with_the_floor_and_the_targets() -> None:
+    touched = {"prices": 30, "goods": 0}
+    report = _report(
+        Stage("floor: raw parse", seconds=1.0),
+        Stage("import (first)", seconds=6.0, peak_rss_mb=120.0, processes={"postgres[7]": 400.0}),
+        Stage("floor: COPY", seconds=2.0),
+        Stage("re-import (identical)", seconds=1.0, peak_rss_mb=90.0, detail={"touched": {"goods": 0}}),
+        Stage("import prices-only", seconds=3.0, children_peak_rss_mb=310.0, detail={"touched": touched}),
+    )
+    summary = summarise(report)
+    assert summary["floor_seconds"] == 3.0
+    assert summary["pipeline_over_floor"] == 2.0 and summary["target_4x_floor"] is True
+    assert summary["reimport_speedup"] == 6.0 and summary["target_reimport_5x"] is True
+    assert summary["reimport_rows_touched"] == {"goods": 0}
+    assert summary["prices_only_touched"] == touched and summary["target_prices_only"] is True
+    assert summary["prices_only_expected_changed_prices"] == 3
+    assert summary["peak_rss_mb_import"] == 310.0 and summary["target_rss_300mb"] is False
+    assert summary["peak_rss_mb_postgres_backend"] == 400.0
+
+
+def test_failed_stages_leave_their_figures_out() -> None:
+    report = _report(
+        Stage("floor: raw parse", seconds=1.0),
+        Stage("import (first)", error="RuntimeError: run_import failed"),
+        Stage("import prices-only", seconds=1.0, detail={"touched": {"prices": 1, "offers": 2}}),
+    )
+    summary = summarise(report)
+    assert "floor_seconds" not in summary and "pipeline_over_floor" not in summary
+    assert "reimport_speedup" not in summary
+    assert summary["target_prices_only"] is False  # offers were written too
+
+
+def test_markdown_has_a_row_per_stage_with_its_notes() -> None:
+    assets = {"archive": {"end": 0.5}, "goods": {"start": 0.5, "end": 2.0}}
+    imported = Stage(
+        "import (first)", seconds=2.0, rows=4, detail={"assets": assets, "touched": {"goods": 4}}
+    )
+    failed = Stage("floor: COPY", error="OperationalError: a|b")
+    text = markdown(_report(imported, failed))
+    lines = text.splitlines()
+    assert lines[0].startswith("| stage | seconds |") and len(lines) == 4
+    assert notes(imported) == "archive 0.5s; goods 1.5s; rows written 4"
+    assert "archive 0.5s; goods 1.5s; rows written 4" in lines[2]
+    assert lines[3].startswith("| floor: COPY | FAILED |") and "a/b" in lines[3]
+
+
+def test_profile_summary_counts_self_and_inclusive_shares(tmp_path: Path) -> None:
+    raw = tmp_path / "import.txt"
+    raw.write_text(
+        "main (x.py:1);load (onec_pipeline/store/catalog.py:10);copy (onec_pipeline/store/catalog.py:20) 3\n"
+        "main (x.py:1);read (onec_pipeline/commerceml/reader.py:5) 1\n"
+        "main (x.py:1);stage_entry (onec_pipeline/bench/process.py:9) 4\n"
+        "garbage line\n"
+    )
+    profile = summarise_profile(raw)
+    assert profile["samples"] == 8
+    assert profile["self"]["copy (onec_pipeline/store/catalog.py)"] == 0.375
+    assert profile["inclusive"] == {
+        "load (onec_pipeline/store/catalog.py)": 0.375,
+        "copy (onec_pipeline/store/catalog.py)": 0.375,
+        "read (onec_pipeline/commerceml/reader.py)": 0.125,
+    }
+    assert summarise_profile(tmp_path / "missing.txt") == {}
