@@ -69,11 +69,11 @@ def bench(
 
     # a plain `kill` must still drop the bench database and remove the files (run_bench's finally)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    n = offers if offers is not None else (QUICK_OFFERS if quick else DEFAULT_OFFERS)
+    offer_count = offers if offers is not None else (QUICK_OFFERS if quick else DEFAULT_OFFERS)
     if workdir:
         workdir.mkdir(parents=True, exist_ok=True)
     report = run_bench(
-        n,
+        offer_count,
         server_url=database_url,
         keep=keep,
         workdir=workdir,
@@ -90,5 +90,5 @@ def bench(
         json_out.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
     if md_out:
         md_out.write_text(markdown(report) + "\n")
-    if any(st.error for st in report.stages):
+    if any(stage.error for stage in report.stages):
         raise SystemExit(1)
