@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from onec_pipeline.bench import BenchReport, Stage, markdown, summarise_profile
 from onec_pipeline.bench.output import notes
 from onec_pipeline.bench.report import summarise
@@ -85,3 +87,13 @@ def test_profile_summary_counts_self_and_inclusive_shares(tmp_path: Path) -> Non
         "read (onec_pipeline/commerceml/reader.py)": 0.125,
     }
     assert summarise_profile(tmp_path / "missing.txt") == {}
+
+
+def test_every_public_name_of_the_package_resolves() -> None:
+    import onec_pipeline.bench as bench
+
+    assert sorted(bench.__all__) == sorted(bench._EXPORTS)
+    for name in bench.__all__:
+        assert getattr(bench, name) is not None, name
+    with pytest.raises(AttributeError):
+        _ = bench.no_such_name
