@@ -61,12 +61,19 @@ class _Run:
     parallel: bool
 
     def stage(
-        self, name: str, function: StageFunction, kwargs: dict[str, Any], *, database: bool = False
+        self,
+        name: str,
+        function: StageFunction,
+        kwargs: dict[str, Any],
+        *,
+        database: bool = False,
+        profile: bool = False,
     ) -> Stage:
-        """Run a stage and add it to the report; ``database``: it works on the bench database, whose
-        backends are watched too."""
+        """Run a stage and add it to the report. ``database``: it works on the bench database, whose backends
+        are watched too; ``profile``: py-spy samples it when ``--profile`` is given."""
         backends = self.backends if database else None
-        stage = run_stage(name, function, kwargs, backends=backends, log=self.log)
+        profile_dir = self.profile_dir if profile else None
+        stage = run_stage(name, function, kwargs, backends=backends, log=self.log, profile_dir=profile_dir)
         self.report.stages.append(stage)
         return stage
 
@@ -81,9 +88,8 @@ class _Run:
         parsed = self.stage(RAW_PARSE, parse_files, kwargs)
         parsed.rows = sum(self.report.counts[table] for table in FLOOR_TABLES)
 
-    def import_upload(self, name: str, upload: Path) -> Stage:
-        """One import of ``upload`` through the production path, measured like every stage (and sampled by
-        py-spy with ``--profile``)."""
+    def import_stage(self, name: str, upload: Path) -> Stage:
+        """One import of ``upload`` through the production path, measured like every stage."""
         kwargs = {
             "db_url": self.db_url,
             "upload_dir": str(upload),
@@ -91,11 +97,7 @@ class _Run:
             "parallel": self.parallel,
             "incoming_dir": str(self.base / "incoming"),
         }
-        stage = run_stage(
-            name, import_upload, kwargs, backends=self.backends, log=self.log, profile_dir=self.profile_dir
-        )
-        self.report.stages.append(stage)
-        return stage
+        return self.stage(name, import_upload, kwargs, database=True, profile=True)
 
     def floor_copy(self) -> None:
         """The floor COPYs exactly the rows the import wrote, into empty tables shaped like the store's."""
@@ -109,7 +111,7 @@ class _Run:
         upload = self.base / "prices-only"
         kwargs = {"out_dir": str(upload), "offers": self.report.offers, "seed": self.seed, "workers": 1}
         self.stage(GENERATE_PRICES_ONLY, generate_files, {**kwargs, **_PRICES_ONLY})
-        self.import_upload(PRICES_ONLY_IMPORT, upload)
+        self.import_stage(PRICES_ONLY_IMPORT, upload)
         changed = expected_counts(offers=self.report.offers, seed=self.seed, **_PRICES_ONLY)["changed_offers"]
         self.report.counts["prices_changed"] = changed * self.report.counts["price_types"]
 
@@ -117,11 +119,11 @@ class _Run:
         """Every stage in order, then the summary."""
         self.generate()
         self.parse(use_xmllint)
-        first = self.import_upload(FIRST_IMPORT, self.base / "upload")
+        first = self.import_stage(FIRST_IMPORT, self.base / "upload")
         if not first.error:
             self.floor_copy()
             if reimport:
-                self.import_upload(REIMPORT, self.base / "upload")
+                self.import_stage(REIMPORT, self.base / "upload")
             if prices_only:
                 self.prices_only()
         self.report.summary = summarise(self.report)
