@@ -54,7 +54,6 @@ KNOWN_CYCLES: set[frozenset[str]] = {
 KNOWN_LONG_MODULES: set[str] = {
     "onec_pipeline/bench.py",
     "onec_pipeline/commerceml/reader.py",
-    "onec_pipeline/intake.py",
     "onec_pipeline/store/catalog.py",
     "onec_pipeline/store/customers.py",
     "onec_pipeline/synth.py",

@@ -12,7 +12,7 @@ from onec_pipeline import intake, synth
 from onec_pipeline.defs.definitions import defs
 from onec_pipeline.defs.resources import CatalogDatabase, UploadDirs
 from onec_pipeline.defs.runner import run_import
-from onec_pipeline_tests.defs.test_intake import write_import
+from onec_pipeline_tests.intake.helpers import write_import
 
 
 @pytest.fixture(scope="module")
