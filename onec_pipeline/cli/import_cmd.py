@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -52,8 +53,6 @@ def import_cmd(
     The run goes through Dagster: the same assets, partition and checks as the sensor's runs, recorded in
     the instance at $DAGSTER_HOME when set (else an ephemeral one). Exits non-zero when the import fails.
     """
-    import os
-
     from rich.console import Console
 
     # the run's own log lines stay in the Dagster instance; this command prints progress and a summary

@@ -41,6 +41,14 @@ ONLY_CHOICES: dict[str, tuple[str, ...]] = {
 CATALOG_ENTITIES = frozenset({Entity.GOODS, Entity.OFFERS})
 
 
+def upload_tags(key: str, source: str = "") -> dict[str, str]:
+    """The tags of the import run of upload ``key`` (``source``: where it came from, the last 200 chars)."""
+    tags = {IMPORT_TAG: "true", UPLOAD_TAG: key}
+    if source:
+        tags[SOURCE_TAG] = source[-200:]
+    return tags
+
+
 def assets_for_upload(upload: Upload) -> list[str]:
     """Names of the import assets whose data the upload holds (``Upload.has``), in dependency order."""
     return [name for name, entities in ASSET_ENTITIES.items() if any(upload.has(e) for e in entities)]

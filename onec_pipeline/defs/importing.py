@@ -100,7 +100,7 @@ def nothing_to_load(
     metadata["note"] = MetadataValue.text(f"upload {key} holds no {asset_name} data: nothing loaded")
     for name in counts:
         metadata[name] = MetadataValue.int(0)
-    log.info(f"{asset_name}: upload {key} holds no {asset_name} data")
+    log.info(f"{asset_name} [{key}]: the upload holds no {asset_name} data")
     progress.done(asset_name, records=0, seconds=0.0, has_data=False)
     return MaterializeResult(metadata=metadata)
 

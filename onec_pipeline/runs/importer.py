@@ -22,7 +22,9 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     DagsterInstance,
+    ExecuteInProcessResult,
     JobDefinition,
+    JobExecutionResult,
     RunsFilter,
     execute_job,
     materialize,
@@ -30,13 +32,7 @@ from dagster import (
 )
 
 from onec_pipeline import intake
-from onec_pipeline.defs.constants import (
-    IMPORT_TAG,
-    ONLY_CHOICES,
-    SOURCE_TAG,
-    UPLOAD_TAG,
-    assets_for_upload,
-)
+from onec_pipeline.defs.constants import ONLY_CHOICES, assets_for_upload, upload_tags
 from onec_pipeline.defs.definitions import defs
 from onec_pipeline.defs.partitions import UPLOADS_PARTITIONS_NAME
 from onec_pipeline.defs.resources import CatalogDatabase, ImportProgress, UploadDirs
@@ -102,12 +98,12 @@ class _Run:
         }
 
     def tags(self) -> dict[str, str]:
-        return {IMPORT_TAG: "true", UPLOAD_TAG: self.key, SOURCE_TAG: "cli"}
+        return upload_tags(self.key, "cli")
 
 
 def _in_process(
     run: _Run, inst: DagsterInstance, summary: ImportSummary, log_progress: ProgressCallback | None
-):
+) -> ExecuteInProcessResult:
     """Materialise in this process; the assets report progress through the ``progress`` resource."""
     resources = {
         "catalog_db": CatalogDatabase(database_url=run.database_url, db_schema=run.db_schema),
@@ -130,7 +126,7 @@ def _in_process(
 
 def _out_of_process(
     run: _Run, inst: DagsterInstance, summary: ImportSummary, log_progress: ProgressCallback | None
-):
+) -> JobExecutionResult:
     """Execute the ``import_upload`` job like the sensor's runs (multiprocess executor), following the run's
     events while it runs."""
     database = {k: v for k, v in (("database_url", run.database_url), ("db_schema", run.db_schema)) if v}
@@ -232,8 +228,12 @@ def run_import(
     with (persistent_instance if parallel else run_instance)(instance) as inst:
         if not inst.has_dynamic_partition(UPLOADS_PARTITIONS_NAME, key):
             inst.add_dynamic_partitions(UPLOADS_PARTITIONS_NAME, [key])
-        execute = _out_of_process if parallel else _in_process
-        result = execute(run, inst, summary, log_progress)
+        if parallel:
+            result: ExecuteInProcessResult | JobExecutionResult = _out_of_process(
+                run, inst, summary, log_progress
+            )
+        else:
+            result = _in_process(run, inst, summary, log_progress)
         summary.run_id = result.run_id
         summary.success = result.success
     if not summary.success and summary.error is None:

@@ -33,7 +33,7 @@ from dagster import (
 
 from onec_pipeline import intake
 
-from ..constants import IMPORT_ASSETS, IMPORT_TAG, SOURCE_TAG, UPLOAD_TAG, assets_for_upload
+from ..constants import IMPORT_ASSETS, assets_for_upload, upload_tags
 from ..partitions import UPLOADS_PARTITIONS_NAME, uploads_partitions
 from ..resources import UploadDirs
 from ..selection import upload_check_keys_for
@@ -41,13 +41,6 @@ from ..selection import upload_check_keys_for
 RECOVERY_WINDOW_SECONDS = 24 * 3600
 MAX_UPLOADS_PER_TICK = 20  # the rest waits for the next tick (the evaluation times out after 60 s)
 TICK_BUDGET_SECONDS = 30.0
-
-
-def upload_tags(key: str, source: str = "") -> dict[str, str]:
-    tags = {IMPORT_TAG: "true", UPLOAD_TAG: key}
-    if source:
-        tags[SOURCE_TAG] = source[-200:]
-    return tags
 
 
 def run_request_for(key: str, archived_path: Path, manifest: intake.Manifest | None) -> RunRequest | None:
