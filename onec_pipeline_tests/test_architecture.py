@@ -41,6 +41,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "intake": ("dagster", "sqlalchemy", "alembic", "psycopg2"),
     "store": ("dagster",),
     "synth": ("dagster", "sqlalchemy"),
+    "defs": ("sqlalchemy", "alembic", "psycopg2"),
 }
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 80
@@ -48,23 +49,18 @@ MAX_FUNCTION_LINES = 80
 # Ratchet: what the tree still holds against the rules above. Entries only ever go away; the test fails
 # when a listed offender is gone (so the list is kept true) and when a new one appears.
 KNOWN_LAYER_VIOLATIONS: set[tuple[str, str]] = set()
-KNOWN_CYCLES: set[frozenset[str]] = {
-    frozenset({"onec_pipeline.defs.assets", "onec_pipeline.defs.checks", "onec_pipeline.defs.customers"}),
-}
+KNOWN_CYCLES: set[frozenset[str]] = set()
 KNOWN_LONG_MODULES: set[str] = {
     "onec_pipeline/commerceml/reader.py",
-    "onec_pipeline/intake.py",
     "onec_pipeline/store/catalog.py",
     "onec_pipeline/store/customers.py",
 }
 KNOWN_LONG_FUNCTIONS: set[str] = {
-    "onec_pipeline/cli/import_cmd.py:import_cmd",
     "onec_pipeline/commerceml/header.py:_peek",
     "onec_pipeline/commerceml/reader.py:_customer",
     "onec_pipeline/commerceml/reader.py:_offer",
     "onec_pipeline/commerceml/reader.py:_product",
     "onec_pipeline/commerceml/reader.py:run",
-    "onec_pipeline/defs/runner.py:run_import",
     "onec_pipeline/store/catalog.py:_apply",
     "onec_pipeline/store/catalog.py:load",
     "onec_pipeline/store/schema.py:build_metadata",

@@ -81,7 +81,7 @@ def import_upload(
     that it is archived like the sensor does it: hashed and moved (renamed), not copied.
     ``parallel``: the multiprocess executor, like the sensor's runs (default: one process, like the CLI).
     """
-    from onec_pipeline.defs.runner import run_import
+    from onec_pipeline.runs import run_import
 
     source, keep_source = Path(upload_dir), None
     if incoming_dir is not None:

@@ -6,6 +6,8 @@ before anything runs (and for checking which revision a database is at: ``db cur
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from onec_pipeline.settings import Settings
@@ -51,8 +53,6 @@ def upgrade(database_url: str, schema: str) -> None:
     from onec_pipeline.store import CatalogStore
 
     if database_url.startswith("sqlite:///"):
-        from pathlib import Path
-
         Path(database_url[len("sqlite:///") :]).expanduser().parent.mkdir(parents=True, exist_ok=True)
     store = CatalogStore(database_url, schema=schema)
     try:

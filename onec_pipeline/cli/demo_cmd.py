@@ -17,6 +17,8 @@ from pathlib import Path
 
 import click
 
+from onec_pipeline.settings import Settings
+
 READY_MARKER = ".ready"  # onec_pipeline.intake.READY_MARKER (not imported: keep --help cheap)
 LOCATION_NAME = "onec_pipeline"
 DEFS_MODULE = "onec_pipeline.defs.definitions"
@@ -104,8 +106,6 @@ def _dagster_executable() -> str:
 
 def prepare_demo(home: Path, *, seed: bool = True) -> dict[str, str]:
     """Create the demo's directories and instance; seed an upload. Returns the environment for dagster."""
-    from onec_pipeline.settings import Settings
-
     home = home.resolve()
     previous = os.environ.get("ONEC_HOME")
     os.environ["ONEC_HOME"] = str(home)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
-ONLY = ("catalog", "prices", "stocks", "customers")
-COUNT_COLUMNS = ("inserted", "updated", "unchanged", "stale", "deactivated", "rejected")
+from onec_pipeline.defs.constants import COUNT_NAMES, ONLY_CHOICES
+
+if TYPE_CHECKING:  # the command imports rich and Dagster only when it runs (``--help`` stays cheap)
+    from rich.console import Console
+    from rich.progress import TaskID
+
+    from onec_pipeline.runs import AssetSummary, ImportSummary
 
 
 @click.command("import")
@@ -17,7 +24,9 @@ COUNT_COLUMNS = ("inserted", "updated", "unchanged", "stale", "deactivated", "re
 )
 @click.option("--db-schema", default=None, help="PostgreSQL schema (default: $ONEC_DB_SCHEMA or onec).")
 @click.option("--dry-run", is_flag=True, help="Read and load inside a transaction, then roll back.")
-@click.option("--only", type=click.Choice(ONLY), default=None, help="Import only these assets.")
+@click.option(
+    "--only", type=click.Choice(tuple(ONLY_CHOICES)), default=None, help="Import only these assets."
+)
 @click.option(
     "--allow-mass-deactivation",
     is_flag=True,
@@ -44,52 +53,14 @@ def import_cmd(
     The run goes through Dagster: the same assets, partition and checks as the sensor's runs, recorded in
     the instance at $DAGSTER_HOME when set (else an ephemeral one). Exits non-zero when the import fails.
     """
-    import os
-
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-    from rich.table import Table
 
     # the run's own log lines stay in the Dagster instance; this command prints progress and a summary
     os.environ.setdefault("ONEC_RUN_LOG_LEVEL", "CRITICAL")
-    from onec_pipeline.defs.runner import run_import
+    from onec_pipeline.runs import run_import
 
-    console = Console(stderr=True)
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        BarColumn(bar_width=None),
-        TextColumn("{task.fields[detail]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
-    tasks: dict[str, int] = {}
-
-    def on_progress(event: str, asset: str, details: dict) -> None:
-        if event == "archived":
-            dup = " (same content archived before)" if details.get("duplicate") else ""
-            console.print(f"archived as [bold]{details['key']}[/] → {details['path']}{dup}")
-            return
-        task = tasks.get(asset)
-        if task is None:
-            task = tasks[asset] = progress.add_task(asset, total=None, detail="")
-        if event == "start":
-            progress.update(task, detail="reading…")
-        elif event == "progress":
-            progress.update(
-                task, detail=f"{details['records']:,} records · {details['rate']:,.0f}/s", advance=0
-            )
-        elif event == "done":
-            if details.get("has_data"):
-                detail = f"{details['records']:,} records in {details['seconds']:.2f}s"
-            else:
-                detail = "no data in this upload"
-            progress.update(task, total=1, completed=1, detail=detail)
-        elif event == "failed":
-            progress.update(task, total=1, completed=0, detail="[red]failed[/]")
-
-    with progress:
+    display = ProgressDisplay(Console(stderr=True))
+    with display.progress:
         summary = run_import(
             path,
             database_url=database_url,
@@ -99,42 +70,92 @@ def import_cmd(
             force=force,
             only=only,
             archive_dir=archive_dir,
-            log_progress=on_progress,
+            log_progress=display.on_progress,
         )
+    print_summary(Console(), summary)
+    if not summary.success:
+        click.echo(f"error: {summary.error}", err=True)
+        sys.exit(1)
 
-    out = Console()
+
+class ProgressDisplay:
+    """One progress line per asset on the console, driven by ``run_import``'s progress events."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.console = console
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(bar_width=None),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self.tasks: dict[str, TaskID] = {}
+
+    def on_progress(self, event: str, asset: str, details: dict[str, Any]) -> None:
+        if event == "archived":
+            dup = " (same content archived before)" if details.get("duplicate") else ""
+            self.console.print(f"archived as [bold]{details['key']}[/] → {details['path']}{dup}")
+            return
+        task = self.tasks.get(asset)
+        if task is None:
+            task = self.tasks[asset] = self.progress.add_task(asset, total=None, detail="")
+        if event == "start":
+            self.progress.update(task, detail="reading…")
+        elif event == "progress":
+            detail = f"{details['records']:,} records · {details['rate']:,.0f}/s"
+            self.progress.update(task, detail=detail, advance=0)
+        elif event == "done":
+            if details.get("has_data"):
+                detail = f"{details['records']:,} records in {details['seconds']:.2f}s"
+            else:
+                detail = "no data in this upload"
+            self.progress.update(task, total=1, completed=1, detail=detail)
+        elif event == "failed":
+            self.progress.update(task, total=1, completed=0, detail="[red]failed[/]")
+
+
+def _status(asset: AssetSummary) -> str:
+    status = asset.status
+    if status == "success" and asset.metadata.get("has_data") is False:
+        status = "no data"
+    elif status == "success" and asset.metadata.get("already_applied") is True:
+        status = "already applied"
+    style = {"failed": "red", "check failed": "red", "not run": "yellow"}.get(asset.status, "")
+    return f"[{style}]{status}[/]" if style else status
+
+
+def print_summary(out: Console, summary: ImportSummary) -> None:
+    """The table of assets and counts, failed checks, and the run."""
+    from rich.table import Table
+
     title = f"upload {summary.key or '?'}" + (" — dry run, rolled back" if summary.dry_run else "")
     table = Table(title=title)
     table.add_column("asset")
     table.add_column("status")
-    for col in COUNT_COLUMNS:
+    for col in COUNT_NAMES:
         table.add_column(col, justify="right")
     table.add_column("seconds", justify="right")
     for name, asset in summary.assets.items():
-        status = asset.status
-        if status == "success" and asset.metadata.get("has_data") is False:
-            status = "no data"
-        elif status == "success" and asset.metadata.get("already_applied") is True:
-            status = "already applied"
-        style = {"failed": "red", "check failed": "red", "not run": "yellow"}.get(asset.status, "")
         table.add_row(
             name,
-            f"[{style}]{status}[/]" if style else status,
-            *(str(asset.count(c)) for c in COUNT_COLUMNS),
+            _status(asset),
+            *(str(asset.count(c)) for c in COUNT_NAMES),
             f"{float(asset.metadata.get('seconds', 0.0) or 0.0):.2f}",
         )
     if summary.assets:
         out.print(table)
-    failed_checks = [c for c in summary.checks if not c.passed]
-    for check in failed_checks:
-        colour = "red" if check.severity == "ERROR" else "yellow"
-        out.print(f"[{colour}]check {check.asset}.{check.name} failed ({check.severity})[/]")
+    for check in summary.checks:
+        if not check.passed:
+            colour = "red" if check.severity == "ERROR" else "yellow"
+            out.print(f"[{colour}]check {check.asset}.{check.name} failed ({check.severity})[/]")
     if any(a.metadata.get("already_applied") is True for a in summary.assets.values()):
         out.print(
             "already applied: a replay changes nothing, so those files were not read (--force re-reads)"
         )
     if summary.run_id:
         out.print(f"run {summary.run_id} · {summary.seconds:.1f}s")
-    if not summary.success:
-        click.echo(f"error: {summary.error}", err=True)
-        sys.exit(1)

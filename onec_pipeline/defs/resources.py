@@ -1,4 +1,5 @@
-"""Resources built from environment variables (read when a run starts, so definitions load without them).
+"""Resources: the catalog database, the upload directories (both built from environment variables, read
+when a run starts, so definitions load without them) and the import progress.
 
 Unset fields fall back to :class:`onec_pipeline.settings.Settings` (``ONEC_HOME`` based defaults), so a
 fresh checkout works with nothing configured.
@@ -7,20 +8,21 @@ fresh checkout works with nothing configured.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from dagster import ConfigurableResource
 
 from onec_pipeline.settings import Settings, normalise_database_url
+from onec_pipeline.store import CatalogStore
 
-_stores: dict[tuple[str, str | None], object] = {}
+_stores: dict[tuple[str, str | None], CatalogStore] = {}
 _stores_lock = threading.Lock()
 
 
-def get_store(url: str, schema: str | None):
+def get_store(url: str, schema: str | None) -> CatalogStore:
     """One ``CatalogStore`` per (url, schema) and process: engines and the migration check are reused."""
-    from onec_pipeline.store import CatalogStore
-
     url = normalise_database_url(url)
     if url.startswith("sqlite"):
         schema = None
@@ -28,8 +30,7 @@ def get_store(url: str, schema: str | None):
     with _stores_lock:
         store = _stores.get(key)
         if store is None:
-            store = CatalogStore(url, schema=schema) if schema else CatalogStore(url, schema=None)
-            _stores[key] = store
+            store = _stores[key] = CatalogStore(url, schema=schema)
         return store
 
 
@@ -48,7 +49,7 @@ class CatalogDatabase(ConfigurableResource):
             return None
         return self.db_schema or Settings.from_env().db_schema
 
-    def get_store(self):
+    def get_store(self) -> CatalogStore:
         return get_store(self.resolved_url(), self.resolved_schema())
 
 
@@ -76,5 +77,37 @@ class UploadDirs(ConfigurableResource):
         return self.archive() / key
 
 
+class ImportProgress:
+    """Where the import assets report how far they are (resource ``progress``, a plain object: assets take
+    it as ``ResourceParam[ImportProgress]``).
+
+    Events: ``start`` (``key``) when an asset begins reading, ``progress`` (``records``, ``seconds``,
+    ``rate``) every ``PROGRESS_EVERY`` records, ``done`` (``records``, ``seconds``, ``has_data`` and the
+    asset's counts) when it ends, also when it had nothing to read. This class reports nowhere: the code
+    location's default. ``run_import`` passes a subclass that forwards to its caller (in-process runs).
+    A failing report never fails an import.
+    """
+
+    def report(self, event: str, asset_name: str, details: Mapping[str, Any]) -> None:
+        """Receive one event (override this)."""
+
+    def start(self, asset_name: str, key: str) -> None:
+        self._report("start", asset_name, {"key": key})
+
+    def advance(self, asset_name: str, records: int, seconds: float) -> None:
+        rate = records / max(seconds, 1e-9)
+        self._report("progress", asset_name, {"records": records, "seconds": seconds, "rate": rate})
+
+    def done(self, asset_name: str, *, records: int, seconds: float, has_data: bool, **counts: Any) -> None:
+        details = {"records": records, "seconds": seconds, "has_data": has_data, **counts}
+        self._report("done", asset_name, details)
+
+    def _report(self, event: str, asset_name: str, details: Mapping[str, Any]) -> None:
+        try:
+            self.report(event, asset_name, details)
+        except Exception:  # noqa: BLE001 - a display problem never fails an import
+            pass
+
+
 def default_resources() -> dict[str, object]:
-    return {"catalog_db": CatalogDatabase(), "upload_dirs": UploadDirs()}
+    return {"catalog_db": CatalogDatabase(), "upload_dirs": UploadDirs(), "progress": ImportProgress()}

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from dagster import DagsterInstance
 
 from onec_pipeline import intake, synth
-from onec_pipeline.defs.runner import run_import
+from onec_pipeline.runs import run_import
 from onec_pipeline.store.schema import CATALOG_TABLES
 
 T0 = datetime(2026, 11, 20, 9, 0, 0)
@@ -97,7 +97,7 @@ def test_shuffled_backfill_equals_chronological(archived, two_schemas, monkeypat
     archive, keys = archived
     url, (chrono_schema, shuffled_schema) = two_schemas
     # newest full export first (the hard case), the rest shuffled; never a prices-only upload first
-    newest_full = max(k for k in keys if intake.read_manifest(archive / k).full_entities)
+    newest_full = max(k for k in keys if intake.read_manifest(archive / k).full_kinds)
     rest = [k for k in keys if k != newest_full]
     random.Random(20261122).shuffle(rest)
     order = [newest_full, *rest]

@@ -90,9 +90,9 @@ def test_multiprocess_steps_fork_from_a_preloaded_forkserver(monkeypatch):
 
     from dagster import in_process_executor
 
-    from onec_pipeline.defs import definitions as d
+    from onec_pipeline.defs import executor as d
 
-    executor = d._executor()
+    executor = d.run_executor()
     assert executor.name == "multiprocess"
     resolved = executor.apply_config_mapping({})
     assert resolved.success, resolved.errors
@@ -102,7 +102,7 @@ def test_multiprocess_steps_fork_from_a_preloaded_forkserver(monkeypatch):
     for module in d.FORKSERVER_PRELOAD:
         importlib.import_module(module)
     monkeypatch.setenv("ONEC_EXECUTOR", "in_process")
-    assert d._executor() is in_process_executor
+    assert d.run_executor() is in_process_executor
 
 
 def _assert_common(instance: DagsterInstance) -> None:

@@ -1,78 +1,16 @@
-"""The Dagster side: the ``customers`` asset through a real (ephemeral) instance, the CLI import of the
-sample upload, ``customers_export`` and the customer checks. SQLite and real PostgreSQL."""
+"""The Dagster side of customers: the ``customers`` asset through a real (ephemeral) instance,
+``customers_export`` and the customer checks. SQLite and real PostgreSQL."""
 
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
 from dagster import AssetCheckSeverity, AssetKey, AssetSelection, DagsterInstance, materialize
 
 from onec_pipeline.commerceml.writer import write_customers
 from onec_pipeline.settings import normalise_database_url
 from onec_pipeline.store import customers as cs
-
-from .helpers import contragent
-
-SAMPLE = "excerpts-31-with-customers"
-SAMPLE_IDS = {
-    "d9510b52-e154-11db-80b9-00c09f6bedaa",
-    "4141d5ec-e2a6-11db-95d9-505054503030",
-    "021e0e3f-e329-11db-95d9-505054503030",
-    "c5b29133-e35a-11db-95d9-505054503030",
-}
-
-
-def _query(url: str, schema: str | None):
-    engine = sa.create_engine(normalise_database_url(url))
-    schema = None if engine.dialect.name == "sqlite" else schema
-    t = cs.customer_tables(schema)
-    try:
-        with engine.connect() as conn:
-            customers = [
-                dict(r) for r in conn.execute(sa.select(t.customers).order_by(t.customers.c.id)).mappings()
-            ]
-            log = [dict(r) for r in conn.execute(sa.select(t.log).order_by(t.log.c.id)).mappings()]
-        return customers, log
-    finally:
-        engine.dispose()
-
-
-def test_cli_import_of_the_sample_loads_its_4_customers(samples_dir, db_url_schema, tmp_path, monkeypatch):
-    from onec_pipeline.cli import main
-
-    url, schema = db_url_schema
-    monkeypatch.setenv("ONEC_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    args = ["import", str(samples_dir / SAMPLE), "--database-url", url]
-    if schema:
-        args += ["--db-schema", schema]
-    result = CliRunner().invoke(main, args, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    customers, log = _query(url, schema)
-    assert {c["onec_id"] for c in customers} == SAMPLE_IDS
-    assert all(c["created_in_1c"] and c["is_active"] for c in customers)
-    tdu = next(c for c in customers if c["name"] == "ТД Уют")
-    assert (tdu["email"], tdu["phone"]) == ("uyt@komp.kz", "+73272253939")
-    assert tdu["representatives"] == [
-        {
-            "relation": "Контактное лицо",
-            "id": "640a2bf0-e8ac-11db-95da-505054503030",
-            "name": "Коновалов Александр Зиновьевич",
-        }
-    ]
-    # the three Kazakh 12-digit tax numbers are not Russian INNs: kept raw, flagged
-    flagged = {c["inn"] for c in customers if c["sync_status"] == "error"}
-    assert flagged == {"181310839110", "181620360057", "600520144856"}
-    assert [e["status"] for e in log].count("error") == 3 and len(log) == 4
-
-    # importing the same upload again (customers only): nothing changes, the log gets one replay row
-    again = CliRunner().invoke(main, [*args, "--only", "customers"], catch_exceptions=False)
-    assert again.exit_code == 0, again.output
-    customers2, log2 = _query(url, schema)
-    assert customers2 == customers
-    assert len(log2) == 5 and log2[-1]["details"]["reason"] == "replay"
-    assert log2[-1]["details"]["unchanged"] == 4
+from onec_pipeline_tests.customers.helpers import contragent, log_rows, migrate, site_row
 
 
 def _upload(tmp_path, name, records):
@@ -82,16 +20,18 @@ def _upload(tmp_path, name, records):
 
 def test_customers_asset_and_checks_through_dagster(db_url_schema, tmp_path):
     """Conflicts and duplicate e-mails surface as WARN / ERROR check results of the import run."""
-    from onec_pipeline.defs.customers import customer_checks, customers
+    from onec_pipeline.defs.customers.assets import customers
+    from onec_pipeline.defs.customers.checks import customer_checks
     from onec_pipeline.defs.partitions import uploads_partitions
-    from onec_pipeline.defs.resources import CatalogDatabase, UploadDirs
-    from onec_pipeline.defs.runner import archive_for_import
+    from onec_pipeline.defs.resources import CatalogDatabase, ImportProgress, UploadDirs
+    from onec_pipeline.runs import archive_for_import
 
     url, schema = db_url_schema
     archive = tmp_path / "archive"
     resources = {
         "catalog_db": CatalogDatabase(database_url=url, db_schema=schema),
         "upload_dirs": UploadDirs(archive_dir=str(archive)),
+        "progress": ImportProgress(),
     }
     checks = AssetSelection.checks(*[k for c in customer_checks for k in c.check_keys])
 
@@ -137,7 +77,7 @@ def test_customers_asset_and_checks_through_dagster(db_url_schema, tmp_path):
 
 def test_customers_export_asset_writes_the_outbox(db_url_schema, tmp_path, monkeypatch):
     from onec_pipeline.commerceml import Entity, discover_upload, read_upload
-    from onec_pipeline.defs.customers import customers_export
+    from onec_pipeline.defs.customers.assets import customers_export
     from onec_pipeline.defs.resources import CatalogDatabase
     from onec_pipeline.store import CatalogStore
 
@@ -175,7 +115,7 @@ def test_customers_export_asset_writes_the_outbox(db_url_schema, tmp_path, monke
 
 def test_import_runs_execute_the_customer_checks(sqlite_url, tmp_path, monkeypatch):
     """The runner behind ``onec-pipeline import`` (and the sensor's runs) evaluate the customer checks."""
-    from onec_pipeline.defs.runner import run_import
+    from onec_pipeline.runs import run_import
 
     monkeypatch.setenv("ONEC_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
@@ -227,3 +167,46 @@ def test_customers_export_is_requested_once_per_cron_tick():
             cursor=at_tick.cursor,
         )
         assert same_window.total_requested == 0
+
+
+def _export_asset_body(url, schema, outbox, **config):
+    import logging
+
+    from onec_pipeline.defs.customers.assets import CustomersExportConfig, run_customers_export
+    from onec_pipeline.defs.resources import CatalogDatabase
+
+    db = CatalogDatabase(database_url=url, db_schema=schema)
+    return run_customers_export(
+        CustomersExportConfig(outbox_dir=str(outbox), **config), db, logging.getLogger("test")
+    )
+
+
+def test_export_asset_dry_run_and_failure_leave_no_file_and_rows_pending(
+    db_url_schema, tmp_path, monkeypatch
+):
+    url, schema = db_url_schema
+    engine = migrate(url, schema)
+    schema_ = None if engine.dialect.name == "sqlite" else schema
+    with engine.begin() as conn:
+        site_row(conn, schema_, name="Ждёт", email="w@x.ru")
+    outbox = tmp_path / "outbox"
+
+    result = _export_asset_body(url, schema, outbox, dry_run=True)
+    assert result.metadata["exported"].value == 1 and result.metadata["dry_run"].value is True
+    assert list(outbox.iterdir()) == []
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("failure after the file was written")
+
+    monkeypatch.setattr(cs, "customer_counts", broken)
+    with pytest.raises(RuntimeError):
+        _export_asset_body(url, schema, outbox)
+    assert list(outbox.iterdir()) == []
+    monkeypatch.undo()
+    with engine.connect() as conn:
+        assert cs.pending_export_count(conn, schema_) == 1
+        assert log_rows(conn, schema_) == []
+
+    result = _export_asset_body(url, schema, outbox)
+    assert result.metadata["exported"].value == 1 and len(list(outbox.iterdir())) == 1
+    engine.dispose()

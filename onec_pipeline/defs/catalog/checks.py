@@ -1,4 +1,5 @@
-"""Asset checks: per upload (partitioned, run with every import) and catalog-wide (the nightly audit).
+"""Catalog checks: the per-upload checks of each catalog asset, and the results both they and the nightly
+audit (``audit.py``) report. The queries live in ``onec_pipeline.store.audit``.
 
 Blocking policy (a failing *blocking* check with severity ERROR stops the downstream assets of the run;
 the asset's own transaction is already committed):
@@ -16,22 +17,23 @@ the asset's own transaction is already committed):
 * share of rows deactivated by this upload: WARN above 20 %, not blocking: the store already refuses a
   full export deactivating more than its threshold unless ``allow_mass_deactivation`` is set, so a big
   share here was either allowed on purpose or is below the threshold.
+
+The per-upload checks are declared on the assets (``check_specs``) and evaluated at the end of each asset's
+step, right after its transaction: no extra step (and process) per check in every import run.
 """
 
-from collections.abc import Sequence
+from __future__ import annotations
 
 from dagster import (
-    AssetCheckExecutionContext,
     AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
     MetadataValue,
-    multi_asset_check,
 )
 
-from onec_pipeline.defs.resources import CatalogDatabase
+from onec_pipeline.store import CatalogStore
 from onec_pipeline.store.audit import (
     REFERENCES,
     deactivated_share,
@@ -41,15 +43,20 @@ from onec_pipeline.store.audit import (
     written_count,
 )
 
+from ..constants import ASSET_ENTITIES, CATALOG_ASSETS
+
 REJECT_BLOCK_SHARE = 0.5
 DEACTIVATION_WARN_SHARE = 0.2
+BLOCKING_REJECTS = ("goods", "offers")
+NEGATIVE = {"prices": "prices", "rests": "rests"}  # asset -> table whose value must not be negative
+DEACTIVATION = ("goods", "offers")
 
 
 # ------------------------------------------------------------------------------------------ results
 # Each function returns one AssetCheckResult; ``key`` None means the whole catalog (the nightly audit).
 
 
-def integrity_result(store, asset_name: str, key: str | None) -> AssetCheckResult:
+def integrity_result(store: CatalogStore, asset_name: str, key: str | None) -> AssetCheckResult:
     found = {}
     samples = {}
     for ref in REFERENCES[asset_name]:
@@ -69,9 +76,7 @@ def integrity_result(store, asset_name: str, key: str | None) -> AssetCheckResul
     )
 
 
-def rejects_result(store, asset_name: str, key: str) -> AssetCheckResult:
-    from onec_pipeline.defs.assets import ASSET_ENTITIES
-
+def rejects_result(store: CatalogStore, asset_name: str, key: str) -> AssetCheckResult:
     blocking = asset_name in BLOCKING_REJECTS
     rejected = reject_count(store, key, ASSET_ENTITIES[asset_name])
     written = written_count(store, asset_name, key) if blocking else 0
@@ -88,7 +93,7 @@ def rejects_result(store, asset_name: str, key: str) -> AssetCheckResult:
     )
 
 
-def negative_result(store, table: str, key: str | None) -> AssetCheckResult:
+def negative_result(store: CatalogStore, table: str, key: str | None) -> AssetCheckResult:
     is_price = table == "prices"
     n, sample = negative_count(store, table, "price" if is_price else "quantity", key)
     return AssetCheckResult(
@@ -98,7 +103,7 @@ def negative_result(store, table: str, key: str | None) -> AssetCheckResult:
     )
 
 
-def deactivation_result(store, table: str, key: str) -> AssetCheckResult:
+def deactivation_result(store: CatalogStore, table: str, key: str) -> AssetCheckResult:
     deactivated, total = deactivated_share(store, table, key)
     share = deactivated / total if total else 0.0
     return AssetCheckResult(
@@ -112,16 +117,7 @@ def deactivation_result(store, table: str, key: str) -> AssetCheckResult:
     )
 
 
-# ---------------------------------------------------------------------------------------- definitions
-# The per-upload checks are declared on the assets (``check_specs``) and evaluated at the end of each
-# asset's step, right after its transaction: no extra step (and process) per check in every import run.
-# The nightly audit is a standalone multi-asset check (a schedule cannot target check_specs of a
-# non-subsettable asset).
-
-BLOCKING_REJECTS = ("goods", "offers")
-NEGATIVE = {"prices": "prices", "rests": "rests"}
-DEACTIVATION = ("goods", "offers")
-UPLOAD_CHECKED_ASSETS = ("groups", "goods", "offers", "prices", "rests")
+# ------------------------------------------------------------------------------------ per-upload checks
 
 
 def upload_check_specs(asset_name: str) -> list[AssetCheckSpec]:
@@ -157,23 +153,25 @@ def upload_check_specs(asset_name: str) -> list[AssetCheckSpec]:
     return specs
 
 
-def evaluate_upload_checks(asset_name: str, store, key: str) -> list[AssetCheckResult]:
+def _upload_result(store: CatalogStore, asset_name: str, check_name: str, key: str) -> AssetCheckResult:
+    if check_name.endswith("_references"):
+        return integrity_result(store, asset_name, key)
+    if check_name.endswith("_rejects"):
+        return rejects_result(store, asset_name, key)
+    if check_name.endswith("_not_negative"):
+        return negative_result(store, NEGATIVE[asset_name], key)
+    return deactivation_result(store, asset_name, key)
+
+
+def evaluate_upload_checks(asset_name: str, store: CatalogStore, key: str) -> list[AssetCheckResult]:
     """Results of every per-upload check of ``asset_name`` for upload ``key`` (one per spec)."""
     results = []
     for spec in upload_check_specs(asset_name):
-        name = spec.name
-        if name.endswith("_references"):
-            result = integrity_result(store, asset_name, key)
-        elif name.endswith("_rejects"):
-            result = rejects_result(store, asset_name, key)
-        elif name.endswith("_not_negative"):
-            result = negative_result(store, NEGATIVE[asset_name], key)
-        else:
-            result = deactivation_result(store, asset_name, key)
+        result = _upload_result(store, asset_name, spec.name, key)
         results.append(
             AssetCheckResult(
                 asset_key=AssetKey(asset_name),
-                check_name=name,
+                check_name=spec.name,
                 passed=result.passed,
                 severity=result.severity,
                 metadata=result.metadata,
@@ -182,69 +180,6 @@ def evaluate_upload_checks(asset_name: str, store, key: str) -> list[AssetCheckR
     return results
 
 
-_AUDIT_SPECS = [
-    *(
-        AssetCheckSpec(
-            name=f"{a}_references_audit",
-            asset=a,
-            description=f"Catalog-wide: every active row of {a} references existing rows.",
-        )
-        for a in REFERENCES
-    ),
-    AssetCheckSpec(
-        name="prices_not_negative_audit", asset="prices", description="No negative price in the catalog."
-    ),
-    AssetCheckSpec(
-        name="rests_not_negative_audit", asset="rests", description="Negative stock in the catalog (warning)."
-    ),
-]
-
-
-# can_subset: when an operator materialises e.g. only `goods` from the UI, Dagster selects the checks of
-# `goods` too, i.e. a subset of this op's checks; a non-subsettable op would make that selection invalid.
-@multi_asset_check(name="catalog_audit_checks", specs=_AUDIT_SPECS, can_subset=True)
-def catalog_audit_checks(context: AssetCheckExecutionContext, catalog_db: CatalogDatabase):
-    """The nightly audit: not partitioned, over the whole catalog; never blocking (nothing runs after it)."""
-    store = catalog_db.get_store()
-    selected = context.selected_asset_check_keys
-    for spec in _AUDIT_SPECS:
-        if spec.key not in selected:
-            continue
-        asset_name = spec.asset_key.path[-1]
-        if spec.name.endswith("_references_audit"):
-            result = integrity_result(store, asset_name, None)
-        else:
-            result = negative_result(store, NEGATIVE[asset_name], None)
-        yield AssetCheckResult(
-            asset_key=spec.asset_key,
-            check_name=spec.name,
-            passed=result.passed,
-            severity=result.severity,
-            metadata=result.metadata,
-        )
-
-
-audit_checks = [catalog_audit_checks]
-
-
-def _keys(checks) -> list[AssetCheckKey]:
-    return [k for c in checks for k in c.check_keys]
-
-
-def upload_check_keys_for(asset_names: Sequence[str]) -> list[AssetCheckKey]:
-    """Per-upload check keys of the given assets (what an import run of those assets executes)."""
-    from onec_pipeline.defs.customers import customer_checks
-
-    names = set(asset_names)
-    keys = [
-        AssetCheckKey(AssetKey(a), spec.name)
-        for a in UPLOAD_CHECKED_ASSETS
-        if a in names
-        for spec in upload_check_specs(a)
-    ]
-    partitioned = [c for c in customer_checks if getattr(c, "partitions_def", None) is not None]
-    return keys + [k for k in _keys(partitioned) if k.asset_key.path[-1] in names]
-
-
-def audit_check_keys() -> list[AssetCheckKey]:
-    return _keys(audit_checks)
+def catalog_upload_check_keys() -> list[AssetCheckKey]:
+    """The per-upload check keys of every catalog asset."""
+    return [AssetCheckKey(AssetKey(a), spec.name) for a in CATALOG_ASSETS for spec in upload_check_specs(a)]

@@ -8,8 +8,7 @@ import pytest
 
 from onec_pipeline.commerceml import Customer, Entity, discover_upload, read_upload
 from onec_pipeline.store import customers as cs
-
-from .helpers import KEY1, KEY2, contragent, log_rows, migrate, rows, site_row
+from onec_pipeline_tests.customers.helpers import KEY1, KEY2, contragent, log_rows, migrate, rows, site_row
 
 
 @pytest.fixture
@@ -107,46 +106,3 @@ def test_rolled_back_export_leaves_customers_pending(db, tmp_path):
     with engine.connect() as conn:
         assert cs.pending_export_count(conn, schema) == 1  # exported again next time (at-least-once)
         assert [e for e in log_rows(conn, schema) if e["operation"] == "export_to_1c"] == []
-
-
-def _export_asset_body(url, schema, outbox, **config):
-    import logging
-
-    from onec_pipeline.defs.customers import CustomersExportConfig, run_customers_export
-    from onec_pipeline.defs.resources import CatalogDatabase
-
-    db = CatalogDatabase(database_url=url, db_schema=schema)
-    return run_customers_export(
-        CustomersExportConfig(outbox_dir=str(outbox), **config), db, logging.getLogger("test")
-    )
-
-
-def test_export_asset_dry_run_and_failure_leave_no_file_and_rows_pending(
-    db_url_schema, tmp_path, monkeypatch
-):
-    url, schema = db_url_schema
-    engine = migrate(url, schema)
-    schema_ = None if engine.dialect.name == "sqlite" else schema
-    with engine.begin() as conn:
-        site_row(conn, schema_, name="Ждёт", email="w@x.ru")
-    outbox = tmp_path / "outbox"
-
-    result = _export_asset_body(url, schema, outbox, dry_run=True)
-    assert result.metadata["exported"].value == 1 and result.metadata["dry_run"].value is True
-    assert list(outbox.iterdir()) == []
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("failure after the file was written")
-
-    monkeypatch.setattr(cs, "customer_counts", broken)
-    with pytest.raises(RuntimeError):
-        _export_asset_body(url, schema, outbox)
-    assert list(outbox.iterdir()) == []
-    monkeypatch.undo()
-    with engine.connect() as conn:
-        assert cs.pending_export_count(conn, schema_) == 1
-        assert log_rows(conn, schema_) == []
-
-    result = _export_asset_body(url, schema, outbox)
-    assert result.metadata["exported"].value == 1 and len(list(outbox.iterdir())) == 1
-    engine.dispose()

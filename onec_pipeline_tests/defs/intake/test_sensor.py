@@ -7,14 +7,26 @@ import os
 import shutil
 import time
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import pytest
-from dagster import AssetKey, DagsterInstance, SensorResult, SkipReason, build_sensor_context
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    DagsterInstance,
+    SensorResult,
+    SkipReason,
+    build_sensor_context,
+    materialize,
+)
 
 from onec_pipeline import intake
-from onec_pipeline.defs.resources import UploadDirs
-from onec_pipeline.defs.sensors import onec_upload_sensor
+from onec_pipeline.defs.catalog.assets import catalog_assets
+from onec_pipeline.defs.customers.assets import customer_assets
+from onec_pipeline.defs.customers.checks import customer_checks
+from onec_pipeline.defs.intake.sensors import onec_upload_sensor
+from onec_pipeline.defs.resources import CatalogDatabase, ImportProgress, UploadDirs
 from onec_pipeline_tests.conftest import SAMPLES_DIR
 
 CML203 = SAMPLES_DIR / "cml-203"
@@ -250,3 +262,47 @@ def test_recovery_leaves_cli_archives_and_old_archives_alone(instance, tmp_path)
     (old.path / intake.MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
     requests, keys, _, result = tick(instance, dirs, None)
     assert requests == [] and keys == [] and isinstance(result, SkipReason)
+
+
+def test_every_header_is_read_once_from_sensor_tick_to_finished_run(instance, tmp_path, monkeypatch):
+    """Archiving reads each XML file's header once and keeps it in the manifest; the run request and every
+    asset step rebuild the upload from the manifest (before: 2 + one per asset step)."""
+    import onec_pipeline.commerceml.upload as upload_module
+    import onec_pipeline.intake.manifest as manifest_module
+
+    reads: Counter[str] = Counter()
+    header_from, read_header = upload_module.header_from, manifest_module.read_header
+
+    def counted_header_from(opener, rel, size):
+        reads[rel] += 1
+        return header_from(opener, rel, size)
+
+    def counted_read_header(path, rel=None):
+        reads[rel or Path(path).name] += 1
+        return read_header(path, rel)
+
+    monkeypatch.setattr(upload_module, "header_from", counted_header_from)
+    monkeypatch.setattr(manifest_module, "read_header", counted_read_header)
+    dirs = Dirs(tmp_path, settle=30)
+    add_upload(dirs.incoming / "u1", ready=True)
+    [request], [key], _, _ = tick(instance, dirs, None)
+    assert dict(reads) == {"import.xml": 1, "offers.xml": 1}  # the archive read them, the request did not
+    selection = AssetSelection.assets(*request.asset_selection) | AssetSelection.checks(
+        *request.asset_check_keys
+    )
+    result = materialize(
+        [*catalog_assets, *customer_assets, *customer_checks],
+        selection=selection,
+        partition_key=key,
+        instance=instance,
+        resources={
+            "catalog_db": CatalogDatabase(database_url=f"sqlite:///{tmp_path / 'catalog.sqlite3'}"),
+            "upload_dirs": dirs.resource,
+            "progress": ImportProgress(),
+        },
+        tags=request.tags,
+    )
+    assert result.success
+    materialised = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
+    assert materialised == {"groups", "goods", "offers", "prices", "rests"}
+    assert dict(reads) == {"import.xml": 1, "offers.xml": 1}  # five asset steps read no header

@@ -1,0 +1,205 @@
+"""Catalog assets: one per record family, partitioned by upload.
+
+``groups → goods → offers → prices, rests``; each materialisation reads its partition's archived files
+with the reader and writes them with one ``store.transaction`` (all or nothing), then evaluates its
+per-upload checks (``checks.py``). Every writer uses the pool ``onec_catalog`` (see dagster.yaml for how
+that pool serialises runs).
+"""
+
+import logging
+import time
+from collections.abc import Mapping
+
+from dagster import (
+    AssetExecutionContext,
+    AssetsDefinition,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    ResourceParam,
+    asset,
+)
+
+from onec_pipeline.commerceml import Entity, ReadStats, Upload, read_upload
+from onec_pipeline.store import CatalogStore, LoadResult, UploadRef
+from onec_pipeline.store.audit import catalog_is_empty
+
+from ..constants import ASSET_ENTITIES, CATALOG_ENTITIES, CATALOG_GROUP, COUNT_NAMES, POOL
+from ..importing import (
+    ImportConfig,
+    Metadata,
+    RecordCounter,
+    full_export_text,
+    nothing_to_load,
+    open_archived_upload,
+    timing_metadata,
+)
+from ..partitions import uploads_partitions
+from ..resources import CatalogDatabase, ImportProgress, UploadDirs
+from .checks import evaluate_upload_checks, upload_check_specs
+
+RESULT_FIELDS = (*COUNT_NAMES, "duplicates", "rows")
+
+
+def _result_counts(results: Mapping[Entity, LoadResult]) -> dict[str, int]:
+    totals = dict.fromkeys(RESULT_FIELDS, 0)
+    for res in results.values():
+        for name in totals:
+            totals[name] += int(getattr(res, name, 0) or 0)
+    return totals
+
+
+def _per_entity_markdown(results: Mapping[Entity, LoadResult]) -> str:
+    rows = ["| entity | " + " | ".join(RESULT_FIELDS) + " |", "|---" * (len(RESULT_FIELDS) + 1) + "|"]
+    for entity, res in sorted(results.items(), key=lambda kv: str(kv[0])):
+        rows.append(f"| {entity} | " + " | ".join(str(getattr(res, c, 0)) for c in RESULT_FIELDS) + " |")
+    return "\n".join(rows)
+
+
+def _skip_if_applied(
+    asset_name: str,
+    key: str,
+    store: CatalogStore,
+    present: set[Entity],
+    metadata: Metadata,
+    log: logging.Logger,
+    progress: ImportProgress,
+) -> MaterializeResult | None:
+    """A committed load of the same upload (same key = same content) already applied every entity of this
+    asset: replaying it would change nothing (version guard), so report that instead of re-reading."""
+    done = store.applied_entities(key)
+    if not all(str(e) in done for e in present):
+        return None
+    when = max(done[str(e)] for e in present)
+    metadata["has_data"] = MetadataValue.bool(True)
+    metadata["already_applied"] = MetadataValue.bool(True)
+    for name in COUNT_NAMES:
+        metadata[name] = MetadataValue.int(0)
+    metadata["note"] = MetadataValue.text(
+        f"upload {key} was already applied to this catalog ({when:%Y-%m-%d %H:%M:%S} UTC); a replay changes "
+        f"nothing (version guard), so its files were not read again. Run with config force: true to re-read."
+    )
+    log.info(f"{asset_name} [{key}]: already applied at {when:%Y-%m-%d %H:%M:%S} UTC: nothing to do")
+    progress.done(asset_name, records=0, seconds=0.0, has_data=True, already_applied=True)
+    return MaterializeResult(metadata=metadata)
+
+
+def _refuse_into_empty_catalog(asset_name: str, key: str, upload: Upload, store: CatalogStore) -> None:
+    if asset_name not in ("prices", "rests") or any(upload.has(e) for e in CATALOG_ENTITIES):
+        return
+    if catalog_is_empty(store):
+        raise Failure(
+            f"upload {key}: {asset_name} into an empty catalog: load the catalog first "
+            f"(no goods or offers are stored and upload {key} carries none)"
+        )
+
+
+def _load(
+    store: CatalogStore,
+    ref: UploadRef,
+    upload: Upload,
+    present: set[Entity],
+    config: ImportConfig,
+    counter: RecordCounter,
+) -> tuple[dict[Entity, LoadResult], float]:
+    """One transaction: stream the records in and record the upload applied; (results, reader seconds)."""
+    stats = ReadStats()
+    with store.transaction(
+        ref, dry_run=config.dry_run, allow_mass_deactivation=config.allow_mass_deactivation
+    ) as tx:
+        loaded = tx.load(counter.wrap(read_upload(upload, present, stats)))
+        if not config.dry_run:
+            tx.record_applied({str(e): (loaded[e].rows if e in loaded else 0) for e in present})
+    return tx.results, stats.seconds  # final counts: deactivations are filled in when the block ends
+
+
+def run_asset_import(
+    asset_name: str,
+    key: str,
+    *,
+    config: ImportConfig,
+    catalog_db: CatalogDatabase,
+    upload_dirs: UploadDirs,
+    log: logging.Logger,
+    progress: ImportProgress,
+) -> MaterializeResult:
+    """Load one asset's record families of one archived upload; the body of every catalog asset."""
+    wanted = ASSET_ENTITIES[asset_name]
+    upload, metadata = open_archived_upload(key, upload_dirs, wanted, dry_run=config.dry_run)
+    present = {e for e in wanted if upload.has(e)}
+    if not present:
+        return nothing_to_load(asset_name, key, metadata, log=log, progress=progress)
+    store = catalog_db.get_store()
+    _refuse_into_empty_catalog(asset_name, key, upload, store)
+    if not config.force:
+        skipped = _skip_if_applied(asset_name, key, store, present, metadata, log, progress)
+        if skipped is not None:
+            return skipped
+
+    full = frozenset(e for e in present if upload.is_full(e))
+    ref = UploadRef(key=key, exported_at=upload.exported_at, full=full)
+    counter = RecordCounter(log, asset_name, key, progress)
+    progress.start(asset_name, key)
+    started = time.perf_counter()
+    results, parse_seconds = _load(store, ref, upload, present, config, counter)
+    seconds = time.perf_counter() - started
+    counts = _result_counts(results)
+    metadata["has_data"] = MetadataValue.bool(True)
+    for name in (*COUNT_NAMES, "duplicates"):
+        metadata[name] = MetadataValue.int(counts[name])
+    metadata["records"] = MetadataValue.int(counter.count)
+    metadata["per_entity"] = MetadataValue.md(_per_entity_markdown(results))
+    metadata["full_entities"] = full_export_text(full)
+    metadata.update(timing_metadata(counter.count, seconds, parse_seconds))
+    log.info(
+        f"{asset_name} [{key}]: {counter.count:,} records in {seconds:.2f}s "
+        f"({counts['inserted']} inserted, {counts['updated']} updated, {counts['unchanged']} unchanged, "
+        f"{counts['stale']} stale, {counts['deactivated']} deactivated, {counts['rejected']} rejected)"
+        + (" [dry run: rolled back]" if config.dry_run else "")
+    )
+    progress.done(asset_name, records=counter.count, seconds=seconds, has_data=True, **counts)
+    return MaterializeResult(metadata=metadata)
+
+
+def _catalog_asset(name: str, deps: list[str], description: str) -> AssetsDefinition:
+    @asset(
+        name=name,
+        deps=deps,
+        partitions_def=uploads_partitions,
+        pool=POOL,
+        group_name=CATALOG_GROUP,
+        kinds={"python", "sql"},
+        description=description,
+        check_specs=upload_check_specs(name),
+    )
+    def _asset(
+        context: AssetExecutionContext,
+        config: ImportConfig,
+        catalog_db: CatalogDatabase,
+        upload_dirs: UploadDirs,
+        progress: ResourceParam[ImportProgress],
+    ) -> MaterializeResult:
+        key = context.partition_key
+        result = run_asset_import(
+            name,
+            key,
+            config=config,
+            catalog_db=catalog_db,
+            upload_dirs=upload_dirs,
+            log=context.log,
+            progress=progress,
+        )
+        # per-upload checks right after the transaction (see checks.py for which ones block)
+        checks = evaluate_upload_checks(name, catalog_db.get_store(), key)
+        return MaterializeResult(metadata=result.metadata, check_results=checks)
+
+    return _asset
+
+
+groups = _catalog_asset("groups", [], "Classifier: groups (Группы), properties (Свойства), units.")
+goods = _catalog_asset("goods", ["groups"], "Products (Каталог/Товары).")
+offers = _catalog_asset("offers", ["goods"], "Offers (ПакетПредложений/Предложения): products and variants.")
+prices = _catalog_asset("prices", ["offers"], "Price types and prices per offer.")
+rests = _catalog_asset("rests", ["offers"], "Warehouses, stock per warehouse and stock totals.")
+
+catalog_assets = [groups, goods, offers, prices, rests]

@@ -1,0 +1,205 @@
+"""The customer assets.
+
+* ``customers`` - partitioned by upload like the catalog assets, pool ``onec_catalog``, config
+  ``ImportConfig``: reads the partition's archived ``Контрагенты`` files and resolves every contragent
+  (:func:`onec_pipeline.store.customers.import_customers`) inside one ``store.transaction``; reject records
+  (a Контрагент without Ид) go to the store's ``rejects`` through the same transaction.
+* ``customers_export`` - not partitioned: writes site-created customers that need export to a CommerceML
+  ``Контрагенты`` file in ``ONEC_OUTBOX_DIR`` (default ``$ONEC_HOME/outbox``), marks them and logs it, in one
+  database transaction. Automation: a cron condition (every 15 minutes) for the automation sensor.
+"""
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    AutomationCondition,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    ResourceParam,
+    asset,
+)
+
+from onec_pipeline.commerceml import Customer, Entity, ReadStats, Record, Reject, read_upload
+from onec_pipeline.settings import Settings
+from onec_pipeline.store import UploadRef
+from onec_pipeline.store.customers import counts_in_transaction, export_to_outbox, import_in_transaction
+
+from ..constants import COUNT_NAMES, CUSTOMERS_GROUP, POOL
+from ..importing import (
+    ImportConfig,
+    Metadata,
+    RecordCounter,
+    full_export_text,
+    nothing_to_load,
+    open_archived_upload,
+    timing_metadata,
+)
+from ..partitions import uploads_partitions
+from ..resources import CatalogDatabase, ImportProgress, UploadDirs
+
+EXPORT_CRON = "*/15 * * * *"
+
+
+class _Contragents:
+    """The upload's Контрагент records for the resolution; reject records are kept aside for the store."""
+
+    def __init__(self, records: Iterable[Record]) -> None:
+        self.records = records
+        self.rejects: list[Reject] = []
+
+    def __iter__(self) -> Iterator[Customer]:
+        for record in self.records:
+            if isinstance(record, Customer):
+                yield record
+            elif isinstance(record, Reject):
+                self.rejects.append(record)
+
+
+def _sync_metadata(result: Any, counts: dict[str, int], rejected: int) -> Metadata:
+    """What the resolution did (``result``: the store's ``CustomerSyncResult``)."""
+    resolved = ("inserted", "updated", "unchanged", "stale", "deactivated")
+    metadata: Metadata = {name: MetadataValue.int(getattr(result, name)) for name in resolved}
+    metadata["has_data"] = MetadataValue.bool(True)
+    metadata["rejected"] = MetadataValue.int(rejected)
+    metadata["conflicts"] = MetadataValue.int(result.conflicts)
+    metadata["conflicts_already_open"] = MetadataValue.int(result.conflicts_open)
+    metadata["flagged_invalid"] = MetadataValue.int(result.flagged)
+    metadata["replay"] = MetadataValue.bool(result.replay)
+    metadata["matched_by"] = MetadataValue.json(result.matched_by)
+    metadata["log_rows"] = MetadataValue.int(result.log_rows)
+    metadata["table_counts"] = MetadataValue.json(counts)
+    return metadata
+
+
+def run_customers_import(
+    key: str,
+    *,
+    config: ImportConfig,
+    catalog_db: CatalogDatabase,
+    upload_dirs: UploadDirs,
+    log: logging.Logger,
+    progress: ImportProgress,
+) -> MaterializeResult:
+    """Import the contragents of one archived upload (the body of the ``customers`` asset)."""
+    upload, metadata = open_archived_upload(key, upload_dirs, [Entity.CUSTOMERS], dry_run=config.dry_run)
+    if not upload.has(Entity.CUSTOMERS):
+        counts = (*COUNT_NAMES, "conflicts")
+        return nothing_to_load("customers", key, metadata, log=log, progress=progress, counts=counts)
+
+    store = catalog_db.get_store()
+    full = frozenset({Entity.CUSTOMERS} if upload.is_full(Entity.CUSTOMERS) else ())
+    ref = UploadRef(key=key, exported_at=upload.exported_at, full=full)
+    stats = ReadStats()
+    counter = RecordCounter(log, "customers", key, progress)
+    contragents = _Contragents(counter.wrap(read_upload(upload, {Entity.CUSTOMERS}, stats)))
+    progress.start("customers", key)
+    started = time.perf_counter()
+    with store.transaction(
+        ref, dry_run=config.dry_run, allow_mass_deactivation=config.allow_mass_deactivation
+    ) as tx:
+        result = import_in_transaction(tx, contragents, full=bool(full))
+        if contragents.rejects:
+            tx.load(contragents.rejects)
+        table_counts = counts_in_transaction(tx)
+    seconds = time.perf_counter() - started
+    rejected = len(contragents.rejects)
+    metadata.update(_sync_metadata(result, table_counts, rejected))
+    metadata["records"] = MetadataValue.int(counter.count)
+    metadata["full_entities"] = full_export_text(full)
+    metadata.update(timing_metadata(counter.count, seconds, stats.seconds))
+    log.info(
+        f"customers [{key}]: {counter.count:,} records in {seconds:.2f}s ({result.inserted} inserted, "
+        f"{result.updated} updated, {result.unchanged} unchanged, {result.stale} stale, "
+        f"{result.conflicts} new conflicts, {result.flagged} with invalid values, {rejected} rejected"
+        + (", replay" if result.replay else "")
+        + ")"
+        + (" [dry run: rolled back]" if config.dry_run else "")
+    )
+    progress.done("customers", records=counter.count, seconds=seconds, has_data=True, **result.as_dict())
+    return MaterializeResult(metadata=metadata)
+
+
+@asset(
+    name="customers",
+    partitions_def=uploads_partitions,
+    pool=POOL,
+    group_name=CUSTOMERS_GROUP,
+    kinds={"python", "sql"},
+    description=(
+        "Customers (Контрагенты) of one upload: identity resolution by 1C id, e-mail, phone + name; "
+        "ambiguous matches become conflicts for review; every decision is logged."
+    ),
+)
+def customers(
+    context: AssetExecutionContext,
+    config: ImportConfig,
+    catalog_db: CatalogDatabase,
+    upload_dirs: UploadDirs,
+    progress: ResourceParam[ImportProgress],
+) -> MaterializeResult:
+    return run_customers_import(
+        context.partition_key,
+        config=config,
+        catalog_db=catalog_db,
+        upload_dirs=upload_dirs,
+        log=context.log,
+        progress=progress,
+    )
+
+
+class CustomersExportConfig(Config):
+    """Where the export goes (default ``ONEC_OUTBOX_DIR`` / ``$ONEC_HOME/outbox``); dry run rolls back."""
+
+    outbox_dir: str | None = None
+    dry_run: bool = False
+
+
+def run_customers_export(
+    config: CustomersExportConfig, catalog_db: CatalogDatabase, log: logging.Logger
+) -> MaterializeResult:
+    """Write pending site-created customers to the outbox (the body of ``customers_export``)."""
+    outbox = Path(config.outbox_dir) if config.outbox_dir else Settings.from_env().outbox_dir
+    result, counts = export_to_outbox(catalog_db.get_store(), outbox, dry_run=config.dry_run)
+    metadata = {
+        "exported": MetadataValue.int(result.exported),
+        "outbox": MetadataValue.path(str(outbox)),
+        "file": MetadataValue.text(result.path.name if result.path else "none"),
+        "customer_ids": MetadataValue.json(result.customer_ids[:100]),
+        "table_counts": MetadataValue.json(counts),
+        "dry_run": MetadataValue.bool(config.dry_run),
+    }
+    if result.path is not None and not config.dry_run:
+        metadata["path"] = MetadataValue.path(str(result.path))
+    log.info(
+        f"customers_export: {result.exported} customer(s) written to {result.path}"
+        if result.exported
+        else "customers_export: nothing to export"
+    )
+    return MaterializeResult(metadata=metadata)
+
+
+@asset(
+    name="customers_export",
+    pool=POOL,
+    group_name=CUSTOMERS_GROUP,
+    kinds={"python", "sql", "xml"},
+    automation_condition=AutomationCondition.cron_tick_passed(EXPORT_CRON)
+    & ~AutomationCondition.in_progress(),
+    description=(
+        "Site-created customers that need export, written to a CommerceML Контрагенты file in the outbox "
+        "(ONEC_OUTBOX_DIR) for 1C; marked exported and logged."
+    ),
+)
+def customers_export(
+    context: AssetExecutionContext, config: CustomersExportConfig, catalog_db: CatalogDatabase
+) -> MaterializeResult:
+    return run_customers_export(config, catalog_db, context.log)
+
+
+customer_assets = [customers, customers_export]

@@ -1,0 +1,15 @@
+"""Intake's definitions: the upload sensor, the import jobs, the archive retention job and schedule."""
+
+from __future__ import annotations
+
+from dagster import Definitions
+
+from .jobs import import_jobs
+from .retention import archive_retention, archive_retention_job
+from .sensors import onec_upload_sensor
+
+defs = Definitions(
+    jobs=[*import_jobs, archive_retention_job],
+    schedules=[archive_retention],
+    sensors=[onec_upload_sensor],
+)

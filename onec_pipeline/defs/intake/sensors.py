@@ -1,0 +1,234 @@
+"""``onec_upload_sensor``: archive complete uploads, add their partitions, request one run each.
+
+A tick lists the incoming directory (directory entries only), reads the head and tail of each XML file of
+uploads that look settled, archives the complete ones (``intake``: that reads each XML file's header once
+and keeps it in the manifest), selects the assets whose data the upload holds from those headers, and
+returns a ``SensorResult`` with the new partitions and one ``RunRequest`` per upload (run key = upload key,
+so a tick replayed after a crash never runs twice).
+
+The cursor is JSON ``{"pending": {upload name: fingerprint}, "failed": {...}}`` holding only what is in
+the incoming directory now: it never grows with history.
+
+Recovery: a tick that dies between archiving and returning its result (process killed, evaluation timeout)
+leaves an archived upload without a partition; the next ticks find it by listing the archive and re-offer it.
+"""
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
+
+from onec_pipeline import intake
+
+from ..constants import IMPORT_ASSETS, assets_for_upload, upload_tags
+from ..partitions import UPLOADS_PARTITIONS_NAME, uploads_partitions
+from ..resources import UploadDirs
+from ..selection import upload_check_keys_for
+
+RECOVERY_WINDOW_SECONDS = 24 * 3600
+MAX_UPLOADS_PER_TICK = 20  # the rest waits for the next tick (the evaluation times out after 60 s)
+TICK_BUDGET_SECONDS = 30.0
+
+
+def run_request_for(key: str, archived_path: Path, manifest: intake.Manifest | None) -> RunRequest | None:
+    """The run of one archived upload: only the assets whose data it holds (None when it holds none).
+    Decided from the headers the manifest keeps; raises ``CommerceMLError`` for an unreadable upload."""
+    selected = assets_for_upload(intake.load_upload(archived_path, manifest))
+    if not selected:
+        return None
+    source = manifest.source if manifest else ""
+    return RunRequest(
+        run_key=key,
+        partition_key=key,
+        asset_selection=[AssetKey(name) for name in selected],
+        # the per-upload checks of those assets only (the catalog-wide audit checks are not partitioned)
+        asset_check_keys=upload_check_keys_for(selected),
+        tags=upload_tags(key, source),
+    )
+
+
+def _request_or_plain(
+    key: str, path: Path, manifest: intake.Manifest | None, log: logging.Logger | None
+) -> RunRequest | None:
+    """``run_request_for``, or a run of every asset when the headers cannot be read: an unreadable upload
+    fails its run (where operators see it), not the sensor."""
+    try:
+        return run_request_for(key, path, manifest)
+    except Exception as exc:  # noqa: BLE001 - an unreadable header fails the run, not the sensor
+        if log:
+            log.error(f"upload {key}: cannot read headers: {exc}")
+        return RunRequest(
+            run_key=key, partition_key=key, tags=upload_tags(key, manifest.source if manifest else "")
+        )
+
+
+@dataclass
+class _Tick:
+    """What one evaluation collects."""
+
+    known_partitions: set[str]
+    started: float = field(default_factory=time.monotonic)
+    pending: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    requests: list[RunRequest] = field(default_factory=list)
+    new_keys: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    archived: int = 0
+
+    def over_budget(self, count: int) -> bool:
+        return count >= MAX_UPLOADS_PER_TICK or time.monotonic() - self.started > TICK_BUDGET_SECONDS
+
+    def add_partition(self, key: str) -> None:
+        if key not in self.known_partitions and key not in self.new_keys:
+            self.new_keys.append(key)
+
+
+def _archive_one(
+    tick: _Tick, upload: intake.IncomingUpload, archive_dir: Path, log: logging.Logger | None
+) -> None:
+    try:
+        archived = intake.archive_upload(upload, archive_dir)
+    except (intake.IntakeError, OSError) as exc:
+        tick.failed[upload.name] = upload.fingerprint
+        tick.notes.append(f"{upload.name}: refused: {exc}")
+        if log:
+            log.error(f"upload {upload.name} refused: {exc}")
+        return
+    tick.archived += 1
+    key = archived.key
+    request = _request_or_plain(key, archived.path, archived.manifest, log)
+    if archived.duplicate:
+        tick.notes.append(f"{upload.name}: same content as archived upload {key}")
+    tick.add_partition(key)
+    if request is None:
+        tick.notes.append(f"{upload.name} -> {key}: holds no importable data")
+        return
+    tick.requests.append(request)
+    if log:
+        log.info(f"upload {upload.name} archived as {key}: assets {request.asset_selection}")
+
+
+def evaluate_uploads(
+    *,
+    import_dir: Path | str,
+    archive_dir: Path | str,
+    settle_seconds: float,
+    cursor: str | None,
+    known_partitions: set[str],
+    now: float | None = None,
+    log: logging.Logger | None = None,
+) -> tuple[list[RunRequest], list[str], str, list[str]]:
+    """The sensor's logic without Dagster's context: (run requests, new partition keys, cursor, notes)."""
+    state = json.loads(cursor) if cursor else {}
+    pending: dict[str, str] = state.get("pending", {})
+    failed: dict[str, str] = state.get("failed", {})
+    now = time.time() if now is None else now
+    tick = _Tick(known_partitions)
+    for upload in intake.scan_incoming(import_dir):
+        fp = upload.fingerprint
+        if failed.get(upload.name) == fp:  # the same bytes failed before: wait for a new upload
+            tick.failed[upload.name] = fp
+            continue
+        verdict = intake.check_complete(
+            upload, now=now, settle_seconds=settle_seconds, previous_fingerprint=pending.get(upload.name)
+        )
+        if not verdict.complete:
+            tick.pending[upload.name] = fp
+            tick.notes.append(f"{upload.name}: {verdict.reason}")
+        elif tick.over_budget(tick.archived):
+            tick.pending[upload.name] = pending.get(upload.name, fp)  # keep its settled state for next tick
+            tick.notes.append(f"{upload.name}: complete, left for the next tick")
+        else:
+            _archive_one(tick, upload, Path(archive_dir), log)
+    _recover_orphans(tick, Path(import_dir), Path(archive_dir), now, log)
+    new_cursor = json.dumps({"pending": tick.pending, "failed": tick.failed}, sort_keys=True)
+    return tick.requests, tick.new_keys, new_cursor, tick.notes
+
+
+def _from_incoming(manifest: intake.Manifest, import_dir: Path) -> bool:
+    source = Path(manifest.source)
+    if source.name == "*":  # loose files at the top of the incoming directory
+        source = source.parent
+    try:
+        return source.resolve().is_relative_to(import_dir.resolve())
+    except (OSError, ValueError):
+        return False
+
+
+def _archived_recently(manifest: intake.Manifest, now: float) -> bool:
+    try:
+        archived_at = datetime.fromisoformat(manifest.archived_at).timestamp()
+    except (TypeError, ValueError):
+        return False
+    return now - archived_at <= RECOVERY_WINDOW_SECONDS
+
+
+def _recover_orphans(
+    tick: _Tick, import_dir: Path, archive_dir: Path, now: float, log: logging.Logger | None
+) -> None:
+    """A tick that died after archiving an upload but before Dagster stored its result leaves the upload in
+    the archive with no partition and no run. Re-offer such uploads: archived from the incoming directory
+    within the last ``RECOVERY_WINDOW_SECONDS`` (older ones without a partition were removed on purpose)
+    and not yet a partition. The run key (= upload key) keeps a recovered request from running twice."""
+    for key in intake.list_archived(archive_dir):
+        if key in tick.known_partitions or key in tick.new_keys:
+            continue
+        if tick.over_budget(len(tick.requests)):
+            return
+        path = archive_dir / key
+        manifest = intake.read_manifest(path)
+        if (
+            manifest is None
+            or not _from_incoming(manifest, import_dir)
+            or not _archived_recently(manifest, now)
+        ):
+            continue
+        request = _request_or_plain(key, path, manifest, log)
+        tick.new_keys.append(key)
+        tick.notes.append(f"{key}: archived without a partition (an interrupted tick): recovered")
+        if log:
+            log.warning(f"upload {key} was archived but never got its partition: recovering it")
+        if request is not None:
+            tick.requests.append(request)
+
+
+@sensor(
+    name="onec_upload_sensor",
+    minimum_interval_seconds=15,
+    default_status=DefaultSensorStatus.RUNNING,
+    asset_selection=AssetSelection.assets(*IMPORT_ASSETS),
+    description="Archives complete 1C uploads from ONEC_IMPORT_DIR and requests one import run per upload.",
+)
+def onec_upload_sensor(
+    context: SensorEvaluationContext, upload_dirs: UploadDirs
+) -> SensorResult | SkipReason:
+    known = set(context.instance.get_dynamic_partitions(UPLOADS_PARTITIONS_NAME))
+    requests, new_keys, cursor, notes = evaluate_uploads(
+        import_dir=upload_dirs.incoming(),
+        archive_dir=upload_dirs.archive(),
+        settle_seconds=upload_dirs.settle(),
+        cursor=context.cursor,
+        known_partitions=known,
+        log=context.log,
+    )
+    if not requests and not new_keys:
+        context.update_cursor(cursor)
+        return SkipReason("; ".join(notes) if notes else "no uploads waiting")
+    return SensorResult(
+        run_requests=requests,
+        dynamic_partitions_requests=[uploads_partitions.build_add_request(new_keys)] if new_keys else [],
+        cursor=cursor,
+    )

@@ -1,0 +1,241 @@
+"""``run_import``: archive one upload and materialise its assets through Dagster, from this process.
+
+Used by ``onec-pipeline import`` and by the benchmark harness. It does what the sensor's run does — the
+same archive layout and key (``intake``), the same dynamic partition, the same assets, per-upload checks,
+resources and run config — and returns an :class:`ImportSummary`. By default the run executes in this
+process; ``parallel`` executes it like the sensor's runs (multiprocess executor).
+
+The run is recorded in the instance at ``DAGSTER_HOME`` when that is set (``DagsterInstance.get()``), else
+in an ephemeral in-memory instance (nothing is left behind).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AssetKey,
+    AssetsDefinition,
+    DagsterInstance,
+    ExecuteInProcessResult,
+    JobDefinition,
+    JobExecutionResult,
+    RunsFilter,
+    execute_job,
+    materialize,
+    reconstructable,
+)
+
+from onec_pipeline import intake
+from onec_pipeline.defs.constants import ONLY_CHOICES, assets_for_upload, upload_tags
+from onec_pipeline.defs.definitions import defs
+from onec_pipeline.defs.partitions import UPLOADS_PARTITIONS_NAME
+from onec_pipeline.defs.resources import CatalogDatabase, ImportProgress, UploadDirs
+from onec_pipeline.defs.selection import import_selection, upload_check_keys_for
+from onec_pipeline.settings import Settings
+
+from .instances import persistent_instance, run_instance
+from .progress import CallbackProgress, RunFollower
+from .summary import ImportSummary, ProgressCallback, RunEvents
+
+IMPORT_UPLOAD_JOB = "import_upload"
+
+
+def import_upload_job() -> JobDefinition:
+    """The ``import_upload`` job (module-level so that ``reconstructable`` can point at it)."""
+    return defs.resolve_job_def(IMPORT_UPLOAD_JOB)
+
+
+def _is_within(path: Path, parent: Path) -> bool:
+    try:
+        path.resolve().relative_to(parent.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def archive_for_import(
+    path: Path | str, archive_dir: Path, keep_source: bool | None = None
+) -> intake.ArchivedUpload:
+    """Archive ``path`` like the sensor; an already archived ``ARCHIVE/<key>`` is re-imported as is.
+
+    Files inside the incoming directory are moved (as the sensor would); anything else is copied so that
+    the operator's files are never taken away. ``keep_source`` overrides that choice.
+    """
+    path = Path(path).resolve()
+    if path.is_dir() and path.parent == archive_dir.resolve() and intake.KEY_RE.match(path.name):
+        manifest = intake.read_manifest(path)
+        if manifest is None:
+            _key, manifest = intake.compute_key(path)
+        return intake.ArchivedUpload(path.name, path, manifest, duplicate=True)
+    keep = not _is_within(path, Settings.from_env().import_dir) if keep_source is None else keep_source
+    return intake.archive_path(path, archive_dir, keep_source=keep)
+
+
+@dataclass
+class _Run:
+    """Everything one import run is made of."""
+
+    key: str
+    selected: list[str]
+    archive: Path
+    database_url: str | None
+    db_schema: str | None
+    op_config: dict[str, bool]
+
+    def run_config(self) -> dict[str, Any]:
+        return {
+            "ops": {name: {"config": self.op_config} for name in self.selected},
+            # the console stays quiet (the caller shows progress); the instance's event log keeps everything
+            "loggers": {
+                "console": {"config": {"log_level": os.environ.get("ONEC_RUN_LOG_LEVEL", "WARNING")}}
+            },
+        }
+
+    def tags(self) -> dict[str, str]:
+        return upload_tags(self.key, "cli")
+
+
+def _in_process(
+    run: _Run, inst: DagsterInstance, summary: ImportSummary, log_progress: ProgressCallback | None
+) -> ExecuteInProcessResult:
+    """Materialise in this process; the assets report progress through the ``progress`` resource."""
+    resources = {
+        "catalog_db": CatalogDatabase(database_url=run.database_url, db_schema=run.db_schema),
+        "upload_dirs": UploadDirs(archive_dir=str(run.archive)),
+        "progress": CallbackProgress(log_progress) if log_progress else ImportProgress(),
+    }
+    result = materialize(
+        [*(a for a in defs.assets or [] if isinstance(a, AssetsDefinition)), *(defs.asset_checks or [])],
+        selection=import_selection(run.selected),
+        partition_key=run.key,
+        instance=inst,
+        resources=resources,
+        run_config=run.run_config(),
+        tags=run.tags(),
+        raise_on_error=False,
+    )
+    RunEvents(summary, log_progress, live=False).add_all(result.all_events)
+    return result
+
+
+def _out_of_process(
+    run: _Run, inst: DagsterInstance, summary: ImportSummary, log_progress: ProgressCallback | None
+) -> JobExecutionResult:
+    """Execute the ``import_upload`` job like the sensor's runs (multiprocess executor), following the run's
+    events while it runs."""
+    database = {k: v for k, v in (("database_url", run.database_url), ("db_schema", run.db_schema)) if v}
+    resource_config = {
+        "catalog_db": {"config": database},
+        "upload_dirs": {"config": {"archive_dir": str(run.archive)}},
+    }
+    job = reconstructable(import_upload_job).get_subset(
+        asset_selection={AssetKey(n) for n in run.selected},
+        asset_check_selection=set(upload_check_keys_for(run.selected)),
+    )
+    tags = {**run.tags(), "dagster/partition": run.key}
+    since = datetime.now(UTC)
+
+    def find_run() -> str | None:
+        found = inst.get_run_records(
+            RunsFilter(job_name=IMPORT_UPLOAD_JOB, tags=tags, created_after=since), limit=1
+        )
+        return found[0].dagster_run.run_id if found else None
+
+    follower = RunFollower(inst, find_run, RunEvents(summary, log_progress, live=True))
+    follower.start()
+    try:
+        result = execute_job(
+            job,
+            instance=inst,
+            run_config={**run.run_config(), "resources": resource_config},
+            tags=tags,
+            raise_on_error=False,
+        )
+    finally:
+        follower.stop()
+    follower.finish(result.run_id)
+    return result
+
+
+def _done(summary: ImportSummary, started: float, error: str | None = None) -> ImportSummary:
+    if error is not None:
+        summary.error = error
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def run_import(
+    path: Path | str,
+    *,
+    database_url: str | None = None,
+    db_schema: str | None = None,
+    dry_run: bool = False,
+    allow_mass_deactivation: bool = False,
+    force: bool = False,
+    only: str | None = None,
+    archive_dir: Path | str | None = None,
+    instance: DagsterInstance | None = None,
+    log_progress: ProgressCallback | None = None,
+    parallel: bool = False,
+    keep_source: bool | None = None,
+) -> ImportSummary:
+    """Archive the upload at ``path`` and materialise the assets it holds; never raises for a failed run.
+
+    ``force``: re-read an upload this catalog already applied (by default its catalog assets skip it).
+    ``only``: ``catalog`` | ``prices`` | ``stocks`` | ``customers`` restricts the assets. ``log_progress``
+    receives ``(event, asset, details)`` with events ``archived``, ``start``, ``progress`` (every 10,000
+    records: ``records``, ``seconds``, ``rate``), ``done`` and ``failed``.
+
+    ``parallel``: execute like the sensor's runs, out of process with the multiprocess executor (prices
+    and rests in two processes at once) via the ``import_upload`` job; needs a persistent instance (the
+    given one, ``$DAGSTER_HOME``, or a temporary one). Progress events are then ``archived``, and
+    ``start``, ``done`` / ``failed`` per asset, read from the run's events while it runs.
+
+    ``keep_source``: copy (True) or move (False) the upload into the archive; by default files inside the
+    incoming directory are moved, like the sensor does, and anything else is copied.
+    """
+    started = time.perf_counter()
+    if only is not None and only not in ONLY_CHOICES:
+        raise ValueError(f"only must be one of {sorted(ONLY_CHOICES)}, not {only!r}")
+    archive = Path(archive_dir).resolve() if archive_dir else Settings.from_env().archive_dir.resolve()
+    summary = ImportSummary(key=None, archive_path=None, success=False, dry_run=dry_run)
+    try:
+        archived = archive_for_import(path, archive, keep_source)
+    except (intake.IntakeError, OSError) as exc:
+        return _done(summary, started, f"cannot archive {path}: {exc}")
+    key = archived.key
+    summary.key, summary.archive_path, summary.duplicate = key, archived.path, archived.duplicate
+    if log_progress:
+        log_progress(
+            "archived", "", {"key": key, "path": str(archived.path), "duplicate": archived.duplicate}
+        )
+    try:
+        upload = intake.load_upload(archived.path, archived.manifest)
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        return _done(summary, started, f"upload {key}: {exc}")
+    summary.selected = [n for n in assets_for_upload(upload) if only is None or n in ONLY_CHOICES[only]]
+    if not summary.selected:
+        return _done(summary, started, f"upload {key} holds no data for {only or 'any asset'}")
+
+    op_config = {"dry_run": dry_run, "allow_mass_deactivation": allow_mass_deactivation, "force": force}
+    run = _Run(key, summary.selected, archive, database_url, db_schema, op_config)
+    with (persistent_instance if parallel else run_instance)(instance) as inst:
+        if not inst.has_dynamic_partition(UPLOADS_PARTITIONS_NAME, key):
+            inst.add_dynamic_partitions(UPLOADS_PARTITIONS_NAME, [key])
+        if parallel:
+            result: ExecuteInProcessResult | JobExecutionResult = _out_of_process(
+                run, inst, summary, log_progress
+            )
+        else:
+            result = _in_process(run, inst, summary, log_progress)
+        summary.run_id = result.run_id
+        summary.success = result.success
+    if not summary.success and summary.error is None:
+        summary.error = f"run {summary.run_id} failed"
+    return _done(summary, started)
