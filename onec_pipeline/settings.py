@@ -21,6 +21,7 @@ class Settings:
     home: Path
     import_dir: Path
     archive_dir: Path
+    quarantine_dir: Path
     outbox_dir: Path
     database_url: str
     db_schema: str
@@ -34,6 +35,7 @@ class Settings:
             home=home,
             import_dir=Path(_env("ONEC_IMPORT_DIR", str(home / "1c_import"))).resolve(),
             archive_dir=Path(_env("ONEC_ARCHIVE_DIR", str(home / "archive"))).resolve(),
+            quarantine_dir=Path(_env("ONEC_QUARANTINE_DIR", str(home / "quarantine"))).resolve(),
             outbox_dir=Path(_env("ONEC_OUTBOX_DIR", str(home / "outbox"))).resolve(),
             database_url=_env("ONEC_DATABASE_URL", f"sqlite:///{home / 'catalog.sqlite3'}"),
             db_schema=_env("ONEC_DB_SCHEMA", "onec"),

@@ -54,10 +54,12 @@ class CatalogDatabase(ConfigurableResource):
 
 
 class UploadDirs(ConfigurableResource):
-    """Incoming and archive directories (``ONEC_IMPORT_DIR``, ``ONEC_ARCHIVE_DIR``), settling and retention."""
+    """Incoming, archive and quarantine directories (``ONEC_IMPORT_DIR``, ``ONEC_ARCHIVE_DIR``,
+    ``ONEC_QUARANTINE_DIR``), settling and retention."""
 
     import_dir: str | None = None
     archive_dir: str | None = None
+    quarantine_dir: str | None = None
     settle_seconds: float | None = None
     retention_days: int | None = None
 
@@ -66,6 +68,9 @@ class UploadDirs(ConfigurableResource):
 
     def archive(self) -> Path:
         return Path(self.archive_dir) if self.archive_dir else Settings.from_env().archive_dir
+
+    def quarantine(self) -> Path:
+        return Path(self.quarantine_dir) if self.quarantine_dir else Settings.from_env().quarantine_dir
 
     def settle(self) -> float:
         return self.settle_seconds if self.settle_seconds is not None else Settings.from_env().settle_seconds

@@ -8,6 +8,7 @@ header once, when the upload is archived. Used by the sensor (``defs/intake/sens
 * ``manifest``  the upload key, the manifest ``.onec-upload.json`` and the ``Upload`` rebuilt from it
 * ``archive``   the atomic move into ``ONEC_ARCHIVE_DIR/<key>/`` (dedup of identical content)
 * ``zips``      safe zip extraction
+* ``quarantine`` uploads that cannot be taken, moved aside whole with the reason
 * ``retention`` which archived uploads the retention policy removes
 """
 
@@ -30,6 +31,7 @@ from .manifest import (
     read_manifest,
     sha256_file,
 )
+from .quarantine import QuarantineRecord, find_quarantined, list_quarantined, quarantine_upload
 from .retention import RetentionItem, remove_archived, retention_items, select_for_retention
 from .scan import (
     LOOSE_SUBDIRS,
@@ -60,6 +62,7 @@ __all__ = [
     "IntakeError",
     "Manifest",
     "ManifestFile",
+    "QuarantineRecord",
     "RetentionItem",
     "archive_path",
     "archive_upload",
@@ -69,10 +72,13 @@ __all__ = [
     "content_hash",
     "describe_files",
     "extract_zip_safely",
+    "find_quarantined",
     "key_time",
     "list_archived",
+    "list_quarantined",
     "load_upload",
     "make_key",
+    "quarantine_upload",
     "read_manifest",
     "remove_archived",
     "retention_items",
