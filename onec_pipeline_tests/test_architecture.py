@@ -72,7 +72,6 @@ KNOWN_LONG_FUNCTIONS: set[str] = {
     "onec_pipeline/defs/runner.py:run_import",
     "onec_pipeline/store/catalog.py:_apply",
     "onec_pipeline/store/catalog.py:load",
-    "onec_pipeline/store/schema.py:build_metadata",
 }
 
 

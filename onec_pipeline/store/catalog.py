@@ -49,7 +49,7 @@ from onec_pipeline.commerceml.records import Entity, Reject
 from onec_pipeline.settings import normalise_database_url
 from onec_pipeline.store import applied
 from onec_pipeline.store import rows as R
-from onec_pipeline.store.schema import ACTIVE_TABLES, CATALOG_TABLES, META_TABLES, build_metadata
+from onec_pipeline.store.tables import ACTIVE_TABLES, BOOKKEEPING_TABLES, CATALOG_TABLES, metadata
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,8 @@ class CatalogStore:
         self.engine: sa.Engine = engine if engine is not None else sa.create_engine(self.url, **engine_kw)
         self.dialect = self.engine.dialect.name
         self.schema: str | None = None if self.dialect == "sqlite" else (schema or None)
-        self.metadata = build_metadata(self.schema)
+        #: every table of every family (the one shared MetaData of this schema)
+        self.metadata = metadata(self.schema)
         self.tables: dict[str, sa.Table] = {t.name: t for t in self.metadata.sorted_tables}
         self._upgraded = False
         self._upgrade_lock = threading.Lock()
@@ -339,7 +340,7 @@ class CatalogStore:
         self.ensure_schema()
         out: dict[str, int] = {}
         with self.engine.connect() as conn:
-            for name in CATALOG_TABLES + META_TABLES:
+            for name in CATALOG_TABLES + BOOKKEEPING_TABLES:
                 q = self.qualified(name)
                 if name in ACTIVE_TABLES:
                     total, active = conn.execute(

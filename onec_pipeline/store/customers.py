@@ -1,6 +1,6 @@
 """Customers (1C contragents): identity resolution, conflicts for review, audit log, export selection.
 
-Tables (catalog schema, migration ``0002_customers``):
+Tables (catalog schema, migration ``0002_customers``; declared in :mod:`onec_pipeline.store.tables.customers`):
 
 * ``customers`` - one row per customer, from 1C (``onec_id`` set, ``created_in_1c``) or created by the site
   (``onec_id`` NULL, ``needs_1c_export`` true). ``email`` is the normalised (trimmed, lower-case) first valid
@@ -72,10 +72,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 
 from onec_pipeline.commerceml.records import Customer, Entity
 from onec_pipeline.commerceml.validation import customer_issues, normalise_email, normalise_phone
+from onec_pipeline.store.tables import metadata, table_in
 
 IMPORT_OPERATION = "import_from_1c"
 LOG_BATCH = 500
@@ -83,109 +83,25 @@ EXPORT_OPERATION = "export_to_1c"
 SITE_ID_PREFIX = "site-"
 
 
-def _json() -> sa.types.TypeEngine:
-    return sa.JSON().with_variant(JSONB(), "postgresql")
-
-
-def add_customer_tables(md: sa.MetaData) -> tuple[sa.Table, sa.Table, sa.Table]:
-    """Add ``customers``, ``customer_conflicts``, ``customer_sync_log`` to ``md`` (in ``md.schema``).
-
-    Timestamps are naive UTC (``sa.DateTime``), keys are text, as in :mod:`onec_pipeline.store.schema`.
-    Migration ``0002_customers`` creates exactly these tables (checked by the customers tests).
-    """
-    customers = sa.Table(
-        "customers",
-        md,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("onec_id", sa.Text, nullable=True),
-        sa.Column("kind", sa.Text),  # legal | individual | NULL
-        sa.Column("name", sa.Text),
-        sa.Column("official_name", sa.Text),
-        sa.Column("inn", sa.Text),
-        sa.Column("kpp", sa.Text),
-        sa.Column("okpo", sa.Text),
-        sa.Column("email", sa.Text),  # normalised: trimmed, lower case
-        sa.Column("phone", sa.Text),  # normalised: +<digits>
-        sa.Column("phone_raw", sa.Text),
-        sa.Column("addresses", _json()),
-        sa.Column("contacts", _json()),
-        sa.Column("representatives", _json()),
-        sa.Column("role", sa.Text),
-        sa.Column("validation_issues", _json()),
-        sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
-        sa.Column("created_in_1c", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.Column("needs_1c_export", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.Column("sync_status", sa.Text, nullable=False, server_default="pending"),
-        sa.Column("last_sync_at", sa.DateTime),
-        sa.Column("last_export_file", sa.Text),
-        sa.Column("upload_key", sa.Text),
-        sa.Column("exported_at", sa.DateTime),
-        sa.Column("created_at", sa.DateTime, nullable=False, server_default=sa.func.now()),
-        sa.Column("updated_at", sa.DateTime, nullable=False, server_default=sa.func.now()),
-        sa.UniqueConstraint("onec_id", name="uq_customers_onec_id"),
-        sa.CheckConstraint(
-            "sync_status IN ('pending', 'synced', 'error', 'conflict')", name="ck_customers_sync_status"
-        ),
-        sa.Index("ix_customers_phone", "phone"),
-    )
-    # e-mails match case-insensitively: the lookup is ``lower(email) IN (...)``
-    sa.Index("ix_customers_email_lower", sa.func.lower(customers.c.email))
-    conflicts = sa.Table(
-        "customer_conflicts",
-        md,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("onec_id", sa.Text, nullable=False),
-        sa.Column("upload_key", sa.Text),
-        sa.Column("reason", sa.Text, nullable=False),  # ambiguous | onec_id_mismatch
-        sa.Column("matched_by", sa.Text),  # email | phone_name
-        sa.Column("candidate_ids", _json(), nullable=False),
-        sa.Column("incoming", _json(), nullable=False),  # the contragent as read, for the reviewer
-        sa.Column("status", sa.Text, nullable=False, server_default="open"),  # open | resolved | superseded
-        sa.Column("resolution", sa.Text),
-        sa.Column("created_at", sa.DateTime, nullable=False, server_default=sa.func.now()),
-        sa.Column("resolved_at", sa.DateTime),
-        sa.Index("ix_customer_conflicts_onec_id", "onec_id"),
-    )
-    log = sa.Table(
-        "customer_sync_log",
-        md,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("customer_id", sa.Integer),
-        sa.Column("onec_id", sa.Text),
-        sa.Column("operation", sa.Text, nullable=False),  # import_from_1c | export_to_1c
-        sa.Column("status", sa.Text, nullable=False),  # success | error | skipped | conflict
-        sa.Column("details", _json()),
-        sa.Column("upload_key", sa.Text),
-        sa.Column("created_at", sa.DateTime, nullable=False, server_default=sa.func.now()),
-        sa.CheckConstraint(
-            "operation IN ('import_from_1c', 'export_to_1c')", name="ck_customer_sync_log_operation"
-        ),
-        sa.CheckConstraint(
-            "status IN ('success', 'error', 'skipped', 'conflict')", name="ck_customer_sync_log_status"
-        ),
-        sa.Index("ix_customer_sync_log_customer_id", "customer_id"),
-        sa.Index("ix_customer_sync_log_upload_key", "upload_key"),
-    )
-    return customers, conflicts, log
-
-
 @dataclass(frozen=True)
 class CustomerTables:
     customers: sa.Table
     conflicts: sa.Table
     log: sa.Table
-
-
-_TABLES: dict[str | None, CustomerTables] = {}
+    #: the store's bookkeeping table, shared by every entity: customers' full exports are recorded there
+    full_exports: sa.Table
 
 
 def customer_tables(schema: str | None = None) -> CustomerTables:
-    """The customers tables in ``schema`` (cached; ``None`` for SQLite / the default schema)."""
-    tables = _TABLES.get(schema)
-    if tables is None:
-        tables = CustomerTables(*add_customer_tables(sa.MetaData(schema=schema)))
-        _TABLES[schema] = tables
-    return tables
+    """The customers tables in ``schema`` (``None`` for SQLite / the default schema), from the store's
+    one MetaData (declared in :mod:`onec_pipeline.store.tables.customers`)."""
+    md = metadata(schema)
+    return CustomerTables(
+        customers=table_in(md, "customers"),
+        conflicts=table_in(md, "customer_conflicts"),
+        log=table_in(md, "customer_sync_log"),
+        full_exports=table_in(md, "full_exports"),
+    )
 
 
 def _tables(conn: sa.Connection, schema: str | None) -> CustomerTables:
@@ -316,18 +232,6 @@ def _values_from_record(customer: Customer) -> tuple[dict[str, Any], list[dict[s
     return values, issues
 
 
-def _full_exports_table(schema: str | None) -> sa.TableClause:
-    """The store's ``full_exports`` bookkeeping table (migration 0001), shared by every entity."""
-    return sa.table(
-        "full_exports",
-        sa.column("entity", sa.Text),
-        sa.column("upload_key", sa.Text),
-        sa.column("exported_at", sa.DateTime),
-        sa.column("recorded_at", sa.DateTime),
-        schema=schema,
-    )
-
-
 def _ids_in_open_conflicts(conn: sa.Connection, conflicts: sa.Table) -> set[int]:
     query = sa.select(conflicts.c.candidate_ids).where(conflicts.c.status == "open")
     return {int(i) for (ids,) in conn.execute(query) for i in (ids or [])}
@@ -363,7 +267,7 @@ class _Importer:
         self.s_insert = t.insert().returning(t.c.id)
         self.s_update = t.update().where(t.c.id == sa.bindparam("row_id"))
         self.pending_log: list[dict[str, Any]] = []
-        self.full_exports = _full_exports_table(tables.customers.schema)
+        self.full_exports = tables.full_exports
         self.newest_full = conn.execute(
             sa.select(sa.func.max(self.full_exports.c.upload_key)).where(
                 self.full_exports.c.entity == Entity.CUSTOMERS.value
