@@ -49,6 +49,7 @@ from onec_pipeline.commerceml.records import Entity, Reject
 from onec_pipeline.settings import normalise_database_url
 from onec_pipeline.store import applied
 from onec_pipeline.store import rows as R
+from onec_pipeline.store.errors import MassDeactivationError, StoreError
 from onec_pipeline.store.tables import ACTIVE_TABLES, BOOKKEEPING_TABLES, CATALOG_TABLES, metadata
 
 log = logging.getLogger(__name__)
@@ -65,27 +66,6 @@ ANALYZE_MIN_ROWS = 10_000
 REJECT_RAW_LIMIT = 4_000
 
 ProgressCallback = Callable[[Entity, int], None]
-
-
-class StoreError(RuntimeError):
-    """Base class of the store's own errors."""
-
-
-class MassDeactivationError(StoreError):
-    """A full export would deactivate more than the allowed share of an entity's active rows."""
-
-    def __init__(self, entity: Entity, upload: str, would_deactivate: int, active: int, threshold: float):
-        self.entity = entity
-        self.upload = upload
-        self.would_deactivate = would_deactivate
-        self.active = active
-        self.share = would_deactivate / active if active else 0.0
-        self.threshold = threshold
-        super().__init__(
-            f"full export {upload} would deactivate {would_deactivate} of {active} active {entity.value} "
-            f"({self.share:.1%} > threshold {threshold:.0%}); nothing was changed. If this is intended, "
-            f"load it with allow_mass_deactivation=True"
-        )
 
 
 @dataclass(frozen=True)

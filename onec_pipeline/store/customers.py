@@ -75,6 +75,7 @@ import sqlalchemy as sa
 
 from onec_pipeline.commerceml.records import Customer, Entity
 from onec_pipeline.commerceml.validation import customer_issues, normalise_email, normalise_phone
+from onec_pipeline.store.errors import MassDeactivationError
 from onec_pipeline.store.tables import metadata, table_in
 
 IMPORT_OPERATION = "import_from_1c"
@@ -505,8 +506,6 @@ class _Importer:
             sa.select(sa.func.count()).select_from(t).where(t.c.onec_id.is_not(None), active)
         ).scalar_one()
         if doomed and not allow_mass and len(doomed) > max_share * total:
-            from onec_pipeline.store.catalog import MassDeactivationError
-
             raise MassDeactivationError(Entity.CUSTOMERS, self.key, len(doomed), total, max_share)
         for row in doomed:
             self.conn.execute(
