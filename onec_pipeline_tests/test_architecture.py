@@ -55,7 +55,6 @@ KNOWN_LONG_MODULES: set[str] = {
     "onec_pipeline/bench.py",
     "onec_pipeline/commerceml/reader.py",
     "onec_pipeline/intake.py",
-    "onec_pipeline/store/catalog.py",
     "onec_pipeline/store/customers.py",
     "onec_pipeline/synth.py",
 }
@@ -70,8 +69,6 @@ KNOWN_LONG_FUNCTIONS: set[str] = {
     "onec_pipeline/commerceml/reader.py:_product",
     "onec_pipeline/commerceml/reader.py:run",
     "onec_pipeline/defs/runner.py:run_import",
-    "onec_pipeline/store/catalog.py:_apply",
-    "onec_pipeline/store/catalog.py:load",
 }
 
 
