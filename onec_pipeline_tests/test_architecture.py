@@ -55,7 +55,6 @@ KNOWN_LONG_MODULES: set[str] = {
     "onec_pipeline/bench.py",
     "onec_pipeline/commerceml/reader.py",
     "onec_pipeline/intake.py",
-    "onec_pipeline/store/customers.py",
     "onec_pipeline/synth.py",
 }
 KNOWN_LONG_FUNCTIONS: set[str] = {

@@ -10,13 +10,14 @@ import sqlalchemy as sa
 from onec_pipeline.commerceml.records import Customer, Source
 from onec_pipeline.settings import normalise_database_url
 from onec_pipeline.store import customers as cs
+from onec_pipeline.store.catalog import MIGRATIONS_DIR
 
 KEY1 = "20261120T101500-aaaaaaaa"
 KEY2 = "20261121T101500-bbbbbbbb"
 KEY0 = "20261119T101500-00000000"
 
 
-MIGRATIONS = Path(cs.__file__).resolve().parent / "migrations"
+MIGRATIONS = MIGRATIONS_DIR
 
 
 _SQLITE_TEMPLATE: list[Path] = []

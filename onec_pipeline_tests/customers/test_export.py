@@ -138,7 +138,7 @@ def test_export_asset_dry_run_and_failure_leave_no_file_and_rows_pending(
     def broken(*args, **kwargs):
         raise RuntimeError("failure after the file was written")
 
-    monkeypatch.setattr(cs, "customer_counts", broken)
+    monkeypatch.setattr(cs.export, "customer_counts", broken)  # export_to_outbox lives in cs.export
     with pytest.raises(RuntimeError):
         _export_asset_body(url, schema, outbox)
     assert list(outbox.iterdir()) == []
