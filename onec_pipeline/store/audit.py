@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
 from onec_pipeline.store import customers as customer_store
-
-if TYPE_CHECKING:
-    from onec_pipeline.store.catalog import CatalogStore
+from onec_pipeline.store.catalog import CatalogStore
 
 SAMPLE = 10
 

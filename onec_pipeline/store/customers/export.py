@@ -7,12 +7,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
 from onec_pipeline.commerceml.records import Customer
 from onec_pipeline.commerceml.writer import EMAIL_CONTACT_TYPE, PHONE_CONTACT_TYPE, write_customers
+from onec_pipeline.store.catalog import CatalogStore
 from onec_pipeline.store.customers.queries import (
     customer_counts,
     export_candidates_query,
@@ -20,9 +21,6 @@ from onec_pipeline.store.customers.queries import (
 )
 from onec_pipeline.store.customers.tables import CustomerTables, tables_for
 from onec_pipeline.store.customers.values import utcnow
-
-if TYPE_CHECKING:
-    from onec_pipeline.store.catalog import CatalogStore
 
 EXPORT_OPERATION = "export_to_1c"
 SITE_ID_PREFIX = "site-"

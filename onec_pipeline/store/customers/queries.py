@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
 from onec_pipeline.store.customers.tables import CustomerTables, tables_for
-
-if TYPE_CHECKING:
-    from onec_pipeline.store.transaction import Transaction
+from onec_pipeline.store.transaction import Transaction
 
 
 def export_candidates_query(tables: CustomerTables) -> sa.Select[Any]:

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -24,9 +24,7 @@ from onec_pipeline.store.customers.values import (
     values_from_record,
 )
 from onec_pipeline.store.errors import MassDeactivationError
-
-if TYPE_CHECKING:
-    from onec_pipeline.store.transaction import Transaction
+from onec_pipeline.store.transaction import Transaction
 
 IMPORT_OPERATION = "import_from_1c"
 LOG_BATCH = 500
