@@ -52,8 +52,6 @@ KNOWN_LAYER_VIOLATIONS: set[tuple[str, str]] = set()
 KNOWN_CYCLES: set[frozenset[str]] = set()
 KNOWN_LONG_MODULES: set[str] = {
     "onec_pipeline/commerceml/reader.py",
-    "onec_pipeline/store/catalog.py",
-    "onec_pipeline/store/customers.py",
 }
 KNOWN_LONG_FUNCTIONS: set[str] = {
     "onec_pipeline/commerceml/header.py:_peek",
@@ -61,9 +59,6 @@ KNOWN_LONG_FUNCTIONS: set[str] = {
     "onec_pipeline/commerceml/reader.py:_offer",
     "onec_pipeline/commerceml/reader.py:_product",
     "onec_pipeline/commerceml/reader.py:run",
-    "onec_pipeline/store/catalog.py:_apply",
-    "onec_pipeline/store/catalog.py:load",
-    "onec_pipeline/store/schema.py:build_metadata",
 }
 
 

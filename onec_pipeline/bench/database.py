@@ -72,7 +72,7 @@ def drop_database(server_url: str, dbname: str) -> None:
 
 def _catalog_tables() -> tuple[str, ...]:
     # the store's list of catalog tables (imported here: see the module docstring)
-    from onec_pipeline.store.schema import CATALOG_TABLES
+    from onec_pipeline.store.tables import CATALOG_TABLES
 
     return CATALOG_TABLES
 

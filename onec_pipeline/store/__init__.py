@@ -3,16 +3,12 @@
 See docs/ARCHITECTURE.md ("Store API", "Version guard", "Stock totals").
 """
 
-from onec_pipeline.store.catalog import (
-    CatalogStore,
-    LoadResult,
-    MassDeactivationError,
-    StoreError,
-    Transaction,
-    UploadRef,
-)
-from onec_pipeline.store.rows import DEACTIVATING_ENTITIES, RowError
-from onec_pipeline.store.schema import build_metadata
+from onec_pipeline.store.catalog import CatalogStore
+from onec_pipeline.store.errors import MassDeactivationError, RowError, StoreError
+from onec_pipeline.store.loads import LoadResult, UploadRef
+from onec_pipeline.store.rows import DEACTIVATING_ENTITIES
+from onec_pipeline.store.tables import build_metadata
+from onec_pipeline.store.transaction import Transaction
 
 __all__ = [
     "DEACTIVATING_ENTITIES",

@@ -15,26 +15,12 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-_TABLES: dict[str | None, sa.Table] = {}
-
-
-def add_applied_table(md: sa.MetaData) -> sa.Table:
-    """``applied_uploads(upload_key, entity, applied_at, records)``; migration 0003 creates exactly this."""
-    return sa.Table(
-        "applied_uploads",
-        md,
-        sa.Column("upload_key", sa.Text, primary_key=True),
-        sa.Column("entity", sa.Text, primary_key=True),
-        sa.Column("applied_at", sa.DateTime, nullable=False),
-        sa.Column("records", sa.BigInteger, nullable=False),
-    )
+from onec_pipeline.store.tables import metadata, table_in
 
 
 def applied_table(schema: str | None) -> sa.Table:
-    table = _TABLES.get(schema)
-    if table is None:
-        table = _TABLES[schema] = add_applied_table(sa.MetaData(schema=schema))
-    return table
+    """``applied_uploads(upload_key, entity, applied_at, records)`` of ``schema``, on the store's MetaData."""
+    return table_in(metadata(schema), "applied_uploads")
 
 
 def _table_for(conn: sa.Connection, schema: str | None) -> sa.Table:
@@ -43,8 +29,8 @@ def _table_for(conn: sa.Connection, schema: str | None) -> sa.Table:
 
 def applied_entities(conn: sa.Connection, upload_key: str, *, schema: str | None) -> dict[str, datetime]:
     """Entities of ``upload_key`` already applied here, with when."""
-    t = _table_for(conn, schema)
-    rows = conn.execute(sa.select(t.c.entity, t.c.applied_at).where(t.c.upload_key == upload_key))
+    table = _table_for(conn, schema)
+    rows = conn.execute(sa.select(table.c.entity, table.c.applied_at).where(table.c.upload_key == upload_key))
     return {entity: applied_at for entity, applied_at in rows}
 
 
@@ -54,20 +40,20 @@ def record_applied(
     """Mark ``records`` (entity -> records read) of ``upload_key`` applied; call inside the load's transaction."""
     if not records:
         return
-    t = _table_for(conn, schema)
+    table = _table_for(conn, schema)
     now = datetime.now(UTC).replace(tzinfo=None)
-    keys = list(records)
-    conn.execute(sa.delete(t).where(t.c.upload_key == upload_key, t.c.entity.in_(keys)))
+    entities = list(records)
+    conn.execute(sa.delete(table).where(table.c.upload_key == upload_key, table.c.entity.in_(entities)))
     conn.execute(
-        sa.insert(t),
+        sa.insert(table),
         [
-            {"upload_key": upload_key, "entity": e, "applied_at": now, "records": int(n)}
-            for e, n in records.items()
+            {"upload_key": upload_key, "entity": entity, "applied_at": now, "records": int(count)}
+            for entity, count in records.items()
         ],
     )
 
 
 def forget_applied(conn: sa.Connection, upload_keys: Iterable[str], *, schema: str | None) -> int:
     """Drop the records of ``upload_keys`` (e.g. after a restore of the catalog tables)."""
-    t = _table_for(conn, schema)
-    return conn.execute(sa.delete(t).where(t.c.upload_key.in_(list(upload_keys)))).rowcount or 0
+    table = _table_for(conn, schema)
+    return conn.execute(sa.delete(table).where(table.c.upload_key.in_(list(upload_keys)))).rowcount or 0

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
 from onec_pipeline.store import customers as customer_store
-
-if TYPE_CHECKING:
-    from onec_pipeline.store.catalog import CatalogStore
+from onec_pipeline.store.catalog import CatalogStore
 
 SAMPLE = 10
 
@@ -46,8 +44,7 @@ def _active_filter(table: sa.Table):
 
 def orphans(store: CatalogStore, ref: Reference, key: str | None) -> tuple[int, list[str]]:
     """Rows of ``ref.child`` (written by upload ``key``, or all when None) whose reference is missing."""
-    t = store.tables
-    child, parent = t[ref.child], t[ref.parent]
+    child, parent = store.tables[ref.child], store.tables[ref.parent]
     col = child.c[ref.column]
     cond = sa.and_(
         col.is_not(None),
@@ -68,48 +65,52 @@ def orphans(store: CatalogStore, ref: Reference, key: str | None) -> tuple[int, 
 
 
 def reject_count(store: CatalogStore, key: str, entities: Iterable[Any]) -> int:
-    t = store.tables["rejects"]
+    rejects = store.tables["rejects"]
     with store.engine.connect() as conn:
         return int(
             conn.execute(
                 sa.select(sa.func.count())
-                .select_from(t)
-                .where(t.c.upload == key, t.c.entity.in_([str(e) for e in entities]))
+                .select_from(rejects)
+                .where(rejects.c.upload == key, rejects.c.entity.in_([str(e) for e in entities]))
             ).scalar_one()
         )
 
 
 def written_count(store: CatalogStore, table: str, key: str) -> int:
-    t = store.tables[table]
+    target = store.tables[table]
     with store.engine.connect() as conn:
         return int(
-            conn.execute(sa.select(sa.func.count()).select_from(t).where(t.c.data_key == key)).scalar_one()
+            conn.execute(
+                sa.select(sa.func.count()).select_from(target).where(target.c.data_key == key)
+            ).scalar_one()
         )
 
 
 def negative_count(store: CatalogStore, table: str, column: str, key: str | None) -> tuple[int, list[str]]:
-    t = store.tables[table]
-    cond = t.c[column] < 0
+    target = store.tables[table]
+    cond = target.c[column] < 0
     if key is not None:
-        cond = sa.and_(cond, t.c.data_key == key)
+        cond = sa.and_(cond, target.c.data_key == key)
     with store.engine.connect() as conn:
-        count = conn.execute(sa.select(sa.func.count()).select_from(t).where(cond)).scalar_one()
+        count = conn.execute(sa.select(sa.func.count()).select_from(target).where(cond)).scalar_one()
         sample = (
-            conn.execute(sa.select(t.c.offer_id).where(cond).limit(SAMPLE)).scalars().all() if count else []
+            conn.execute(sa.select(target.c.offer_id).where(cond).limit(SAMPLE)).scalars().all()
+            if count
+            else []
         )
     return int(count), [str(s) for s in sample]
 
 
 def deactivated_share(store: CatalogStore, table: str, key: str) -> tuple[int, int]:
     """(rows deactivated by upload ``key`` as a full export, rows in the table)."""
-    t = store.tables[table]
+    target = store.tables[table]
     with store.engine.connect() as conn:
         deactivated = conn.execute(
             sa.select(sa.func.count())
-            .select_from(t)
-            .where(t.c.upload_key == key, t.c.data_key != key, t.c.is_active.is_(False))
+            .select_from(target)
+            .where(target.c.upload_key == key, target.c.data_key != key, target.c.is_active.is_(False))
         ).scalar_one()
-        total = conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+        total = conn.execute(sa.select(sa.func.count()).select_from(target)).scalar_one()
     return int(deactivated), int(total)
 
 

@@ -13,6 +13,9 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
 
 from onec_pipeline.commerceml.records import (
     Entity,
@@ -28,40 +31,71 @@ from onec_pipeline.commerceml.records import (
     Unit,
     Warehouse,
 )
-from onec_pipeline.store.schema import decimal_text
+from onec_pipeline.store.errors import RowError
+from onec_pipeline.store.tables import CATALOG_TABLES, metadata, table_in
+from onec_pipeline.store.tables.columns import ExactDecimal, decimal_text
 
 MAX_ID_LENGTH = 1000
 #: |value| must stay below 10**MAX_DECIMAL_EXPONENT; at most MAX_DECIMAL_SCALE fractional digits.
 MAX_DECIMAL_EXPONENT = 18
 MAX_DECIMAL_SCALE = 12
 
-
-class RowError(ValueError):
-    """A record value that cannot be stored (becomes a reject with this message as the reason)."""
+#: what ``extract`` returns for a record: wire values (str | bool | None), in ``staged_columns`` order
+Extractor = Callable[[Any], tuple]
 
 
 @dataclass(frozen=True)
 class EntitySpec:
+    """How records of one entity become rows of its table; built from the table by :func:`spec_for`."""
+
     entity: Entity
     table: str
+    #: the primary key columns (staged first)
     keys: tuple[str, ...]
-    #: data columns (after the keys) with their kind: "text" | "bool" | "dec" | "json"
-    columns: tuple[tuple[str, str], ...]
+    #: (name, kind) of every staged value, in ``extract`` order: the keys, then the table's other columns
+    #: a record supplies, in table order. kind: "text" | "bool" | "dec" | "json"
+    staged_columns: tuple[tuple[str, str], ...]
+    #: the table has deletion marks (``deleted`` is staged, ``is_active`` derived from it)
     has_active: bool
     #: a full export of this entity deactivates rows it does not contain
     deactivatable: bool
-    extract: Callable[[object], tuple]
-
-    @property
-    def staged_columns(self) -> tuple[tuple[str, str], ...]:
-        """(name, kind) of every staged value, in ``extract`` order."""
-        cols = tuple((k, "text") for k in self.keys) + self.columns
-        return cols + (("deleted", "bool"),) if self.has_active else cols
+    extract: Extractor
 
     @property
     def content_columns(self) -> tuple[str, ...]:
-        names = tuple(c for c, _ in self.columns)
-        return names + ("deleted",) if self.has_active else names
+        """Staged columns after the keys: what a newer upload may change."""
+        return tuple(name for name, _ in self.staged_columns[len(self.keys) :])
+
+
+def column_kind(column: sa.Column) -> str:
+    """How a column's values are formatted for staging: "text" | "bool" | "dec" | "json"."""
+    column_type = column.type
+    if isinstance(column_type, ExactDecimal):
+        return "dec"
+    if isinstance(column_type, sa.Boolean):
+        return "bool"
+    if isinstance(column_type, sa.JSON):
+        return "json"
+    if isinstance(column_type, sa.String):
+        return "text"
+    raise TypeError(f"{column.table.name}.{column.name}: no staging kind for {column_type!r}")
+
+
+def spec_for(table: sa.Table, *, extract: Extractor) -> EntitySpec:
+    """The row spec of a catalog table: keys, staged columns and flags read from the table itself."""
+    keys = tuple(c.name for c in table.primary_key.columns)
+    staged = [
+        (c.name, column_kind(c)) for c in table.columns if not c.primary_key and c.info.get("staged", True)
+    ]
+    return EntitySpec(
+        entity=table.info["entity"],
+        table=table.name,
+        keys=keys,
+        staged_columns=tuple((k, column_kind(table.c[k])) for k in keys) + tuple(staged),
+        has_active="is_active" in table.c,
+        deactivatable=table.info["deactivated_by_full_export"],
+        extract=extract,
+    )
 
 
 # --- value converters -------------------------------------------------------------------------------
@@ -164,11 +198,10 @@ def _json_default(obj):
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_json_default)
 # The same encoding without JSONEncoder.encode's per-call set-up (it builds a new C encoder and closures on
 # every call: about half the cost of encoding a short list). No circular-reference markers: records are trees.
+_MAKE_C_ENCODER = getattr(json.encoder, "c_make_encoder", None)  # CPython's C accelerator (not typed)
 _C_ENCODE = (
-    json.encoder.c_make_encoder(
-        None, _json_default, json.encoder.encode_basestring, None, ":", ",", True, False, True
-    )
-    if json.encoder.c_make_encoder is not None
+    _MAKE_C_ENCODER(None, _json_default, json.encoder.encode_basestring, None, ":", ",", True, False, True)
+    if _MAKE_C_ENCODER is not None
     else None
 )
 _EMPTY_JSON = {list: "[]", dict: "{}", tuple: "[]"}
@@ -195,222 +228,149 @@ def flag(value) -> bool:
 # --- extractors ---------------------------------------------------------------------------------------
 
 
-def _group(r: Group) -> tuple:
-    return (key(r.id, "group id"), opt_key(r.parent_id, "parent id"), text(r.name, "name"), flag(r.deleted))
-
-
-def _property(r: Property) -> tuple:
+def _group(record: Group) -> tuple:
     return (
-        key(r.id, "property id"),
-        text(r.name, "name"),
-        text(r.value_type, "value_type"),
-        flag(r.for_offers),
-        flag(r.multiple),
-        js(r.values, "values"),
-        flag(r.deleted),
+        key(record.id, "group id"),
+        opt_key(record.parent_id, "parent id"),
+        text(record.name, "name"),
+        flag(record.deleted),
     )
 
 
-def _unit(r: Unit) -> tuple:
+def _property(record: Property) -> tuple:
     return (
-        key(r.id, "unit id"),
-        text(r.code, "code"),
-        text(r.name, "name"),
-        text(r.full_name, "full_name"),
-        text(r.international, "international"),
+        key(record.id, "property id"),
+        text(record.name, "name"),
+        text(record.value_type, "value_type"),
+        flag(record.for_offers),
+        flag(record.multiple),
+        js(record.values, "values"),
+        flag(record.deleted),
     )
 
 
-def _price_type(r: PriceType) -> tuple:
+def _unit(record: Unit) -> tuple:
     return (
-        key(r.id, "price type id"),
-        text(r.name, "name"),
-        text(r.currency, "currency"),
-        text(r.tax_name, "tax_name"),
-        None if r.tax_included is None else bool(r.tax_included),
-        flag(r.deleted),
+        key(record.id, "unit id"),
+        text(record.code, "code"),
+        text(record.name, "name"),
+        text(record.full_name, "full_name"),
+        text(record.international, "international"),
     )
 
 
-def _warehouse(r: Warehouse) -> tuple:
-    return (key(r.id, "warehouse id"), text(r.name, "name"), text(r.address, "address"), flag(r.deleted))
-
-
-def _product(r: Product) -> tuple:
-    group_ids = list(r.group_ids or ())
-    barcodes = list(r.barcodes or ())
+def _price_type(record: PriceType) -> tuple:
     return (
-        key(r.id, "product id"),
-        text(r.name, "name"),
-        text(r.article, "article"),
+        key(record.id, "price type id"),
+        text(record.name, "name"),
+        text(record.currency, "currency"),
+        text(record.tax_name, "tax_name"),
+        None if record.tax_included is None else bool(record.tax_included),
+        flag(record.deleted),
+    )
+
+
+def _warehouse(record: Warehouse) -> tuple:
+    return (
+        key(record.id, "warehouse id"),
+        text(record.name, "name"),
+        text(record.address, "address"),
+        flag(record.deleted),
+    )
+
+
+def _product(record: Product) -> tuple:
+    group_ids = list(record.group_ids or ())
+    barcodes = list(record.barcodes or ())
+    return (
+        key(record.id, "product id"),
+        text(record.name, "name"),
+        text(record.article, "article"),
         text(barcodes[0] if barcodes else None, "barcode"),
         opt_key(group_ids[0] if group_ids else None, "group id"),
-        text(r.code, "code"),
-        text(r.description, "description"),
-        text(r.unit, "unit"),
-        text(r.unit_code, "unit_code"),
-        opt_key(r.category_id, "category id"),
+        text(record.code, "code"),
+        text(record.description, "description"),
+        text(record.unit, "unit"),
+        text(record.unit_code, "unit_code"),
+        opt_key(record.category_id, "category id"),
         js(barcodes, "barcodes"),
         js(group_ids, "group_ids"),
-        js(list(r.images or ()), "images"),
-        js(r.manufacturer, "manufacturer"),
-        js(list(r.properties or ()), "properties"),
-        js(r.requisites, "requisites"),
-        js(r.tax_rates, "tax_rates"),
-        js([list(c) for c in r.characteristics or ()], "characteristics"),
-        flag(r.deleted),
+        js(list(record.images or ()), "images"),
+        js(record.manufacturer, "manufacturer"),
+        js(list(record.properties or ()), "properties"),
+        js(record.requisites, "requisites"),
+        js(record.tax_rates, "tax_rates"),
+        js([list(c) for c in record.characteristics or ()], "characteristics"),
+        flag(record.deleted),
     )
 
 
-def _offer(r: Offer) -> tuple:
-    offer_id = key(r.id, "offer id")
-    product_id = opt_key(r.product_id, "product id") or offer_id.split("#", 1)[0].strip() or offer_id
+def _offer(record: Offer) -> tuple:
+    offer_id = key(record.id, "offer id")
+    product_id = opt_key(record.product_id, "product id") or offer_id.split("#", 1)[0].strip() or offer_id
     return (
         offer_id,
         product_id,
-        opt_key(r.characteristic_id, "characteristic id"),
-        text(r.name, "name"),
-        text(r.article, "article"),
-        text(r.barcode, "barcode"),
-        text(r.unit, "unit"),
-        js([list(c) for c in r.characteristics or ()], "characteristics"),
-        js(list(r.properties or ()), "properties"),
-        flag(r.deleted),
+        opt_key(record.characteristic_id, "characteristic id"),
+        text(record.name, "name"),
+        text(record.article, "article"),
+        text(record.barcode, "barcode"),
+        text(record.unit, "unit"),
+        js([list(c) for c in record.characteristics or ()], "characteristics"),
+        js(list(record.properties or ()), "properties"),
+        flag(record.deleted),
     )
 
 
-def _price(r: Price) -> tuple:
+def _price(record: Price) -> tuple:
     return (
-        key(r.offer_id, "offer id"),
-        key(r.price_type_id, "price type id"),
-        req_dec(r.price, "price"),
-        text(r.currency, "currency"),
-        text(r.unit, "unit"),
-        dec(r.ratio, "ratio"),
-        text(r.presentation, "presentation"),
+        key(record.offer_id, "offer id"),
+        key(record.price_type_id, "price type id"),
+        req_dec(record.price, "price"),
+        text(record.currency, "currency"),
+        text(record.unit, "unit"),
+        dec(record.ratio, "ratio"),
+        text(record.presentation, "presentation"),
     )
 
 
-def _stock(r: Stock) -> tuple:
-    return (key(r.offer_id, "offer id"), key(r.warehouse_id, "warehouse id"), req_dec(r.quantity, "quantity"))
-
-
-def _stock_total(r: StockTotal) -> tuple:
-    return (key(r.offer_id, "offer id"), req_dec(r.quantity, "quantity"))
-
-
-T, B, D, J = "text", "bool", "dec", "json"
-
-SPECS: dict[Entity, EntitySpec] = {
-    s.entity: s
-    for s in (
-        EntitySpec(Entity.GROUPS, "groups", ("id",), (("parent_id", T), ("name", T)), True, True, _group),
-        EntitySpec(
-            Entity.PROPERTIES,
-            "properties",
-            ("id",),
-            (("name", T), ("value_type", T), ("for_offers", B), ("multiple", B), ("values", J)),
-            True,
-            False,
-            _property,
-        ),
-        EntitySpec(
-            Entity.UNITS,
-            "units",
-            ("id",),
-            (("code", T), ("name", T), ("full_name", T), ("international", T)),
-            False,
-            False,
-            _unit,
-        ),
-        EntitySpec(
-            Entity.PRICE_TYPES,
-            "price_types",
-            ("id",),
-            (("name", T), ("currency", T), ("tax_name", T), ("tax_included", B)),
-            True,
-            False,
-            _price_type,
-        ),
-        EntitySpec(
-            Entity.WAREHOUSES, "warehouses", ("id",), (("name", T), ("address", T)), True, False, _warehouse
-        ),
-        EntitySpec(
-            Entity.GOODS,
-            "goods",
-            ("id",),
-            (
-                ("name", T),
-                ("article", T),
-                ("barcode", T),
-                ("group_id", T),
-                ("code", T),
-                ("description", T),
-                ("unit", T),
-                ("unit_code", T),
-                ("category_id", T),
-                ("barcodes", J),
-                ("group_ids", J),
-                ("images", J),
-                ("manufacturer", J),
-                ("properties", J),
-                ("requisites", J),
-                ("tax_rates", J),
-                ("characteristics", J),
-            ),
-            True,
-            True,
-            _product,
-        ),
-        EntitySpec(
-            Entity.OFFERS,
-            "offers",
-            ("id",),
-            (
-                ("product_id", T),
-                ("characteristic_id", T),
-                ("name", T),
-                ("article", T),
-                ("barcode", T),
-                ("unit", T),
-                ("characteristics", J),
-                ("properties", J),
-            ),
-            True,
-            True,
-            _offer,
-        ),
-        EntitySpec(
-            Entity.PRICES,
-            "prices",
-            ("offer_id", "price_type_id"),
-            (("price", D), ("currency", T), ("unit", T), ("ratio", D), ("presentation", T)),
-            False,
-            False,
-            _price,
-        ),
-        EntitySpec(
-            Entity.RESTS, "rests", ("offer_id", "warehouse_id"), (("quantity", D),), False, False, _stock
-        ),
-        EntitySpec(
-            Entity.STOCK_TOTALS, "stock_totals", ("offer_id",), (("quantity", D),), False, False, _stock_total
-        ),
+def _stock(record: Stock) -> tuple:
+    return (
+        key(record.offer_id, "offer id"),
+        key(record.warehouse_id, "warehouse id"),
+        req_dec(record.quantity, "quantity"),
     )
-}
 
-#: Order in which staged entities are applied (references first).
-APPLY_ORDER: tuple[Entity, ...] = (
-    Entity.GROUPS,
-    Entity.PROPERTIES,
-    Entity.UNITS,
-    Entity.PRICE_TYPES,
-    Entity.WAREHOUSES,
-    Entity.GOODS,
-    Entity.OFFERS,
-    Entity.PRICES,
-    Entity.RESTS,
-    Entity.STOCK_TOTALS,
+
+def _stock_total(record: StockTotal) -> tuple:
+    return (key(record.offer_id, "offer id"), req_dec(record.quantity, "quantity"))
+
+
+def _specs(**extractors: Extractor) -> dict[Entity, EntitySpec]:
+    """One spec per catalog table, named by keyword, in the tables' (dependency) order."""
+    md = metadata(None)
+    missing = set(CATALOG_TABLES) ^ set(extractors)
+    if missing:
+        raise TypeError(f"catalog tables and extractors differ: {sorted(missing)}")
+    specs = (spec_for(table_in(md, name), extract=extractors[name]) for name in CATALOG_TABLES)
+    return {spec.entity: spec for spec in specs}
+
+
+SPECS: dict[Entity, EntitySpec] = _specs(
+    groups=_group,
+    properties=_property,
+    units=_unit,
+    price_types=_price_type,
+    warehouses=_warehouse,
+    goods=_product,
+    offers=_offer,
+    prices=_price,
+    rests=_stock,
+    stock_totals=_stock_total,
 )
+
+#: Order in which staged entities are applied (references first): the catalog tables' order.
+APPLY_ORDER: tuple[Entity, ...] = tuple(SPECS)
 
 #: Entities a full export deactivates (never deletes) when it no longer contains a row.
 DEACTIVATING_ENTITIES = frozenset(e for e, s in SPECS.items() if s.deactivatable)

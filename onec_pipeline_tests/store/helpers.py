@@ -9,10 +9,10 @@ import sqlalchemy as sa
 
 from onec_pipeline.commerceml.records import Entity, Group, Offer, Price, Product, Stock, StockTotal
 from onec_pipeline.store import CatalogStore, UploadRef
-from onec_pipeline.store.schema import CATALOG_TABLES, META_TABLES
+from onec_pipeline.store.tables import BOOKKEEPING_TABLES, CATALOG_TABLES
 
 #: Wall-clock (and surrogate) columns that legitimately differ between equivalent histories.
-WALL_CLOCK = {"updated_at", "created_at", "recorded_at", "first_loaded_at", "loaded_at"}
+WALL_CLOCK = {"updated_at", "created_at", "recorded_at", "first_loaded_at", "loaded_at", "applied_at"}
 
 
 def key(n: int) -> str:
@@ -68,7 +68,7 @@ def row(store: CatalogStore, table: str, **where) -> dict | None:
 def snapshot(store: CatalogStore) -> dict[str, list[tuple]]:
     """Every catalog and bookkeeping table minus wall-clock columns and the rejects' serial id."""
     out = {}
-    for name in CATALOG_TABLES + META_TABLES:
+    for name in CATALOG_TABLES + BOOKKEEPING_TABLES:
         t = store.tables[name]
         cols = [
             c.name for c in t.c if c.name not in WALL_CLOCK and not (name == "rejects" and c.name == "id")
@@ -80,5 +80,5 @@ def snapshot(store: CatalogStore) -> dict[str, list[tuple]]:
 def wipe(store: CatalogStore) -> None:
     store.ensure_schema()
     with store.engine.begin() as conn:
-        for name in CATALOG_TABLES + META_TABLES:
+        for name in CATALOG_TABLES + BOOKKEEPING_TABLES:
             conn.execute(store.tables[name].delete())

@@ -17,8 +17,7 @@ from onec_pipeline.commerceml.records import (
     Source,
     Warehouse,
 )
-from onec_pipeline.store import MassDeactivationError, StoreError
-from onec_pipeline.store import catalog as catalog_mod
+from onec_pipeline.store import MassDeactivationError, StoreError, catalog, pgcopy, staging
 from onec_pipeline_tests.store.helpers import (
     group,
     key,
@@ -301,8 +300,8 @@ def _failing(records, after: int):
 
 
 def test_failure_mid_load_leaves_tables_as_they_were(store, monkeypatch):
-    monkeypatch.setattr(catalog_mod, "COPY_BATCH", 7)  # make sure some batches were flushed already
-    monkeypatch.setattr(catalog_mod, "SQLITE_BATCH", 7)
+    monkeypatch.setattr(staging, "COPY_BATCH", 7)  # make sure some batches were flushed already
+    monkeypatch.setattr(staging, "SQLITE_BATCH", 7)
     store.load([product("p0", "orig"), price("p0", 1)], ref(1))
     before = snapshot(store)
     recs = [product(f"p{i}", "new") for i in range(50)] + [price(f"p{i}", 2) for i in range(50)]
@@ -326,11 +325,11 @@ def test_copy_error_in_the_background_sender_fails_the_load_and_rolls_back(pg_st
     """PostgreSQL sends COPY batches from a background thread: its error must reach the caller, roll the
     whole transaction back and leave the connection usable."""
     store = pg_store
-    monkeypatch.setattr(catalog_mod, "COPY_BATCH", 7)
+    monkeypatch.setattr(staging, "COPY_BATCH", 7)
     store.load([product("p0", "orig"), price("p0", 1)], ref(1))
     before = snapshot(store)
     sent = []
-    real_send = catalog_mod._CopySender.send
+    real_send = pgcopy.CopySender.send
 
     def send(self, sql, data):
         sent.append(sql)
@@ -338,7 +337,7 @@ def test_copy_error_in_the_background_sender_fails_the_load_and_rolls_back(pg_st
             sql = sql.replace("COPY onec_stg_", "COPY onec_missing_")
         real_send(self, sql, data)
 
-    monkeypatch.setattr(catalog_mod._CopySender, "send", send)
+    monkeypatch.setattr(pgcopy.CopySender, "send", send)
     recs = [product(f"p{i}", "new") for i in range(50)] + [price(f"p{i}", 2) for i in range(50)]
     import psycopg2
 
@@ -346,7 +345,7 @@ def test_copy_error_in_the_background_sender_fails_the_load_and_rolls_back(pg_st
         store.load(recs, ref(2))
     assert len(sent) >= 3
     assert snapshot(store) == before
-    monkeypatch.setattr(catalog_mod._CopySender, "send", real_send)
+    monkeypatch.setattr(pgcopy.CopySender, "send", real_send)
     store.load(recs, ref(2))
     assert row(store, "goods", id="p49")["name"] == "new"
     assert len(rows(store, "prices", "offer_id")) == 50
@@ -356,7 +355,7 @@ def test_copy_error_in_the_background_sender_fails_the_load_and_rolls_back(pg_st
 def test_bulk_load_refreshes_planner_statistics_of_the_tables_it_wrote(pg_store, monkeypatch):
     """After a load that wrote many rows the planner must know (ANALYZE), not wait for autovacuum."""
     store = pg_store
-    monkeypatch.setattr(catalog_mod, "ANALYZE_MIN_ROWS", 20)
+    monkeypatch.setattr(catalog, "ANALYZE_MIN_ROWS", 20)
 
     def reltuples(table: str) -> float:
         with store.engine.connect() as conn:

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from onec_pipeline.commerceml.records import PropertyValue
-from onec_pipeline.store import rows as R
+from onec_pipeline.store import rows
 
 VALUES = [
     [PropertyValue(property_id="p1", value="Красный", value_id="v1", property_name="Цвет")],
@@ -23,20 +23,20 @@ VALUES = [
 @pytest.mark.parametrize("value", VALUES, ids=range(len(VALUES)))
 def test_js_matches_the_reference_encoder(value):
     reference = json.dumps(
-        value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=R._json_default
+        value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=rows._json_default
     )
-    assert R.js(value, "properties") == reference
-    assert json.loads(R.js(value, "properties")) == json.loads(reference)
+    assert rows.js(value, "properties") == reference
+    assert json.loads(rows.js(value, "properties")) == json.loads(reference)
 
 
 def test_js_empty_none_and_errors():
-    assert R.js(None, "x") is None
-    assert R.js([], "x") == "[]" and R.js({}, "x") == "{}" and R.js((), "x") == "[]"
-    with pytest.raises(R.RowError, match="properties cannot be stored as JSON"):
-        R.js([object()], "properties")
-    with pytest.raises(R.RowError, match="NUL"):
-        R.js(["a\x00b"], "properties")
+    assert rows.js(None, "x") is None
+    assert rows.js([], "x") == "[]" and rows.js({}, "x") == "{}" and rows.js((), "x") == "[]"
+    with pytest.raises(rows.RowError, match="properties cannot be stored as JSON"):
+        rows.js([object()], "properties")
+    with pytest.raises(rows.RowError, match="NUL"):
+        rows.js(["a\x00b"], "properties")
     loop: list = []
     loop.append(loop)
-    with pytest.raises(R.RowError, match="cannot be stored as JSON"):
-        R.js(loop, "properties")
+    with pytest.raises(rows.RowError, match="cannot be stored as JSON"):
+        rows.js(loop, "properties")

@@ -13,10 +13,12 @@ from click.testing import CliRunner
 
 from onec_pipeline.cli import main
 from onec_pipeline.store import CatalogStore
-from onec_pipeline.store.schema import CATALOG_TABLES, META_TABLES
+from onec_pipeline.store.tables import BOOKKEEPING_TABLES, CATALOG_TABLES, CUSTOMER_TABLES
 from onec_pipeline_tests.store.helpers import product, ref, row
 
-OURS = set(CATALOG_TABLES + META_TABLES)
+OURS = set(CATALOG_TABLES + BOOKKEEPING_TABLES)
+#: every table on the store's one MetaData (the customers family has its own migration, 0002)
+EVERY_TABLE = OURS | set(CUSTOMER_TABLES)
 
 
 def test_upgrade_creates_every_table_in_the_schema_and_is_idempotent(db_url_schema):
@@ -34,6 +36,7 @@ def test_upgrade_creates_every_table_in_the_schema_and_is_idempotent(db_url_sche
 
 
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection")  # customers' expression index
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
 def test_migrations_match_schema_py(db_url_schema):
     url, schema = db_url_schema
     store = CatalogStore(url, schema=schema)
@@ -50,7 +53,7 @@ def test_migrations_match_schema_py(db_url_schema):
         )
         diffs = compare_metadata(ctx, store.metadata)
 
-    def ours(diff) -> bool:  # other migrations (customers) add their own tables
+    def ours(diff) -> bool:  # tables of the store's metadata (not e.g. alembic_version)
         item = diff[0] if isinstance(diff, list) else diff
         op = item[0]
         if op in ("add_table", "remove_table"):
@@ -61,9 +64,16 @@ def test_migrations_match_schema_py(db_url_schema):
             name = item[1].table.name
         else:
             return True
-        return name in OURS
+        return name in EVERY_TABLE
 
-    assert [d for d in diffs if ours(d)] == []
+    def unreflectable(diff) -> bool:  # SQLite cannot reflect the customers' expression index
+        return (
+            store.dialect == "sqlite"
+            and diff[0] == "add_index"
+            and diff[1].name == "ix_customers_email_lower"
+        )
+
+    assert [d for d in diffs if ours(d) and not unreflectable(d)] == []
     store.dispose()
 
 

@@ -10,7 +10,7 @@ from dagster import AssetCheckSeverity, AssetKey, AssetSelection, DagsterInstanc
 from onec_pipeline.commerceml.writer import write_customers
 from onec_pipeline.settings import normalise_database_url
 from onec_pipeline.store import customers as cs
-from onec_pipeline_tests.customers.helpers import contragent, log_rows, migrate, site_row
+from onec_pipeline_tests.store.customers.helpers import contragent, log_rows, migrate, site_row
 
 
 def _upload(tmp_path, name, records):
@@ -198,7 +198,7 @@ def test_export_asset_dry_run_and_failure_leave_no_file_and_rows_pending(
     def broken(*args, **kwargs):
         raise RuntimeError("failure after the file was written")
 
-    monkeypatch.setattr(cs, "customer_counts", broken)
+    monkeypatch.setattr(cs.export, "customer_counts", broken)  # export_to_outbox lives in cs.export
     with pytest.raises(RuntimeError):
         _export_asset_body(url, schema, outbox)
     assert list(outbox.iterdir()) == []

@@ -1,0 +1,133 @@
+"""The apply step of one staged entity, as SQL: de-duplicate, classify, upsert (see ``Transaction``).
+
+Pure functions of a row spec and table names: the transaction runs them in order, under the load lock.
+Bind parameters: ``:upload`` (this upload's key), ``:now`` (this transaction's write time), ``:insert_key`` /
+``:insert_exported`` (the version a new row gets), ``:exported`` (this upload's export time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from onec_pipeline.store.rows import EntitySpec
+from onec_pipeline.store.staging import quote
+
+#: a row is rewritten when the incoming version is newer, or when this transaction wrote it (a later
+#: ``load`` call of the same upload: last occurrence wins)
+NEWER = "(t.data_key < :upload OR (t.data_key = :upload AND t.updated_at = :now))"
+
+
+def _key_list(spec: EntitySpec) -> str:
+    return ", ".join(quote(k) for k in spec.keys)
+
+
+def _key_match(spec: EntitySpec) -> str:
+    return " AND ".join(f"t.{quote(k)} = d.{quote(k)}" for k in spec.keys)
+
+
+def _distinct(pg: bool) -> str:
+    return "IS DISTINCT FROM" if pg else "IS NOT"
+
+
+def dedup_statements(spec: EntitySpec, staging: str, dedup: str, *, pg: bool) -> list[str]:
+    """Copy the last occurrence of every key from ``staging`` to a new TEMP table ``dedup``.
+
+    On PostgreSQL the result is written in key order, which keeps the b-tree inserts of a first load
+    local (measured: ~1.6x faster than unsorted input).
+    """
+    keys = _key_list(spec)
+    if pg:
+        return [
+            f"CREATE TEMP TABLE {dedup} ON COMMIT DROP AS SELECT DISTINCT ON ({keys}) * FROM {staging} "
+            f"ORDER BY {keys}, seq DESC"
+        ]
+    return [
+        f"CREATE TEMP TABLE {dedup} AS SELECT * FROM {staging} WHERE seq IN "
+        f"(SELECT max(seq) FROM {staging} GROUP BY {keys})",
+        f"CREATE UNIQUE INDEX {dedup}_k ON {dedup} ({keys})",
+    ]
+
+
+@dataclass(frozen=True)
+class Classified:
+    """What the classification query found for the de-duplicated rows of one entity."""
+
+    inserted: int  # keys not in the table yet
+    updated: int  # newer version with different content
+    stale: int  # the table holds a newer version
+    distinct: int  # de-duplicated rows
+    rewrite: int  # existing rows the upsert rewrites (newer version, changed or not)
+
+    @property
+    def unchanged(self) -> int:
+        return self.distinct - self.inserted - self.updated - self.stale
+
+
+def classify_statement(spec: EntitySpec, dedup: str, target: str, *, pg: bool) -> str:
+    """One set-based query: (inserted, updated, stale, distinct, rewrite) — see :class:`Classified`."""
+    changed = " OR ".join(f"d.{quote(c)} {_distinct(pg)} t.{quote(c)}" for c in spec.content_columns)
+    changed = changed or "false"
+    if spec.has_active:
+        changed += (
+            " OR (CASE WHEN t.upload_key > :upload THEN t.is_active ELSE NOT d.deleted END) <> t.is_active"
+        )
+    first_key = f"t.{quote(spec.keys[0])}"
+    present = f"{first_key} IS NOT NULL"
+    return f"""SELECT
+          coalesce(sum(CASE WHEN {first_key} IS NULL THEN 1 ELSE 0 END), 0),
+          coalesce(sum(CASE WHEN {present} AND {NEWER} AND ({changed}) THEN 1 ELSE 0 END), 0),
+          coalesce(sum(CASE WHEN {present} AND t.data_key > :upload THEN 1 ELSE 0 END), 0),
+          count(*),
+          coalesce(sum(CASE WHEN {present} AND {NEWER} THEN 1 ELSE 0 END), 0)
+        FROM {dedup} d LEFT JOIN {target} t ON {_key_match(spec)}"""
+
+
+def upsert_statement(
+    spec: EntitySpec, dedup: str, target: str, found: Classified, *, new_rows_active: bool
+) -> str:
+    """ONE ``INSERT … SELECT`` writing the rows with a newer incoming version.
+
+    Every row new (a first load): a plain INSERT, about 30 % faster than the speculative insertion of
+    ON CONFLICT on millions of rows. Safe: the load lock keeps other loads out between the classification
+    and this statement (a conflict would fail the load, never merge). ``new_rows_active`` False: a newer
+    full export of the entity was applied, which lacks these rows (they are inserted inactive).
+    """
+    staged = list(spec.keys) + list(spec.content_columns)
+    columns = staged + (["is_active"] if spec.has_active else [])
+    columns += ["data_key", "upload_key", "exported_at", "updated_at"]
+    values = [f"d.{quote(c)}" for c in staged]
+    if spec.has_active:
+        values.append("NOT d.deleted" if new_rows_active else "false")
+    values += [":upload", ":insert_key", ":insert_exported", ":now"]
+    # leave out stale and same-version rows up front
+    skip = "true"
+    if found.inserted + found.rewrite < found.distinct:
+        skip = f"NOT EXISTS (SELECT 1 FROM {target} t WHERE {_key_match(spec)} AND NOT {NEWER})"
+    upsert = ""
+    if found.inserted < found.distinct:
+        upsert = f"ON CONFLICT ({_key_list(spec)}) DO UPDATE SET {', '.join(_updates(spec))} WHERE {NEWER}"
+    return f"""INSERT INTO {target} AS t ({", ".join(quote(c) for c in columns)})
+            SELECT {", ".join(values)} FROM {dedup} d WHERE {skip}
+            {upsert}"""
+
+
+def _updates(spec: EntitySpec) -> list[str]:
+    sets = [f"{quote(c)} = excluded.{quote(c)}" for c in spec.content_columns]
+    if spec.has_active:
+        sets.append(
+            "is_active = CASE WHEN t.upload_key > :upload THEN t.is_active ELSE NOT excluded.deleted END"
+        )
+    return sets + [
+        "data_key = :upload",
+        "exported_at = CASE WHEN t.upload_key > :upload THEN t.exported_at ELSE :exported END",
+        "upload_key = CASE WHEN t.upload_key > :upload THEN t.upload_key ELSE :upload END",
+        "updated_at = :now",
+    ]
+
+
+def mirror_quantity_statement(offer_ids: str, offers: str, stock_totals: str, *, pg: bool) -> str:
+    """``offers.quantity`` mirrors ``stock_totals`` whichever side arrives last (``offer_ids``: a query)."""
+    return f"""UPDATE {offers} AS o SET quantity = s.quantity
+            FROM {stock_totals} s
+            WHERE s.offer_id = o.id AND o.id IN ({offer_ids})
+              AND o.quantity {_distinct(pg)} s.quantity"""

@@ -1,0 +1,181 @@
+"""The catalog family: one table per catalog record entity — the contract the storefront reads.
+
+Declared in dependency order (references first): the loader applies the entities of a transaction in this
+order. ``Table.info`` says which record :class:`~onec_pipeline.commerceml.records.Entity` a table holds and
+whether a full export of it deactivates the rows it no longer contains. Every row carries the version
+columns of :func:`~onec_pipeline.store.tables.columns.version_columns` (docs/ARCHITECTURE.md, "Version
+guard"); tables with deletion marks also have ``deleted`` and ``is_active``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from onec_pipeline.commerceml.records import Entity
+from onec_pipeline.store.tables.columns import (
+    ExactDecimal,
+    Id,
+    Json,
+    not_staged,
+    version_columns,
+)
+
+FAMILY = "catalog"
+
+
+def _info(entity: Entity, *, deactivated_by_full_export: bool = False) -> dict[str, Any]:
+    return {"family": FAMILY, "entity": entity, "deactivated_by_full_export": deactivated_by_full_export}
+
+
+def add_tables(md: sa.MetaData) -> list[sa.Table]:
+    """Add the catalog tables to ``md`` (migration ``0001_catalog`` creates exactly these)."""
+    return [
+        *_classifier_tables(md),
+        _goods(md),
+        _offers(md),
+        *_price_and_stock_tables(md),
+    ]
+
+
+def _classifier_tables(md: sa.MetaData) -> list[sa.Table]:
+    groups = sa.Table(
+        "groups",
+        md,
+        sa.Column("id", Id(), primary_key=True),
+        sa.Column("parent_id", sa.Text),
+        sa.Column("name", sa.Text),
+        *version_columns(with_active=True),
+        sa.Index("ix_groups_parent_id", "parent_id"),
+        info=_info(Entity.GROUPS, deactivated_by_full_export=True),
+    )
+    properties = sa.Table(
+        "properties",
+        md,
+        sa.Column("id", Id(), primary_key=True),
+        sa.Column("name", sa.Text),
+        sa.Column("value_type", sa.Text),
+        sa.Column("for_offers", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("multiple", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("values", Json()),
+        *version_columns(with_active=True),
+        info=_info(Entity.PROPERTIES),
+    )
+    units = sa.Table(
+        "units",
+        md,
+        sa.Column("id", Id(), primary_key=True),
+        sa.Column("code", sa.Text),
+        sa.Column("name", sa.Text),
+        sa.Column("full_name", sa.Text),
+        sa.Column("international", sa.Text),
+        *version_columns(with_active=False),
+        info=_info(Entity.UNITS),
+    )
+    price_types = sa.Table(
+        "price_types",
+        md,
+        sa.Column("id", Id(), primary_key=True),
+        sa.Column("name", sa.Text),
+        sa.Column("currency", sa.Text),
+        sa.Column("tax_name", sa.Text),
+        sa.Column("tax_included", sa.Boolean),
+        *version_columns(with_active=True),
+        info=_info(Entity.PRICE_TYPES),
+    )
+    warehouses = sa.Table(
+        "warehouses",
+        md,
+        sa.Column("id", Id(), primary_key=True),
+        sa.Column("name", sa.Text),
+        sa.Column("address", sa.Text),
+        *version_columns(with_active=True),
+        info=_info(Entity.WAREHOUSES),
+    )
+    return [groups, properties, units, price_types, warehouses]
+
+
+def _goods(md: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "goods",
+        md,
+        sa.Column("id", Id(), primary_key=True),
+        sa.Column("name", sa.Text),
+        sa.Column("article", sa.Text),
+        sa.Column("barcode", sa.Text),
+        sa.Column("group_id", sa.Text),
+        sa.Column("code", sa.Text),
+        sa.Column("description", sa.Text),
+        sa.Column("unit", sa.Text),
+        sa.Column("unit_code", sa.Text),
+        sa.Column("category_id", sa.Text),
+        sa.Column("barcodes", Json()),
+        sa.Column("group_ids", Json()),
+        sa.Column("images", Json()),
+        sa.Column("manufacturer", Json()),
+        sa.Column("properties", Json()),
+        sa.Column("requisites", Json()),
+        sa.Column("tax_rates", Json()),
+        sa.Column("characteristics", Json()),
+        *version_columns(with_active=True),
+        sa.Index("ix_goods_group_id", "group_id"),
+        info=_info(Entity.GOODS, deactivated_by_full_export=True),
+    )
+
+
+def _offers(md: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "offers",
+        md,
+        sa.Column("id", Id(), primary_key=True),
+        sa.Column("product_id", sa.Text, nullable=False),
+        sa.Column("characteristic_id", sa.Text),
+        sa.Column("name", sa.Text),
+        sa.Column("article", sa.Text),
+        sa.Column("barcode", sa.Text),
+        sa.Column("unit", sa.Text),
+        sa.Column("characteristics", Json()),
+        sa.Column("properties", Json()),
+        # Total stock, owned by stock_totals (copied here whenever either side is written).
+        sa.Column("quantity", ExactDecimal(), info=not_staged()),
+        *version_columns(with_active=True),
+        sa.Index("ix_offers_product_id", "product_id"),
+        info=_info(Entity.OFFERS, deactivated_by_full_export=True),
+    )
+
+
+def _price_and_stock_tables(md: sa.MetaData) -> list[sa.Table]:
+    prices = sa.Table(
+        "prices",
+        md,
+        sa.Column("offer_id", Id(), primary_key=True),
+        sa.Column("price_type_id", Id(), primary_key=True),
+        sa.Column("price", ExactDecimal(), nullable=False),
+        sa.Column("currency", sa.Text),
+        sa.Column("unit", sa.Text),
+        sa.Column("ratio", ExactDecimal()),
+        sa.Column("presentation", sa.Text),
+        *version_columns(with_active=False),
+        sa.Index("ix_prices_price_type_id", "price_type_id"),
+        info=_info(Entity.PRICES),
+    )
+    rests = sa.Table(
+        "rests",
+        md,
+        sa.Column("offer_id", Id(), primary_key=True),
+        sa.Column("warehouse_id", Id(), primary_key=True),
+        sa.Column("quantity", ExactDecimal(), nullable=False),
+        *version_columns(with_active=False),
+        sa.Index("ix_rests_warehouse_id", "warehouse_id"),
+        info=_info(Entity.RESTS),
+    )
+    stock_totals = sa.Table(
+        "stock_totals",
+        md,
+        sa.Column("offer_id", Id(), primary_key=True),
+        sa.Column("quantity", ExactDecimal(), nullable=False),
+        *version_columns(with_active=False),
+        info=_info(Entity.STOCK_TOTALS),
+    )
+    return [prices, rests, stock_totals]

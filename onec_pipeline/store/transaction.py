@@ -1,0 +1,402 @@
+"""A loading transaction: records → staging tables → one set-based apply per entity → full exports.
+
+Flow of one :meth:`Transaction.load` call (identical on PostgreSQL and SQLite, only staging differs):
+
+1. every record is converted to a row (:mod:`onec_pipeline.store.rows`; a bad value becomes a reject) and
+   streamed into a per-entity TEMP staging table (:mod:`onec_pipeline.store.staging`);
+2. per entity, in dependency order, under the load lock: staging rows are deduplicated by key (last
+   occurrence wins), classified against the table in one set-based query (inserted / updated / unchanged /
+   stale) and applied with ONE ``INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE <incoming newer>``
+   (:mod:`onec_pipeline.store.apply`);
+3. when the transaction block ends (:meth:`Transaction.finish`): full exports deactivate what they no
+   longer contain (with the circuit breaker), the upload is recorded, then everything commits — or rolls
+   back on error or ``dry_run``.
+
+Version guard (docs/ARCHITECTURE.md): a row's content is replaced only by a newer upload
+(``incoming key > data_key``); a full export F deactivates rows with ``upload_key < F`` that it does not
+contain and sets their ``upload_key`` to F; a row first written by an upload older than the newest applied
+full export of its entity is inserted inactive. Applying uploads in any order, with repeats, therefore ends
+in the state of applying each once in chronological order.
+
+Details that keep that promise and keep replays cheap:
+
+* an identical replay (same upload key) writes nothing: the upsert statement is skipped when no staged row
+  is newer, and stale / same-version rows are filtered out before it otherwise;
+* a newer upload that re-sends identical content still advances ``data_key``/``upload_key`` (counted as
+  ``unchanged``), otherwise an older upload applied later could overwrite it;
+* rows stamped with this transaction's ``updated_at`` were written by it, so a later ``tx.load`` call of the
+  same upload overwrites them (last occurrence wins across calls too);
+* a full export only counts for entities in ``UploadRef.full`` that received at least one valid record in
+  the transaction; only groups, goods and offers are deactivated (``rows.DEACTIVATING_ENTITIES``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+
+from onec_pipeline.commerceml.records import Entity, Reject
+from onec_pipeline.store import applied, apply, rows
+from onec_pipeline.store.connection import LoadConnection
+from onec_pipeline.store.errors import MassDeactivationError, RowError, StoreError
+from onec_pipeline.store.loads import LoadResult, ProgressCallback, UploadRef, naive, utcnow
+from onec_pipeline.store.rejects import RejectLog
+from onec_pipeline.store.staging import StagingTable, quote, temp_table_name
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 10_000
+
+
+class TableSource(Protocol):
+    """What a transaction needs of its store (:class:`~onec_pipeline.store.CatalogStore`)."""
+
+    schema: str | None
+    tables: dict[str, sa.Table]
+
+    def qualified(self, name: str) -> str: ...
+
+
+def load_lock_key(schema: str | None) -> str:
+    """The advisory lock that serialises the writing phase of loads into one schema (PostgreSQL)."""
+    return f"onec-load:{schema}"
+
+
+class _Routing:
+    """Where the records of one :meth:`Transaction.load` call go: one staging table per entity."""
+
+    def __init__(self) -> None:
+        self.stages: dict[Entity, StagingTable] = {}
+        self.by_class: dict[type, StagingTable] = {}
+        self.unstaged: dict[Entity, int] = {}  # records counted outside a stage (rejects from the reader)
+
+    def counts(self) -> dict[Entity, int]:
+        counts = {entity: stage.count for entity, stage in self.stages.items()}
+        counts.update(self.unstaged)
+        return counts
+
+
+class Transaction:
+    """A loading transaction (see :meth:`CatalogStore.transaction`)."""
+
+    def __init__(
+        self,
+        store: TableSource,
+        conn: sa.Connection,
+        ref: UploadRef,
+        *,
+        dry_run: bool,
+        allow_mass_deactivation: bool,
+        max_deactivation_share: float,
+        progress: ProgressCallback | None,
+    ):
+        self.store = store
+        self.connection = self.conn = conn
+        self.db = LoadConnection(conn)
+        self.pg = self.db.pg
+        self.ref = ref
+        self.dry_run = dry_run
+        self.allow_mass_deactivation = allow_mass_deactivation
+        self.max_deactivation_share = max_deactivation_share
+        self.progress = progress
+        self.key = ref.key
+        self.exported_at = naive(ref.exported_at)
+        # The write timestamp of this transaction: rows stamped with it were written by this transaction
+        # (a later load() call of the same upload may overwrite them: last occurrence wins).
+        self.now = utcnow()
+        self.results: dict[Entity, LoadResult] = {}
+        self.rejects = RejectLog(self.db, store.tables["rejects"], self.key, self.now)
+        self._full_export_ids: dict[Entity, str] = {}  # full-export entity -> temp table of the ids loaded
+        self._newest_full: dict[str, tuple[str, datetime | None]] | None = None
+        self._finished = False
+        self._locked = False
+        if self.pg:
+            self.db.execute_sql("SET LOCAL work_mem = '256MB'")
+
+    def lock(self) -> None:
+        """Serialise the writing phase with other loads of the same schema (PostgreSQL advisory lock, held
+        until the transaction ends). Taken lazily, right before the first upsert: parsing and COPY staging of
+        two assets (prices and rests of one run) proceed in parallel, applying them does not. Code that
+        writes through ``tx.connection`` directly (customers) calls it first."""
+        if self.pg and not self._locked:
+            self.db.execute_sql(
+                "SELECT pg_advisory_xact_lock(hashtext(:k))", k=load_lock_key(self.store.schema)
+            )
+        self._locked = True
+
+    def record_applied(self, records: dict[str, int]) -> None:
+        """Mark entity -> records read of this upload applied, committed with this transaction (not on a
+        dry run, which rolls back anyway)."""
+        applied.record_applied(self.db.wait(), self.key, records, schema=self.store.schema)
+
+    def result(self, entity: Entity) -> LoadResult:
+        res = self.results.get(entity)
+        if res is None:
+            res = self.results[entity] = LoadResult()
+        return res
+
+    def _qualified(self, table: str) -> str:
+        return self.store.qualified(table)
+
+    # --- load ----------------------------------------------------------------------------------------
+
+    def load(self, records: Iterable[Any]) -> dict[Entity, LoadResult]:
+        """Stream ``records`` into the store; returns this transaction's (cumulative) results.
+
+        May be called several times within one transaction; later calls win over earlier ones for the
+        same key. Records are routed by ``record.entity``; :class:`Reject` records go to ``rejects``.
+        """
+        if self._finished:
+            raise StoreError("transaction already finished")
+        started = time.perf_counter()
+        self.rejects.pending = []
+        routing = _Routing()
+        done = False
+        try:
+            self._stage(records, routing)
+            counts = routing.counts()
+            self.rejects.write()
+            self.rejects.clear_replaced()
+            for entity, n in counts.items():
+                self.result(entity).rows += n
+            self._apply_staged(routing.stages)
+            if self.progress is not None:
+                for entity, n in counts.items():
+                    if n % PROGRESS_EVERY:
+                        self.progress(entity, n)
+            done = True
+        finally:
+            self._release(routing.stages, done)
+        log.debug("load of %s took %.2fs", self.key, time.perf_counter() - started)
+        return self.results
+
+    def _stage(self, records: Iterable[Any], routing: _Routing) -> None:
+        """The hot loop: every record to its staging table (a bad value becomes a reject)."""
+        by_class = routing.by_class
+        progress = self.progress
+        every = PROGRESS_EVERY
+        for rec in records:
+            stage = by_class.get(rec.__class__)
+            if stage is None:
+                stage = self._route(rec, routing)
+                if stage is None:
+                    continue  # a reject from the reader: recorded
+            try:
+                stage.push(rec)
+            except RowError as exc:
+                self._reject(stage.spec.entity, _record_id(rec), str(exc), repr(rec), rec.source)
+            stage.count += 1
+            if stage.count % every == 0 and progress is not None:
+                progress(stage.spec.entity, stage.count)
+
+    def _route(self, rec: Any, routing: _Routing) -> StagingTable | None:
+        """The staging table of a record class met for the first time (None: ``rec`` is a reject)."""
+        if isinstance(rec, Reject):
+            self._reader_reject(rec, routing)
+            return None
+        entity = rec.entity
+        spec = rows.SPECS.get(entity)
+        if spec is None:
+            raise StoreError(
+                f"{type(rec).__name__} records are not catalog records; "
+                f"load them with onec_pipeline.store.customers"
+            )
+        stage = routing.stages.get(entity)
+        if stage is None:
+            self.rejects.touch(entity)
+            stage = routing.stages[entity] = StagingTable(self.db, spec)
+            stage.count = routing.unstaged.pop(entity, 0)
+        routing.by_class[rec.__class__] = stage
+        return stage
+
+    def _reader_reject(self, rec: Reject, routing: _Routing) -> None:
+        entity = Entity(rec.entity)
+        self._reject(entity, rec.entity_id, rec.reason, rec.raw, rec.source)
+        stage = routing.stages.get(entity)
+        if stage is not None:
+            stage.count += 1
+            routed = stage.count
+        else:
+            routed = routing.unstaged[entity] = routing.unstaged.get(entity, 0) + 1
+        if routed % PROGRESS_EVERY == 0 and self.progress is not None:
+            self.progress(entity, routed)
+
+    def _reject(self, entity: Entity, entity_id: Any, reason: str, raw: Any, source: Any) -> None:
+        self.result(entity).rejected += 1
+        self.rejects.add(entity, entity_id, reason, raw, source)
+
+    def _apply_staged(self, stages: dict[Entity, StagingTable]) -> None:
+        for entity in rows.APPLY_ORDER:
+            stage = stages.get(entity)
+            if stage is None:
+                continue
+            started = time.perf_counter()
+            stage.flush()
+            self.lock()
+            self._apply(stage)
+            self.result(entity).seconds += time.perf_counter() - started
+
+    def _release(self, stages: dict[Entity, StagingTable], done: bool) -> None:
+        """No COPY may outlive a load call (the caller owns the connection again); SQLite drops its tables."""
+        try:
+            self.db.sender.wait()
+        except Exception:
+            if done:
+                raise
+            # else an error is already propagating: that is the one to report
+        for stage in stages.values():
+            if not self.conn.invalidated and self.conn.in_transaction():
+                try:
+                    stage.drop()
+                except sa.exc.DBAPIError:  # the transaction is aborted: rollback drops them anyway
+                    pass
+
+    # --- apply one entity ----------------------------------------------------------------------------
+
+    def _apply(self, stage: StagingTable) -> None:
+        spec, dedup = stage.spec, stage.dedup_name
+        target = self._qualified(spec.table)
+        for sql in apply.dedup_statements(spec, stage.name, dedup, pg=self.pg):
+            self.db.execute_sql(sql)
+        classify = apply.classify_statement(spec, dedup, target, pg=self.pg)
+        counts = self.db.execute_sql(classify, upload=self.key, now=self.db.bind_time(self.now)).one()
+        found = apply.Classified(*(int(n) for n in counts))
+        result = self.result(spec.entity)
+        result.duplicates += stage.seq - found.distinct
+        result.inserted += found.inserted
+        result.updated += found.updated
+        result.stale += found.stale
+        result.unchanged += found.unchanged
+        # Nothing newer: no statement at all (ON CONFLICT … WHERE false would still lock every row).
+        if found.inserted or found.rewrite:
+            self._upsert(spec, dedup, target, found)
+        if spec.entity in (Entity.OFFERS, Entity.STOCK_TOTALS):
+            offer_id = "id" if spec.entity is Entity.OFFERS else "offer_id"
+            self.db.execute_sql(
+                apply.mirror_quantity_statement(
+                    f"SELECT {quote(offer_id)} FROM {dedup}",
+                    self._qualified("offers"),
+                    self._qualified("stock_totals"),
+                    pg=self.pg,
+                )
+            )
+        if spec.deactivatable and spec.entity in self.ref.full:
+            self._remember_full_export_ids(spec, dedup)
+
+    def _upsert(self, spec: rows.EntitySpec, dedup: str, target: str, found: apply.Classified) -> None:
+        # what a new row gets: inactive if a newer full export of this entity has been applied
+        insert_key, insert_exported = self.key, self.exported_at
+        if spec.deactivatable:
+            newest = self._newest_full_exports().get(spec.entity.value)
+            if newest is not None and newest[0] > self.key:
+                insert_key, insert_exported = newest
+        upsert = apply.upsert_statement(spec, dedup, target, found, new_rows_active=insert_key == self.key)
+        bind = self.db.bind_time
+        self.db.execute_sql(
+            upsert,
+            upload=self.key,
+            insert_key=insert_key,
+            insert_exported=bind(insert_exported),
+            exported=bind(self.exported_at),
+            now=bind(self.now),
+        )
+
+    def _remember_full_export_ids(self, spec: rows.EntitySpec, dedup: str) -> None:
+        """Collect the ids a full export contains (its absent rows are deactivated by :meth:`finish`)."""
+        ids = self._full_export_ids.get(spec.entity)
+        if ids is None:
+            ids = self._full_export_ids[spec.entity] = temp_table_name("seen", spec.table)
+            self.db.execute_sql(
+                f"CREATE TEMP TABLE {ids} (id text PRIMARY KEY){' ON COMMIT DROP' if self.pg else ''}"
+            )
+        self.db.execute_sql(
+            f"INSERT INTO {ids} (id) SELECT id FROM {dedup} WHERE true ON CONFLICT (id) DO NOTHING"
+        )
+
+    def _newest_full_exports(self) -> dict[str, tuple[str, datetime | None]]:
+        """entity -> (upload_key, exported_at) of the newest full export applied before this transaction."""
+        if self._newest_full is None:
+            full_exports = self.store.tables["full_exports"]
+            newest: dict[str, tuple[str, datetime | None]] = {}
+            query = sa.select(full_exports.c.entity, full_exports.c.upload_key, full_exports.c.exported_at)
+            for entity, upload_key, exported_at in self.db.execute(query):
+                if entity not in newest or upload_key > newest[entity][0]:
+                    newest[entity] = (upload_key, exported_at)
+            self._newest_full = newest
+        return self._newest_full
+
+    # --- end of transaction --------------------------------------------------------------------------
+
+    def finish(self) -> None:
+        """Deactivate what full exports no longer contain, record the upload. Called by the block's end."""
+        if self._finished:
+            return
+        self._finished = True
+        self.lock()
+        started = time.perf_counter()
+        for entity in rows.APPLY_ORDER:
+            ids = self._full_export_ids.get(entity)
+            if ids is not None:
+                self._deactivate(rows.SPECS[entity], ids)
+        bind = self.db.bind_time
+        self.db.execute_sql(
+            f"""INSERT INTO {self._qualified("uploads")} (key, exported_at, first_loaded_at, loaded_at)
+                VALUES (:upload, :exported, :now, :now)
+                ON CONFLICT (key) DO UPDATE SET loaded_at = excluded.loaded_at""",
+            upload=self.key,
+            exported=bind(self.exported_at),
+            now=bind(self.now),
+        )
+        if not self.pg:
+            for ids in self._full_export_ids.values():
+                self.db.execute_sql(f"DROP TABLE IF EXISTS {ids}")
+        if self._full_export_ids:
+            log.debug("finish of %s took %.2fs", self.key, time.perf_counter() - started)
+
+    def _deactivate(self, spec: rows.EntitySpec, ids: str) -> None:
+        target = self._qualified(spec.table)
+        absent = f"t.upload_key < :upload AND NOT EXISTS (SELECT 1 FROM {ids} s WHERE s.id = t.id)"
+        active, going = (
+            self.db.execute_sql(
+                f"""SELECT coalesce(sum(CASE WHEN is_active THEN 1 ELSE 0 END), 0),
+                       coalesce(sum(CASE WHEN is_active AND {absent} THEN 1 ELSE 0 END), 0)
+                FROM {target} t""",
+                upload=self.key,
+            )
+            .tuples()
+            .one()
+        )
+        active, going = int(active), int(going)
+        if going and not self.allow_mass_deactivation and going > self.max_deactivation_share * active:
+            raise MassDeactivationError(spec.entity, self.key, going, active, self.max_deactivation_share)
+        bind = self.db.bind_time
+        self.db.execute_sql(
+            f"""UPDATE {target} AS t
+                SET is_active = false, upload_key = :upload, exported_at = :exported, updated_at = :now
+                WHERE {absent}""",
+            upload=self.key,
+            exported=bind(self.exported_at),
+            now=bind(self.now),
+        )
+        self.result(spec.entity).deactivated += going
+        self.db.execute_sql(
+            f"""INSERT INTO {self._qualified("full_exports")} (entity, upload_key, exported_at, recorded_at)
+                VALUES (:entity, :upload, :exported, :now) ON CONFLICT (entity, upload_key) DO NOTHING""",
+            entity=spec.entity.value,
+            upload=self.key,
+            exported=bind(self.exported_at),
+            now=bind(self.now),
+        )
+
+
+def _record_id(rec: Any) -> str | None:
+    for attr in ("id", "offer_id"):
+        value = getattr(rec, attr, None)
+        if value is not None:
+            return str(value)
+    return None
