@@ -7,6 +7,7 @@ Bind parameters: ``:upload`` (this upload's key), ``:now`` (this transaction's w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from onec_pipeline.store.rows import EntitySpec
@@ -29,22 +30,65 @@ def _distinct(pg: bool) -> str:
     return "IS DISTINCT FROM" if pg else "IS NOT"
 
 
-def dedup_statements(spec: EntitySpec, staging: str, dedup: str, *, pg: bool) -> list[str]:
-    """Copy the last occurrence of every key from ``staging`` to a new TEMP table ``dedup``.
+@dataclass(frozen=True)
+class Derivation:
+    """How the apply step derives a content column while de-duplicating: ``expression`` over the staged row
+    (``{s}``) and one catalog table (``{r}``) joined ``on`` (placeholders for the aliases)."""
+
+    column: str
+    expression: str
+    table: str
+    on: str
+
+
+#: derived content columns per table (``Column.info["derived"]``)
+DERIVED: dict[str, tuple[Derivation, ...]] = {
+    # a price without its own Валюта is in its price type's currency
+    "prices": (
+        Derivation(
+            "currency",
+            "coalesce({s}.own_currency, {r}.currency)",
+            "price_types",
+            "{r}.id = {s}.price_type_id",
+        ),
+    ),
+}
+
+
+def derivations(spec: EntitySpec) -> tuple[Derivation, ...]:
+    found = DERIVED.get(spec.table, ())
+    if tuple(d.column for d in found) != spec.derived_columns:
+        raise TypeError(f"{spec.table}: derived columns {spec.derived_columns} have no derivation")
+    return found
+
+
+def dedup_statements(
+    spec: EntitySpec, staging: str, dedup: str, *, pg: bool, qualified: Callable[[str], str]
+) -> list[str]:
+    """Copy the last occurrence of every key from ``staging`` to a new TEMP table ``dedup``, with the
+    derived columns (``qualified`` names the catalog tables they are derived from).
 
     On PostgreSQL the result is written in key order, which keeps the b-tree inserts of a first load
     local (measured: ~1.6x faster than unsorted input).
     """
-    keys = _key_list(spec)
+    keys = ", ".join(f"s.{quote(k)}" for k in spec.keys)
+    columns, joins = ["s.*"], []
+    for n, derivation in enumerate(derivations(spec)):
+        alias = f"r{n}"
+        columns.append(f"{derivation.expression.format(s='s', r=alias)} AS {quote(derivation.column)}")
+        joins.append(
+            f"LEFT JOIN {qualified(derivation.table)} {alias} ON {derivation.on.format(s='s', r=alias)}"
+        )
+    source = " ".join([f"{staging} s", *joins])
     if pg:
         return [
-            f"CREATE TEMP TABLE {dedup} ON COMMIT DROP AS SELECT DISTINCT ON ({keys}) * FROM {staging} "
-            f"ORDER BY {keys}, seq DESC"
+            f"CREATE TEMP TABLE {dedup} ON COMMIT DROP AS SELECT DISTINCT ON ({keys}) {', '.join(columns)} "
+            f"FROM {source} ORDER BY {keys}, s.seq DESC"
         ]
     return [
-        f"CREATE TEMP TABLE {dedup} AS SELECT * FROM {staging} WHERE seq IN "
-        f"(SELECT max(seq) FROM {staging} GROUP BY {keys})",
-        f"CREATE UNIQUE INDEX {dedup}_k ON {dedup} ({keys})",
+        f"CREATE TEMP TABLE {dedup} AS SELECT {', '.join(columns)} FROM {source} WHERE s.seq IN "
+        f"(SELECT max(seq) FROM {staging} GROUP BY {_key_list(spec)})",
+        f"CREATE UNIQUE INDEX {dedup}_k ON {dedup} ({_key_list(spec)})",
     ]
 
 
@@ -69,7 +113,8 @@ def classify_statement(spec: EntitySpec, dedup: str, target: str, *, pg: bool) -
     changed = changed or "false"
     if spec.has_active:
         changed += (
-            " OR (CASE WHEN t.upload_key > :upload THEN t.is_active ELSE NOT d.deleted END) <> t.is_active"
+            f" OR (CASE WHEN t.upload_key > :upload THEN t.is_active ELSE {spec.incoming_active} END)"
+            " <> t.is_active"
         )
     first_key = f"t.{quote(spec.keys[0])}"
     present = f"{first_key} IS NOT NULL"
@@ -97,7 +142,7 @@ def upsert_statement(
     columns += ["data_key", "upload_key", "exported_at", "updated_at"]
     values = [f"d.{quote(c)}" for c in staged]
     if spec.has_active:
-        values.append("NOT d.deleted" if new_rows_active else "false")
+        values.append(spec.incoming_active if new_rows_active else "false")
     values += [":upload", ":insert_key", ":insert_exported", ":now"]
     # leave out stale and same-version rows up front
     skip = "true"
@@ -114,9 +159,8 @@ def upsert_statement(
 def _updates(spec: EntitySpec) -> list[str]:
     sets = [f"{quote(c)} = excluded.{quote(c)}" for c in spec.content_columns]
     if spec.has_active:
-        sets.append(
-            "is_active = CASE WHEN t.upload_key > :upload THEN t.is_active ELSE NOT excluded.deleted END"
-        )
+        incoming = spec.incoming_active.replace("d.", "excluded.")
+        sets.append(f"is_active = CASE WHEN t.upload_key > :upload THEN t.is_active ELSE {incoming} END")
     return sets + [
         "data_key = :upload",
         "exported_at = CASE WHEN t.upload_key > :upload THEN t.exported_at ELSE :exported END",
@@ -126,8 +170,21 @@ def _updates(spec: EntitySpec) -> list[str]:
 
 
 def mirror_quantity_statement(offer_ids: str, offers: str, stock_totals: str, *, pg: bool) -> str:
-    """``offers.quantity`` mirrors ``stock_totals`` whichever side arrives last (``offer_ids``: a query)."""
-    return f"""UPDATE {offers} AS o SET quantity = s.quantity
+    """``offers.quantity`` mirrors ``stock_totals`` whichever side arrives last (``offer_ids``: a query):
+    the active total, 0 when a newer full stock export no longer lists the offer."""
+    quantity = "CASE WHEN s.is_active THEN s.quantity ELSE 0 END"
+    return f"""UPDATE {offers} AS o SET quantity = {quantity}
             FROM {stock_totals} s
             WHERE s.offer_id = o.id AND o.id IN ({offer_ids})
-              AND o.quantity {_distinct(pg)} s.quantity"""
+              AND o.quantity {_distinct(pg)} {quantity}"""
+
+
+def rederive_statement(derivation: Derivation, target: str, source: str, source_ids: str, *, pg: bool) -> str:
+    """Keep a derived column in step when its source rows change (``source_ids``: a query of their ids):
+    prices without their own currency follow their price type's. Set-based; run only when the source
+    table's content changed, so it costs nothing on the usual upload."""
+    expression = derivation.expression.format(s="t", r="r")
+    return f"""UPDATE {target} AS t SET {quote(derivation.column)} = {expression}
+            FROM {source} r
+            WHERE {derivation.on.format(s="t", r="r")} AND r.id IN ({source_ids})
+              AND t.{quote(derivation.column)} {_distinct(pg)} {expression}"""

@@ -55,16 +55,25 @@ class EntitySpec:
     #: (name, kind) of every staged value, in ``extract`` order: the keys, then the table's other columns
     #: a record supplies, in table order. kind: "text" | "bool" | "dec" | "json"
     staged_columns: tuple[tuple[str, str], ...]
-    #: the table has deletion marks (``deleted`` is staged, ``is_active`` derived from it)
+    #: the table has ``is_active`` (``NOT deleted AND upload_key = data_key``)
     has_active: bool
+    #: the entity has deletion marks (``deleted`` is staged)
+    has_deleted: bool
     #: a full export of this entity deactivates rows it does not contain
     deactivatable: bool
     extract: Extractor
+    #: content columns the apply step derives while de-duplicating (``Column.info["derived"]``)
+    derived_columns: tuple[str, ...] = ()
 
     @property
     def content_columns(self) -> tuple[str, ...]:
-        """Staged columns after the keys: what a newer upload may change."""
-        return tuple(name for name, _ in self.staged_columns[len(self.keys) :])
+        """Staged columns after the keys, then the derived ones: what a newer upload may change."""
+        return tuple(name for name, _ in self.staged_columns[len(self.keys) :]) + self.derived_columns
+
+    @property
+    def incoming_active(self) -> str:
+        """SQL: whether a staged row (alias ``d``) is active by its own content (its deletion mark)."""
+        return "NOT d.deleted" if self.has_deleted else "true"
 
 
 def column_kind(column: sa.Column) -> str:
@@ -93,8 +102,10 @@ def spec_for(table: sa.Table, *, extract: Extractor) -> EntitySpec:
         keys=keys,
         staged_columns=tuple((k, column_kind(table.c[k])) for k in keys) + tuple(staged),
         has_active="is_active" in table.c,
+        has_deleted="deleted" in table.c,
         deactivatable=table.info["deactivated_by_full_export"],
         extract=extract,
+        derived_columns=tuple(c.name for c in table.columns if c.info.get("derived")),
     )
 
 

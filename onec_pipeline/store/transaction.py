@@ -9,14 +9,14 @@ Flow of one :meth:`Transaction.load` call (identical on PostgreSQL and SQLite, o
    stale) and applied with ONE ``INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE <incoming newer>``
    (:mod:`onec_pipeline.store.apply`);
 3. when the transaction block ends (:meth:`Transaction.finish`): full exports deactivate what they no
-   longer contain (with the circuit breaker), the upload is recorded, then everything commits — or rolls
-   back on error or ``dry_run``.
+   longer contain, under the mass-deactivation breaker (:mod:`onec_pipeline.store.full_exports`), the
+   upload is recorded, then everything commits — or rolls back on error or ``dry_run``.
 
 Version guard (docs/ARCHITECTURE.md): a row's content is replaced only by a newer upload
-(``incoming key > data_key``); a full export F deactivates rows with ``upload_key < F`` that it does not
-contain and sets their ``upload_key`` to F; a row first written by an upload older than the newest applied
-full export of its entity is inserted inactive. Applying uploads in any order, with repeats, therefore ends
-in the state of applying each once in chronological order.
+(``incoming key > data_key``); a full export F deactivates rows with ``upload_key < F`` (after applying F,
+exactly the rows it does not contain) and sets their ``upload_key`` to F; a row first written by an upload
+older than the newest applied full export of its entity is inserted inactive. Applying uploads in any
+order, with repeats, therefore ends in the state of applying each once in chronological order.
 
 Details that keep that promise and keep replays cheap:
 
@@ -26,8 +26,11 @@ Details that keep that promise and keep replays cheap:
   ``unchanged``), otherwise an older upload applied later could overwrite it;
 * rows stamped with this transaction's ``updated_at`` were written by it, so a later ``tx.load`` call of the
   same upload overwrites them (last occurrence wins across calls too);
-* a full export only counts for entities in ``UploadRef.full`` that received at least one valid record in
-  the transaction; only groups, goods and offers are deactivated (``rows.DEACTIVATING_ENTITIES``).
+* every catalog table has ``is_active``; groups, goods, offers, prices, rests and stock totals are
+  deactivated by full exports (``rows.DEACTIVATING_ENTITIES``), reference data only by deletion marks;
+* derived columns (``prices.currency``: the price's own, else its price type's) are computed while
+  de-duplicating and re-derived when their source rows change, so they too end in the same state in any
+  order; ``offers.quantity`` mirrors the active stock total the same way.
 """
 
 from __future__ import annotations
@@ -35,7 +38,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -43,10 +45,11 @@ import sqlalchemy as sa
 from onec_pipeline.commerceml.records import Entity, Reject
 from onec_pipeline.store import applied, apply, rows
 from onec_pipeline.store.connection import LoadConnection
-from onec_pipeline.store.errors import MassDeactivationError, RowError, StoreError
+from onec_pipeline.store.errors import RowError, StoreError
+from onec_pipeline.store.full_exports import FullExports
 from onec_pipeline.store.loads import LoadResult, ProgressCallback, UploadRef, naive, utcnow
 from onec_pipeline.store.rejects import RejectLog
-from onec_pipeline.store.staging import StagingTable, quote, temp_table_name
+from onec_pipeline.store.staging import StagingTable, quote
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +114,15 @@ class Transaction:
         self.now = utcnow()
         self.results: dict[Entity, LoadResult] = {}
         self.rejects = RejectLog(self.db, store.tables["rejects"], self.key, self.now)
-        self._full_export_ids: dict[Entity, str] = {}  # full-export entity -> temp table of the ids loaded
-        self._newest_full: dict[str, tuple[str, datetime | None]] | None = None
+        self.full_exports = FullExports(
+            self.db,
+            store.qualified,
+            store.tables["full_exports"],
+            ref,
+            self.now,
+            allow_mass_deactivation=allow_mass_deactivation,
+            max_deactivation_share=max_deactivation_share,
+        )
         self._finished = False
         self._locked = False
         if self.pg:
@@ -261,7 +271,7 @@ class Transaction:
     def _apply(self, stage: StagingTable) -> None:
         spec, dedup = stage.spec, stage.dedup_name
         target = self._qualified(spec.table)
-        for sql in apply.dedup_statements(spec, stage.name, dedup, pg=self.pg):
+        for sql in apply.dedup_statements(spec, stage.name, dedup, pg=self.pg, qualified=self._qualified):
             self.db.execute_sql(sql)
         classify = apply.classify_statement(spec, dedup, target, pg=self.pg)
         counts = self.db.execute_sql(classify, upload=self.key, now=self.db.bind_time(self.now)).one()
@@ -275,6 +285,8 @@ class Transaction:
         # Nothing newer: no statement at all (ON CONFLICT … WHERE false would still lock every row).
         if found.inserted or found.rewrite:
             self._upsert(spec, dedup, target, found)
+        if found.inserted or found.updated:
+            self._rederive(spec, dedup)
         if spec.entity in (Entity.OFFERS, Entity.STOCK_TOTALS):
             offer_id = "id" if spec.entity is Entity.OFFERS else "offer_id"
             self.db.execute_sql(
@@ -285,16 +297,10 @@ class Transaction:
                     pg=self.pg,
                 )
             )
-        if spec.deactivatable and spec.entity in self.ref.full:
-            self._remember_full_export_ids(spec, dedup)
 
     def _upsert(self, spec: rows.EntitySpec, dedup: str, target: str, found: apply.Classified) -> None:
         # what a new row gets: inactive if a newer full export of this entity has been applied
-        insert_key, insert_exported = self.key, self.exported_at
-        if spec.deactivatable:
-            newest = self._newest_full_exports().get(spec.entity.value)
-            if newest is not None and newest[0] > self.key:
-                insert_key, insert_exported = newest
+        insert_key, insert_exported = self.full_exports.insert_version(spec, found.inserted)
         upsert = apply.upsert_statement(spec, dedup, target, found, new_rows_active=insert_key == self.key)
         bind = self.db.bind_time
         self.db.execute_sql(
@@ -306,29 +312,21 @@ class Transaction:
             now=bind(self.now),
         )
 
-    def _remember_full_export_ids(self, spec: rows.EntitySpec, dedup: str) -> None:
-        """Collect the ids a full export contains (its absent rows are deactivated by :meth:`finish`)."""
-        ids = self._full_export_ids.get(spec.entity)
-        if ids is None:
-            ids = self._full_export_ids[spec.entity] = temp_table_name("seen", spec.table)
-            self.db.execute_sql(
-                f"CREATE TEMP TABLE {ids} (id text PRIMARY KEY){' ON COMMIT DROP' if self.pg else ''}"
-            )
-        self.db.execute_sql(
-            f"INSERT INTO {ids} (id) SELECT id FROM {dedup} WHERE true ON CONFLICT (id) DO NOTHING"
-        )
-
-    def _newest_full_exports(self) -> dict[str, tuple[str, datetime | None]]:
-        """entity -> (upload_key, exported_at) of the newest full export applied before this transaction."""
-        if self._newest_full is None:
-            full_exports = self.store.tables["full_exports"]
-            newest: dict[str, tuple[str, datetime | None]] = {}
-            query = sa.select(full_exports.c.entity, full_exports.c.upload_key, full_exports.c.exported_at)
-            for entity, upload_key, exported_at in self.db.execute(query):
-                if entity not in newest or upload_key > newest[entity][0]:
-                    newest[entity] = (upload_key, exported_at)
-            self._newest_full = newest
-        return self._newest_full
+    def _rederive(self, spec: rows.EntitySpec, dedup: str) -> None:
+        """Rows whose derived columns come from ``spec``'s table follow its changed rows (prices without a
+        currency of their own follow their price type's)."""
+        for table, found in apply.DERIVED.items():
+            for derivation in found:
+                if derivation.table == spec.table:
+                    self.db.execute_sql(
+                        apply.rederive_statement(
+                            derivation,
+                            self._qualified(table),
+                            self._qualified(spec.table),
+                            f"SELECT id FROM {dedup}",
+                            pg=self.pg,
+                        )
+                    )
 
     # --- end of transaction --------------------------------------------------------------------------
 
@@ -339,10 +337,9 @@ class Transaction:
         self._finished = True
         self.lock()
         started = time.perf_counter()
-        for entity in rows.APPLY_ORDER:
-            ids = self._full_export_ids.get(entity)
-            if ids is not None:
-                self._deactivate(rows.SPECS[entity], ids)
+        for entity, deactivated in self.full_exports.finish().items():
+            if deactivated or entity in self.results:
+                self.result(entity).deactivated += deactivated
         bind = self.db.bind_time
         self.db.execute_sql(
             f"""INSERT INTO {self._qualified("uploads")} (key, exported_at, first_loaded_at, loaded_at)
@@ -352,46 +349,7 @@ class Transaction:
             exported=bind(self.exported_at),
             now=bind(self.now),
         )
-        if not self.pg:
-            for ids in self._full_export_ids.values():
-                self.db.execute_sql(f"DROP TABLE IF EXISTS {ids}")
-        if self._full_export_ids:
-            log.debug("finish of %s took %.2fs", self.key, time.perf_counter() - started)
-
-    def _deactivate(self, spec: rows.EntitySpec, ids: str) -> None:
-        target = self._qualified(spec.table)
-        absent = f"t.upload_key < :upload AND NOT EXISTS (SELECT 1 FROM {ids} s WHERE s.id = t.id)"
-        active, going = (
-            self.db.execute_sql(
-                f"""SELECT coalesce(sum(CASE WHEN is_active THEN 1 ELSE 0 END), 0),
-                       coalesce(sum(CASE WHEN is_active AND {absent} THEN 1 ELSE 0 END), 0)
-                FROM {target} t""",
-                upload=self.key,
-            )
-            .tuples()
-            .one()
-        )
-        active, going = int(active), int(going)
-        if going and not self.allow_mass_deactivation and going > self.max_deactivation_share * active:
-            raise MassDeactivationError(spec.entity, self.key, going, active, self.max_deactivation_share)
-        bind = self.db.bind_time
-        self.db.execute_sql(
-            f"""UPDATE {target} AS t
-                SET is_active = false, upload_key = :upload, exported_at = :exported, updated_at = :now
-                WHERE {absent}""",
-            upload=self.key,
-            exported=bind(self.exported_at),
-            now=bind(self.now),
-        )
-        self.result(spec.entity).deactivated += going
-        self.db.execute_sql(
-            f"""INSERT INTO {self._qualified("full_exports")} (entity, upload_key, exported_at, recorded_at)
-                VALUES (:entity, :upload, :exported, :now) ON CONFLICT (entity, upload_key) DO NOTHING""",
-            entity=spec.entity.value,
-            upload=self.key,
-            exported=bind(self.exported_at),
-            now=bind(self.now),
-        )
+        log.debug("finish of %s took %.2fs", self.key, time.perf_counter() - started)
 
 
 def _record_id(rec: Any) -> str | None:

@@ -1,20 +1,20 @@
 """Property: any application order of a set of uploads, with repeats, ends in the chronological state.
 
-Random uploads (full and partial, overlapping ids, changed names/prices/stock, deletion marks, rejects)
+Random uploads (full and partial exports of every entity a full export deactivates — groups, goods,
+offers, prices, rests, stock totals, empty ones included —, overlapping ids, changed names/prices/stock,
+deletion marks, rejects, price types whose currency changes and prices with and without their own currency)
 are applied once in chronological order to one store, and in a random order with repeats to another;
-every table (minus wall-clock columns) must be identical. Runs on SQLite and on real PostgreSQL.
+every table (minus wall-clock columns) must be identical: ``is_active`` of every table, ``offers.quantity``
+and ``prices.currency`` included. Runs on SQLite and on real PostgreSQL.
 """
 
 from __future__ import annotations
 
-import uuid
-
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from onec_pipeline.commerceml.records import Entity, Reject
-from onec_pipeline.store import CatalogStore
+from onec_pipeline.commerceml.records import Entity, PriceType, Reject
+from onec_pipeline.store import DEACTIVATING_ENTITIES
 from onec_pipeline_tests.store.helpers import group, offer, price, product, ref, snapshot, stock, total, wipe
 
 GROUP_IDS = ["g1", "g2", "g3"]
@@ -22,6 +22,8 @@ PRODUCT_IDS = ["p1", "p2", "p3", "p4"]
 OFFER_IDS = ["p1", "p1#a", "p2", "p3#b", "p5"]  # p5: an offer whose product never arrives
 NAMES = ["alpha", "beta", "gamma"]
 AMOUNTS = ["0", "1.5", "10", "-2", "99.90"]
+PRICE_TYPE_IDS = ["pt1", "pt2"]
+CURRENCIES = [None, "RUB", "USD"]
 
 
 @st.composite
@@ -42,8 +44,17 @@ def uploads(draw, n: int):
             )
         for oid in draw(st.lists(st.sampled_from(OFFER_IDS), unique=True)):
             recs.append(offer(oid, draw(st.sampled_from(NAMES)), deleted=draw(st.integers(0, 4)) == 0))
+        for pt in draw(st.lists(st.sampled_from(PRICE_TYPE_IDS), unique=True)):
+            recs.append(PriceType(pt, pt, currency=draw(st.sampled_from(CURRENCIES[1:]))))
         for oid in draw(st.lists(st.sampled_from(OFFER_IDS), unique=True)):
-            recs.append(price(oid, draw(st.sampled_from(AMOUNTS)), pt=draw(st.sampled_from(["pt1", "pt2"]))))
+            recs.append(
+                price(
+                    oid,
+                    draw(st.sampled_from(AMOUNTS)),
+                    pt=draw(st.sampled_from(PRICE_TYPE_IDS)),
+                    currency=draw(st.sampled_from(CURRENCIES)),  # None: the price type's
+                )
+            )
         for oid in draw(st.lists(st.sampled_from(OFFER_IDS), unique=True, max_size=3)):
             recs.append(stock(oid, draw(st.sampled_from(["w1", "w2"])), draw(st.sampled_from(AMOUNTS))))
         for oid in draw(st.lists(st.sampled_from(OFFER_IDS), unique=True, max_size=3)):
@@ -53,7 +64,7 @@ def uploads(draw, n: int):
         if draw(st.integers(0, 5)) == 0:
             recs.append(price("p1", "NaN", pt="pt9"))  # a load-time reject
         recs = draw(st.permutations(recs))
-        full = draw(st.sets(st.sampled_from([Entity.GROUPS, Entity.GOODS, Entity.OFFERS])))
+        full = draw(st.sets(st.sampled_from(sorted(DEACTIVATING_ENTITIES))))
         result.append((ref(i + 1, *full), recs))
     return result
 
@@ -66,27 +77,6 @@ def scenario(draw):
     for _ in range(draw(st.integers(0, 2))):  # repeats, anywhere
         order.insert(draw(st.integers(0, len(order))), draw(st.integers(0, n - 1)))
     return ups, order
-
-
-@pytest.fixture
-def two_stores(db_url_schema, tmp_path):
-    url, schema = db_url_schema
-    if schema is None:
-        ref_url = f"sqlite:///{tmp_path / 'reference.sqlite3'}"
-        ref_schema = None
-    else:
-        ref_url, ref_schema = url, f"{schema}_ref_{uuid.uuid4().hex[:4]}"
-    a, b = CatalogStore(url, schema=schema), CatalogStore(ref_url, schema=ref_schema)
-    a.upgrade()
-    b.upgrade()
-    yield a, b
-    a.dispose()
-    if ref_schema:
-        import sqlalchemy as sa
-
-        with b.engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{ref_schema}" CASCADE'))
-    b.dispose()
 
 
 @settings(

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from onec_pipeline.cli import main
 from onec_pipeline.store import CatalogStore
 from onec_pipeline.store.tables import BOOKKEEPING_TABLES, CATALOG_TABLES, CUSTOMER_TABLES
-from onec_pipeline_tests.store.helpers import product, ref, row
+from onec_pipeline_tests.store.helpers import product, ref, row, rows
 
 OURS = set(CATALOG_TABLES + BOOKKEEPING_TABLES)
 #: every table on the store's one MetaData (the customers family has its own migration, 0002)
@@ -137,3 +137,46 @@ def test_cli_db_upgrade_reports_an_unreachable_database():
     )
     assert result.exit_code == 1
     assert "upgrade of postgresql://nobody@127.0.0.1:1/none failed" in result.output
+
+
+def test_migration_0004_keeps_existing_rows_active_and_fills_price_currencies(db_url_schema):
+    """A catalog created before 0004: every row stays active, prices keep their own currency and those
+    without one get their price type's."""
+    from alembic import command
+
+    url, schema = db_url_schema
+    store = CatalogStore(url, schema=schema)
+    cfg = store.alembic_config()
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0003_applied_uploads")
+    prices, price_types, rests = (store.qualified(t) for t in ("prices", "price_types", "rests"))
+    version = "'k1', 'k1', '2026-01-01 00:00:00'"
+    with store.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                f"INSERT INTO {price_types} (id, name, currency, deleted, is_active, data_key, upload_key, "
+                f"updated_at) VALUES ('pt1', 'Retail', 'RUB', false, true, {version})"
+            )
+        )
+        for offer_id, currency in (("a", "NULL"), ("b", "'USD'")):
+            conn.execute(
+                sa.text(
+                    f"INSERT INTO {prices} (offer_id, price_type_id, price, currency, data_key, upload_key, "
+                    f"updated_at) VALUES ('{offer_id}', 'pt1', 1, {currency}, {version})"
+                )
+            )
+        conn.execute(
+            sa.text(
+                f"INSERT INTO {rests} (offer_id, warehouse_id, quantity, data_key, upload_key, updated_at) "
+                f"VALUES ('a', 'w1', 2, {version})"
+            )
+        )
+    store.upgrade()
+    assert rows(store, "prices", "offer_id", "currency", "own_currency", "is_active") == [
+        ("a", "RUB", None, True),
+        ("b", "USD", "USD", True),
+    ]
+    assert rows(store, "rests", "is_active") == [(True,)]
+    assert rows(store, "full_exports") == []
+    store.dispose()

@@ -78,8 +78,10 @@ def test_every_spec_stages_exactly_its_tables_columns(name):
     version = {"data_key", "upload_key", "exported_at", "updated_at"}
     assert store_owned == version | ({"is_active"} if "is_active" in table.c else set()) | (
         {"quantity"} if name == "offers" else set()
-    )
-    assert spec.has_active == ("is_active" in table.c) == ("deleted" in spec.content_columns)
+    ) | set(spec.derived_columns)
+    assert spec.has_active == ("is_active" in table.c)
+    assert spec.has_deleted == ("deleted" in table.c) == ("deleted" in spec.content_columns)
+    assert spec.derived_columns == (("currency",) if name == "prices" else ())
 
 
 @pytest.mark.parametrize("entity", list(SAMPLES))
@@ -93,13 +95,20 @@ def test_every_extractor_returns_one_value_per_staged_column(entity):
 def test_apply_order_deactivation_and_table_lists_come_from_the_tables():
     assert set(SAMPLES) == set(rows.SPECS)
     assert [e.value for e in rows.APPLY_ORDER] == list(CATALOG_TABLES)
-    assert rows.DEACTIVATING_ENTITIES == {Entity.GROUPS, Entity.GOODS, Entity.OFFERS}
+    assert rows.DEACTIVATING_ENTITIES == {
+        Entity.GROUPS,
+        Entity.GOODS,
+        Entity.OFFERS,
+        Entity.PRICES,
+        Entity.RESTS,
+        Entity.STOCK_TOTALS,
+    }
     assert CATALOG_TABLES[:2] == ("groups", "properties") and CATALOG_TABLES[-3:] == (
         "prices",
         "rests",
         "stock_totals",
     ), "references first"
-    assert ACTIVE_TABLES == ("groups", "properties", "price_types", "warehouses", "goods", "offers")
+    assert ACTIVE_TABLES == CATALOG_TABLES, "every catalog table has is_active (the README's contract)"
     assert BOOKKEEPING_TABLES == ("rejects", "full_exports", "uploads", "applied_uploads")
     assert CUSTOMER_TABLES == ("customers", "customer_conflicts", "customer_sync_log")
 

@@ -51,7 +51,7 @@ _TEMPLATE = metadata(None)
 
 #: catalog tables (one per record entity) in dependency order: the order the loader applies them in
 CATALOG_TABLES: tuple[str, ...] = _names(catalog.FAMILY)
-#: catalog tables with deletion marks (``deleted`` / ``is_active``)
+#: catalog tables with ``is_active`` (every one: the storefront reads ``is_active = true`` rows)
 ACTIVE_TABLES: tuple[str, ...] = tuple(
     name for name in CATALOG_TABLES if "is_active" in table_in(_TEMPLATE, name).c
 )

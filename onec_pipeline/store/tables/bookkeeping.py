@@ -3,7 +3,8 @@
 * ``rejects`` — records that could not be stored, per upload and entity (replaced when an upload is loaded
   again);
 * ``full_exports`` — which upload was a full export of which entity (catalog entities and customers): rows
-  first written by an older upload are inserted inactive;
+  first written by an older upload are inserted inactive; whether it was applied with mass deactivation
+  allowed (migration ``0004_reliability``);
 * ``uploads`` — every upload a transaction wrote, with its export time;
 * ``applied_uploads`` — which entities of which upload a committed load applied (replays skip the parse;
   :mod:`onec_pipeline.store.applied`).
@@ -48,6 +49,8 @@ def add_tables(md: sa.MetaData) -> list[sa.Table]:
         sa.Column("upload_key", VersionKey(), primary_key=True),
         sa.Column("exported_at", sa.DateTime),
         sa.Column("recorded_at", sa.DateTime, nullable=False),
+        # applied with allow_mass_deactivation: older uploads it hides are not judged by the breaker again
+        sa.Column("mass_deactivation_allowed", sa.Boolean, nullable=False, server_default=sa.false()),
         info={"family": FAMILY},
     )
     uploads = sa.Table(

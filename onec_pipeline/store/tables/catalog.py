@@ -4,7 +4,9 @@ Declared in dependency order (references first): the loader applies the entities
 order. ``Table.info`` says which record :class:`~onec_pipeline.commerceml.records.Entity` a table holds and
 whether a full export of it deactivates the rows it no longer contains. Every row carries the version
 columns of :func:`~onec_pipeline.store.tables.columns.version_columns` (docs/ARCHITECTURE.md, "Version
-guard"); tables with deletion marks also have ``deleted`` and ``is_active``.
+guard"), ``is_active`` included; tables of entities 1C marks deleted also have ``deleted``. Reference data
+(properties, units, price types, warehouses) is never deactivated by a full export: 1C lists in a price or
+stock file only the price types and warehouses that file uses.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from onec_pipeline.store.tables.columns import (
     ExactDecimal,
     Id,
     Json,
+    derived,
     not_staged,
     version_columns,
 )
@@ -46,7 +49,7 @@ def _classifier_tables(md: sa.MetaData) -> list[sa.Table]:
         sa.Column("id", Id(), primary_key=True),
         sa.Column("parent_id", sa.Text),
         sa.Column("name", sa.Text),
-        *version_columns(with_active=True),
+        *version_columns(with_deleted=True),
         sa.Index("ix_groups_parent_id", "parent_id"),
         info=_info(Entity.GROUPS, deactivated_by_full_export=True),
     )
@@ -59,7 +62,7 @@ def _classifier_tables(md: sa.MetaData) -> list[sa.Table]:
         sa.Column("for_offers", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("multiple", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("values", Json()),
-        *version_columns(with_active=True),
+        *version_columns(with_deleted=True),
         info=_info(Entity.PROPERTIES),
     )
     units = sa.Table(
@@ -70,7 +73,7 @@ def _classifier_tables(md: sa.MetaData) -> list[sa.Table]:
         sa.Column("name", sa.Text),
         sa.Column("full_name", sa.Text),
         sa.Column("international", sa.Text),
-        *version_columns(with_active=False),
+        *version_columns(with_deleted=False),
         info=_info(Entity.UNITS),
     )
     price_types = sa.Table(
@@ -81,7 +84,7 @@ def _classifier_tables(md: sa.MetaData) -> list[sa.Table]:
         sa.Column("currency", sa.Text),
         sa.Column("tax_name", sa.Text),
         sa.Column("tax_included", sa.Boolean),
-        *version_columns(with_active=True),
+        *version_columns(with_deleted=True),
         info=_info(Entity.PRICE_TYPES),
     )
     warehouses = sa.Table(
@@ -90,7 +93,7 @@ def _classifier_tables(md: sa.MetaData) -> list[sa.Table]:
         sa.Column("id", Id(), primary_key=True),
         sa.Column("name", sa.Text),
         sa.Column("address", sa.Text),
-        *version_columns(with_active=True),
+        *version_columns(with_deleted=True),
         info=_info(Entity.WAREHOUSES),
     )
     return [groups, properties, units, price_types, warehouses]
@@ -118,7 +121,7 @@ def _goods(md: sa.MetaData) -> sa.Table:
         sa.Column("requisites", Json()),
         sa.Column("tax_rates", Json()),
         sa.Column("characteristics", Json()),
-        *version_columns(with_active=True),
+        *version_columns(with_deleted=True),
         sa.Index("ix_goods_group_id", "group_id"),
         info=_info(Entity.GOODS, deactivated_by_full_export=True),
     )
@@ -137,9 +140,10 @@ def _offers(md: sa.MetaData) -> sa.Table:
         sa.Column("unit", sa.Text),
         sa.Column("characteristics", Json()),
         sa.Column("properties", Json()),
-        # Total stock, owned by stock_totals (copied here whenever either side is written).
+        # Total stock, owned by stock_totals (copied here whenever either side is written): the active
+        # total, 0 when a newer full stock export no longer lists the offer, NULL when 1C never sent one.
         sa.Column("quantity", ExactDecimal(), info=not_staged()),
-        *version_columns(with_active=True),
+        *version_columns(with_deleted=True),
         sa.Index("ix_offers_product_id", "product_id"),
         info=_info(Entity.OFFERS, deactivated_by_full_export=True),
     )
@@ -152,13 +156,16 @@ def _price_and_stock_tables(md: sa.MetaData) -> list[sa.Table]:
         sa.Column("offer_id", Id(), primary_key=True),
         sa.Column("price_type_id", Id(), primary_key=True),
         sa.Column("price", ExactDecimal(), nullable=False),
-        sa.Column("currency", sa.Text),
+        # the price's own Валюта, else its price type's (kept in step when the price type changes)
+        sa.Column("currency", sa.Text, info=derived()),
+        # the price's own Валюта as 1C sent it (NULL: the price has none)
+        sa.Column("own_currency", sa.Text),
         sa.Column("unit", sa.Text),
         sa.Column("ratio", ExactDecimal()),
         sa.Column("presentation", sa.Text),
-        *version_columns(with_active=False),
+        *version_columns(with_deleted=False),
         sa.Index("ix_prices_price_type_id", "price_type_id"),
-        info=_info(Entity.PRICES),
+        info=_info(Entity.PRICES, deactivated_by_full_export=True),
     )
     rests = sa.Table(
         "rests",
@@ -166,16 +173,16 @@ def _price_and_stock_tables(md: sa.MetaData) -> list[sa.Table]:
         sa.Column("offer_id", Id(), primary_key=True),
         sa.Column("warehouse_id", Id(), primary_key=True),
         sa.Column("quantity", ExactDecimal(), nullable=False),
-        *version_columns(with_active=False),
+        *version_columns(with_deleted=False),
         sa.Index("ix_rests_warehouse_id", "warehouse_id"),
-        info=_info(Entity.RESTS),
+        info=_info(Entity.RESTS, deactivated_by_full_export=True),
     )
     stock_totals = sa.Table(
         "stock_totals",
         md,
         sa.Column("offer_id", Id(), primary_key=True),
         sa.Column("quantity", ExactDecimal(), nullable=False),
-        *version_columns(with_active=False),
-        info=_info(Entity.STOCK_TOTALS),
+        *version_columns(with_deleted=False),
+        info=_info(Entity.STOCK_TOTALS, deactivated_by_full_export=True),
     )
     return [prices, rests, stock_totals]

@@ -5,6 +5,9 @@
 * ``staged: False`` — no record supplies it: the store fills it (the version columns below, and
   ``offers.quantity``, which mirrors ``stock_totals``). Row specs (:mod:`onec_pipeline.store.rows`) stage
   every other column, in table order.
+* ``derived: True`` (with ``staged: False``) — content the apply step computes from the staged row and the
+  catalog while de-duplicating (``prices.currency``: the price's own currency, else its price type's); it is
+  compared and written like a staged column (:data:`onec_pipeline.store.apply.DERIVED`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,11 @@ from sqlalchemy.dialects import postgresql
 def not_staged() -> dict[str, Any]:
     """``Column.info`` of a column no record supplies (see the module docstring)."""
     return {"staged": False}
+
+
+def derived() -> dict[str, Any]:
+    """``Column.info`` of content the apply step derives (see the module docstring)."""
+    return {"staged": False, "derived": True}
 
 
 class ExactDecimal(sa.types.TypeDecorator[Decimal]):
@@ -80,20 +88,18 @@ def VersionKey() -> sa.types.TypeEngine[str]:  # noqa: N802
     return sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
 
 
-def version_columns(*, with_active: bool) -> list[sa.Column[Any]]:
+def version_columns(*, with_deleted: bool) -> list[sa.Column[Any]]:
     """The version-guard columns of a catalog row (docs/ARCHITECTURE.md, "Version guard").
 
-    ``deleted`` (with ``with_active``) is the deletion mark of the record that wrote the content: staged
-    like a data column. ``is_active``, ``data_key``, ``upload_key``, ``exported_at``, ``updated_at`` are the
-    store's own.
+    ``deleted`` (with ``with_deleted``: entities 1C can mark deleted) is the deletion mark of the record
+    that wrote the content: staged like a data column. ``is_active`` (every catalog table: what the
+    storefront reads), ``data_key``, ``upload_key``, ``exported_at``, ``updated_at`` are the store's own.
     """
     columns: list[sa.Column[Any]] = []
-    if with_active:
-        columns += [
-            sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
-            sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true(), info=not_staged()),
-        ]
+    if with_deleted:
+        columns.append(sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()))
     columns += [
+        sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true(), info=not_staged()),
         sa.Column("data_key", VersionKey(), nullable=False, info=not_staged()),
         sa.Column("upload_key", VersionKey(), nullable=False, info=not_staged()),
         sa.Column("exported_at", sa.DateTime, nullable=True, info=not_staged()),
