@@ -84,13 +84,25 @@ def _skip_if_applied(
     return MaterializeResult(metadata=metadata)
 
 
+#: the rows of an asset that need a catalog to attach to (its reference data — price types, warehouses —
+#: does not: 1C sends a split package's classifier first, often as an upload of its own)
+ROWS_NEEDING_A_CATALOG: dict[str, frozenset[Entity]] = {
+    "prices": frozenset({Entity.PRICES}),
+    "rests": frozenset({Entity.RESTS, Entity.STOCK_TOTALS}),
+}
+
+
 def _refuse_into_empty_catalog(asset_name: str, key: str, upload: Upload, store: CatalogStore) -> None:
-    if asset_name not in ("prices", "rests") or any(upload.has(e) for e in CATALOG_ENTITIES):
+    """Price or stock rows with no catalog to attach them to (none stored, none in the upload) fail the
+    asset; an upload of reference data alone (a classifier-only first part) loads."""
+    carried = sorted(e.value for e in ROWS_NEEDING_A_CATALOG.get(asset_name, ()) if upload.has(e))
+    if not carried or any(upload.has(e) for e in CATALOG_ENTITIES):
         return
     if catalog_is_empty(store):
         raise Failure(
             f"upload {key}: {asset_name} into an empty catalog: load the catalog first "
-            f"(no goods or offers are stored and upload {key} carries none)"
+            f"(upload {key} carries {', '.join(carried)} rows, but no goods or offers are stored and the "
+            f"upload carries none)"
         )
 
 
