@@ -50,3 +50,35 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg2://" + url[len(prefix) :]
     return url
+
+
+@dataclass(frozen=True)
+class DatabaseTimeouts:
+    """How long the catalog database may keep an import waiting, in seconds (0: no limit), per situation.
+
+    Every one is an environment variable (README, "Configuration reference"); the store applies them to every
+    PostgreSQL connection it opens (``onec_pipeline.store.engine``). They are chosen so that a long legitimate
+    load (minutes, many statements, some of them long) is never cut short, while a server that stops answering
+    fails the import within ``stall`` seconds plus one probe.
+    """
+
+    connect: float = 10  # ONEC_DB_CONNECT_TIMEOUT: establishing a connection (libpq connect_timeout)
+    stall: float = 90  # ONEC_DB_STALL_TIMEOUT: a server that stops answering (keepalives, liveness probes)
+    statement: float = 3600  # ONEC_DB_STATEMENT_TIMEOUT: one SQL statement (statement_timeout)
+    lock: float = 300  # ONEC_DB_LOCK_TIMEOUT: a row or table lock another session holds (lock_timeout)
+    load_lock: float = 7200  # ONEC_DB_LOAD_LOCK_TIMEOUT: waiting for another import to finish writing
+    idle_in_transaction: float = 900  # ONEC_DB_IDLE_TRANSACTION_TIMEOUT: a client silent inside a transaction
+
+    @classmethod
+    def from_env(cls) -> DatabaseTimeouts:
+        defaults = cls()
+        return cls(
+            connect=float(_env("ONEC_DB_CONNECT_TIMEOUT", str(defaults.connect))),
+            stall=float(_env("ONEC_DB_STALL_TIMEOUT", str(defaults.stall))),
+            statement=float(_env("ONEC_DB_STATEMENT_TIMEOUT", str(defaults.statement))),
+            lock=float(_env("ONEC_DB_LOCK_TIMEOUT", str(defaults.lock))),
+            load_lock=float(_env("ONEC_DB_LOAD_LOCK_TIMEOUT", str(defaults.load_lock))),
+            idle_in_transaction=float(
+                _env("ONEC_DB_IDLE_TRANSACTION_TIMEOUT", str(defaults.idle_in_transaction))
+            ),
+        )

@@ -18,11 +18,14 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from onec_pipeline.commerceml.records import Entity
-from onec_pipeline.settings import normalise_database_url
+from onec_pipeline.settings import DatabaseTimeouts, normalise_database_url
 from onec_pipeline.store import applied, rows
+from onec_pipeline.store.engine import attach_watchdog, connect_args, watchdog_for
+from onec_pipeline.store.liveness import Reporter
+from onec_pipeline.store.load_lock import take_load_lock
 from onec_pipeline.store.loads import LoadResult, ProgressCallback, UploadRef
 from onec_pipeline.store.tables import ACTIVE_TABLES, BOOKKEEPING_TABLES, CATALOG_TABLES, metadata
-from onec_pipeline.store.transaction import Transaction, load_lock_key
+from onec_pipeline.store.transaction import Transaction
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -38,13 +41,22 @@ class CatalogStore:
     """The catalog database (PostgreSQL in production, SQLite for demos and tests)."""
 
     def __init__(
-        self, url: str, schema: str | None = "onec", *, engine: sa.Engine | None = None, **engine_kw: Any
+        self,
+        url: str,
+        schema: str | None = "onec",
+        *,
+        engine: sa.Engine | None = None,
+        timeouts: DatabaseTimeouts | None = None,
+        **engine_kw: Any,
     ):
         self.url = normalise_database_url(str(url))
+        #: how long the database may keep a load waiting, per situation (``store.engine``)
+        self.timeouts = timeouts if timeouts is not None else DatabaseTimeouts.from_env()
         if engine is None and self.url.startswith("postgresql+psycopg2") and "connect_args" not in engine_kw:
             # Staging tables are TEMP tables: give them room in local buffers (allocated on demand).
-            engine_kw["connect_args"] = {"options": "-c temp_buffers=256MB"}
+            engine_kw["connect_args"] = connect_args(self.timeouts, server_settings={"temp_buffers": "256MB"})
         self.engine: sa.Engine = engine if engine is not None else sa.create_engine(self.url, **engine_kw)
+        self.watchdog = watchdog_for(self.engine) or attach_watchdog(self.engine, self.timeouts)
         self.dialect = self.engine.dialect.name
         self.schema: str | None = None if self.dialect == "sqlite" else (schema or None)
         #: every table of every family (the one shared MetaData of this schema)
@@ -117,6 +129,8 @@ class CatalogStore:
         return f"{prep.quote_schema(self.schema)}.{prep.quote(name)}" if self.schema else prep.quote(name)
 
     def dispose(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.stop()
         self.engine.dispose()
 
     # --- loading -------------------------------------------------------------------------------------
@@ -130,15 +144,18 @@ class CatalogStore:
         allow_mass_deactivation: bool = False,
         max_deactivation_share: float = 0.5,
         progress: ProgressCallback | None = None,
+        log: Reporter | None = None,
     ) -> Iterator[Transaction]:
         """One database transaction for one upload: ``with store.transaction(ref) as tx: tx.load(records)``.
 
         Leaving the block finishes full-export deactivation (may raise
         :class:`~onec_pipeline.store.errors.MassDeactivationError`) and commits; any exception — or
-        ``dry_run`` — rolls everything back.
+        ``dry_run`` — rolls everything back. ``log`` (a run's logger) receives the warnings about waits:
+        for the load lock, for a lock another session holds.
         """
         self.ensure_schema()
-        with self.engine.connect() as conn:
+        reporting = self.watchdog.reporting(log) if self.watchdog is not None else nullcontext()
+        with reporting, self.engine.connect() as conn:
             trans = conn.begin()
             try:
                 tx = Transaction(
@@ -149,11 +166,12 @@ class CatalogStore:
                     allow_mass_deactivation=allow_mass_deactivation,
                     max_deactivation_share=max_deactivation_share,
                     progress=progress,
+                    reporter=log,
                 )
                 yield tx
                 tx.finish()
             except BaseException:
-                trans.rollback()
+                _rollback(conn, trans)
                 raise
             if dry_run:
                 trans.rollback()
@@ -197,13 +215,10 @@ class CatalogStore:
             trans = conn.begin()
             try:
                 if self.dialect == "postgresql":
-                    conn.execute(
-                        sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-                        {"k": load_lock_key(self.schema)},
-                    )
+                    take_load_lock(conn, self.schema, timeout=self.timeouts.load_lock)
                 yield conn
             except BaseException:
-                trans.rollback()
+                _rollback(conn, trans)
                 raise
             if dry_run:
                 trans.rollback()
@@ -241,3 +256,13 @@ class CatalogStore:
                 else:
                     out[name] = int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
         return out
+
+
+def _rollback(conn: sa.Connection, trans: sa.RootTransaction) -> None:
+    """Roll back after an error; a connection that is already gone (the server stopped answering, the
+    watchdog cut it) is discarded instead, and the original error is the one reported."""
+    try:
+        trans.rollback()
+    except sa.exc.DBAPIError as exc:
+        log.warning("rollback after the error failed (%s); the connection is discarded", exc)
+        conn.invalidate()

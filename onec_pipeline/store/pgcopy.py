@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import re
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from psycopg2.extensions import encodings as _PG_ENCODINGS
@@ -54,8 +56,11 @@ class CopySender:
     while a COPY runs. The transaction's connection calls :meth:`wait` before every other statement.
     """
 
-    def __init__(self, raw_connection: Any):
+    def __init__(
+        self, raw_connection: Any, *, watch: Callable[[], AbstractContextManager[Any]] = nullcontext
+    ):
         self.raw = raw_connection
+        self.watch = watch  # a batch in flight is watched (the liveness watchdog)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
@@ -63,7 +68,8 @@ class CopySender:
         try:
             cur = self.raw.cursor()
             try:
-                cur.copy_expert(sql, io.BytesIO(data), size=1 << 20)
+                with self.watch():
+                    cur.copy_expert(sql, io.BytesIO(data), size=1 << 20)
             finally:
                 cur.close()
         except BaseException as exc:  # noqa: BLE001 - handed to the caller by wait()

@@ -43,10 +43,13 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from onec_pipeline.commerceml.records import Entity, Reject
+from onec_pipeline.settings import DatabaseTimeouts
 from onec_pipeline.store import applied, apply, rows
 from onec_pipeline.store.connection import LoadConnection
 from onec_pipeline.store.errors import RowError, StoreError
 from onec_pipeline.store.full_exports import FullExports
+from onec_pipeline.store.liveness import Reporter
+from onec_pipeline.store.load_lock import take_load_lock
 from onec_pipeline.store.loads import LoadResult, ProgressCallback, UploadRef, naive, utcnow
 from onec_pipeline.store.rejects import RejectLog
 from onec_pipeline.store.staging import StagingTable, quote
@@ -61,13 +64,9 @@ class TableSource(Protocol):
 
     schema: str | None
     tables: dict[str, sa.Table]
+    timeouts: DatabaseTimeouts
 
     def qualified(self, name: str) -> str: ...
-
-
-def load_lock_key(schema: str | None) -> str:
-    """The advisory lock that serialises the writing phase of loads into one schema (PostgreSQL)."""
-    return f"onec-load:{schema}"
 
 
 class _Routing:
@@ -97,10 +96,12 @@ class Transaction:
         allow_mass_deactivation: bool,
         max_deactivation_share: float,
         progress: ProgressCallback | None,
+        reporter: Reporter | None = None,
     ):
         self.store = store
+        self.reporter = reporter
         self.connection = self.conn = conn
-        self.db = LoadConnection(conn)
+        self.db = LoadConnection(conn, reporter=reporter)
         self.pg = self.db.pg
         self.ref = ref
         self.dry_run = dry_run
@@ -134,8 +135,12 @@ class Transaction:
         two assets (prices and rests of one run) proceed in parallel, applying them does not. Code that
         writes through ``tx.connection`` directly (customers) calls it first."""
         if self.pg and not self._locked:
-            self.db.execute_sql(
-                "SELECT pg_advisory_xact_lock(hashtext(:k))", k=load_lock_key(self.store.schema)
+            take_load_lock(
+                self.db.wait(),
+                self.store.schema,
+                timeout=self.store.timeouts.load_lock,
+                reporter=self.reporter,
+                what=f"upload {self.key}",
             )
         self._locked = True
 

@@ -113,11 +113,13 @@ def _load(
     present: set[Entity],
     config: ImportConfig,
     counter: RecordCounter,
+    log: logging.Logger,
 ) -> tuple[dict[Entity, LoadResult], float]:
-    """One transaction: stream the records in and record the upload applied; (results, reader seconds)."""
+    """One transaction: stream the records in and record the upload applied; (results, reader seconds).
+    Waits (for another import's load lock, for a lock another session holds) are reported to ``log``."""
     stats = ReadStats()
     with store.transaction(
-        ref, dry_run=config.dry_run, allow_mass_deactivation=config.allow_mass_deactivation
+        ref, dry_run=config.dry_run, allow_mass_deactivation=config.allow_mass_deactivation, log=log
     ) as tx:
         loaded = tx.load(counter.wrap(read_upload(upload, present, stats)))
         if not config.dry_run:
@@ -153,7 +155,7 @@ def run_asset_import(
     counter = RecordCounter(log, asset_name, key, progress)
     progress.start(asset_name, key)
     started = time.perf_counter()
-    results, parse_seconds = _load(store, ref, upload, present, config, counter)
+    results, parse_seconds = _load(store, ref, upload, present, config, counter, log)
     seconds = time.perf_counter() - started
     counts = _result_counts(results)
     metadata["has_data"] = MetadataValue.bool(True)
