@@ -63,7 +63,7 @@ class DatabaseTimeouts:
     """
 
     connect: float = 10  # ONEC_DB_CONNECT_TIMEOUT: establishing a connection (libpq connect_timeout)
-    stall: float = 90  # ONEC_DB_STALL_TIMEOUT: a server that stops answering (keepalives, liveness probes)
+    stall: float = 60  # ONEC_DB_STALL_TIMEOUT: a server that stops answering (liveness probes, keepalives)
     statement: float = 3600  # ONEC_DB_STATEMENT_TIMEOUT: one SQL statement (statement_timeout)
     lock: float = 300  # ONEC_DB_LOCK_TIMEOUT: a row or table lock another session holds (lock_timeout)
     load_lock: float = 7200  # ONEC_DB_LOAD_LOCK_TIMEOUT: waiting for another import to finish writing

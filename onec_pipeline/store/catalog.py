@@ -264,5 +264,5 @@ def _rollback(conn: sa.Connection, trans: sa.RootTransaction) -> None:
     try:
         trans.rollback()
     except sa.exc.DBAPIError as exc:
-        log.warning("rollback after the error failed (%s); the connection is discarded", exc)
+        log.debug("rollback after the error failed (%s); the connection is discarded", exc)
         conn.invalidate()

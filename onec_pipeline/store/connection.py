@@ -6,6 +6,7 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
+import psycopg2
 import sqlalchemy as sa
 
 from onec_pipeline.store.engine import unresponsive, watchdog_for
@@ -46,12 +47,16 @@ class LoadConnection:
         try:
             self.sender.wait()
         except Exception as exc:
-            reason = self.watchdog.aborted(self.raw) if self.watchdog is not None else None
-            if reason is None:
+            if self.watchdog is None:
                 raise
+            reason = self.watchdog.aborted(self.raw)
+            # libpq's own errors (no SQLSTATE): the connection broke — not an error the server reported
+            lost = reason is None and isinstance(exc, psycopg2.OperationalError) and not exc.pgcode
+            if reason is None and not lost:
+                raise  # an error of the COPY itself (a bad value, a missing table): the server said so
             self.conn.invalidate()
-            url, stall = self.conn.engine.url, self.watchdog.stall if self.watchdog else 0
-            raise unresponsive(url, "COPY into a staging table", reason, stall) from exc
+            url, stall, label = self.conn.engine.url, self.watchdog.stall, "COPY into a staging table"
+            raise unresponsive(url, label, reason or " ".join(str(exc).split()), stall, lost=lost) from None
         return self.conn
 
     def execute(self, statement: Any, params: Any = None) -> sa.CursorResult[*tuple[Any, ...]]:
@@ -61,7 +66,9 @@ class LoadConnection:
         return self.execute(sa.text(sql), params)
 
     def send_copy(self, sql: str, data: bytes) -> None:
-        """Start ``COPY … FROM STDIN`` of ``data`` in the background (PostgreSQL)."""
+        """Start ``COPY … FROM STDIN`` of ``data`` in the background (PostgreSQL), once the previous batch
+        is through (its error, if any, raised here)."""
+        self.wait()
         self.sender.send(sql, data)
 
     def insert_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:

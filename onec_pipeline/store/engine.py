@@ -44,14 +44,20 @@ def _ms(seconds: float) -> int:
 def connect_args(
     timeouts: DatabaseTimeouts, *, server_settings: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """psycopg2 ``connect`` keyword arguments carrying the timeouts (and ``server_settings`` as ``-c``)."""
-    keepalive_idle = max(1, int(timeouts.stall // 3)) if timeouts.stall > 0 else 60
+    """psycopg2 ``connect`` keyword arguments carrying the timeouts (and ``server_settings`` as ``-c``).
+
+    The kernel's own detectors of a dead peer — keepalives (an idle line: ``stall / 2`` then three probes
+    ``stall / 3`` apart) and ``tcp_user_timeout`` (unacknowledged data) — fire at 1.5 × ``stall``: a backstop
+    behind the watchdog, which acts at ``stall`` plus one probe interval and says more precisely why.
+    """
+    stall = timeouts.stall if timeouts.stall > 0 else 60
+    keepalive_idle, keepalive_interval = max(1, int(stall / 2)), max(1, int(stall / 3))
     settings = {
         "statement_timeout": str(_ms(timeouts.statement)),
         "lock_timeout": str(_ms(timeouts.lock)),
         "idle_in_transaction_session_timeout": str(_ms(timeouts.idle_in_transaction)),
         "tcp_keepalives_idle": str(keepalive_idle),
-        "tcp_keepalives_interval": str(max(1, keepalive_idle // 3)),
+        "tcp_keepalives_interval": str(keepalive_interval),
         "tcp_keepalives_count": "3",
         **(server_settings or {}),
     }
@@ -59,14 +65,14 @@ def connect_args(
         "application_name": f"{APPLICATION_NAME}:{os.getpid()}",
         "keepalives": 1,
         "keepalives_idle": keepalive_idle,
-        "keepalives_interval": max(1, keepalive_idle // 3),
+        "keepalives_interval": keepalive_interval,
         "keepalives_count": 3,
         "options": " ".join(f"-c {name}={value}" for name, value in settings.items()),
     }
     if timeouts.connect > 0:
         args["connect_timeout"] = max(2, math.ceil(timeouts.connect))  # libpq rounds 1 up to 2 anyway
     if timeouts.stall > 0:
-        args["tcp_user_timeout"] = _ms(timeouts.stall)
+        args["tcp_user_timeout"] = _ms(1.5 * timeouts.stall)
     return args
 
 
@@ -112,10 +118,12 @@ def attach_watchdog(engine: sa.Engine, timeouts: DatabaseTimeouts) -> Watchdog |
             return
         watchdog.leave(raw)
         reason = watchdog.aborted(raw)
+        label = statement_label(context.statement or "")
         if reason is not None:
-            raise unresponsive(
-                engine.url, statement_label(context.statement or ""), reason, watchdog.stall
-            ) from (context.original_exception)
+            raise unresponsive(engine.url, label, reason, watchdog.stall) from None
+        if context.is_disconnect:  # TCP keepalives / tcp_user_timeout, a restart: the connection is gone
+            lost = " ".join(str(context.original_exception).split())
+            raise unresponsive(engine.url, label, lost, watchdog.stall, lost=True) from None
 
     return watchdog
 
@@ -130,9 +138,15 @@ def statement_label(statement: str) -> str:
     return words[:70] + ("…" if len(words) > 70 else "")
 
 
-def unresponsive(url: sa.URL, label: str, reason: str, stall: float) -> DatabaseUnresponsiveError:
+def unresponsive(
+    url: sa.URL, label: str, reason: str, stall: float, *, lost: bool = False
+) -> DatabaseUnresponsiveError:
+    """The error of a statement the server stopped answering (the watchdog's ``reason``), or — ``lost`` —
+    whose connection broke (the kernel's keepalive or user timeout, a server restart: ``reason`` is libpq's).
+    Raised ``from None``: the message says it all, and callers that report the innermost cause of an error
+    (a run's summary) would otherwise show libpq's "server closed the connection unexpectedly"."""
+    what = "lost the connection" if lost else "stopped answering"
     return DatabaseUnresponsiveError(
-        f"the catalog database {where(url)} stopped answering during {label!r}: {reason}. Nothing of this "
-        f"transaction was committed; re-run the import once the database answers again "
-        f"(ONEC_DB_STALL_TIMEOUT={stall:g} s)"
+        f"the catalog database {where(url)} {what} during {label!r}: {reason}. Nothing of this transaction "
+        f"was committed; re-run the import once the database answers again (ONEC_DB_STALL_TIMEOUT={stall:g} s)"
     )

@@ -42,7 +42,8 @@ _SILENT_STATES = frozenset({"idle", "idle in transaction", "idle in transaction 
 
 
 class DatabaseUnresponsiveError(StoreError):
-    """The catalog server stopped answering a statement (see :mod:`onec_pipeline.store.liveness`)."""
+    """The catalog server stopped answering a statement (see :mod:`onec_pipeline.store.liveness`), or the
+    connection broke under it; nothing of the transaction was committed."""
 
 
 class Reporter(Protocol):

@@ -7,6 +7,9 @@ from one that hangs, it measures no speed.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import threading
 import time
 
@@ -15,6 +18,14 @@ import pytest
 from onec_pipeline.settings import DatabaseTimeouts
 from onec_pipeline.store import CatalogStore
 from onec_pipeline.store.liveness import DatabaseUnresponsiveError
+from onec_pipeline_tests.faults.helpers import (
+    archived_key,
+    catalog_state,
+    generate,
+    run_import_process,
+    start_import,
+    wait_for_statement,
+)
 from onec_pipeline_tests.faults.proxy import FreezableProxy
 from onec_pipeline_tests.store.helpers import offer, ref, snapshot, stock
 
@@ -108,3 +119,35 @@ def test_a_long_statement_on_a_live_server_is_not_interrupted(direct):
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT 1 FROM pg_sleep(7)").scalar_one() == 1
     store.dispose()
+
+
+@pytest.mark.slow
+def test_onec_pipeline_import_on_a_database_frozen_mid_load_fails_clearly_and_the_rerun_completes(
+    proxy, pg_schema_url, tmp_path
+):
+    """The operator's view: ``onec-pipeline import`` exits non-zero with the reason (no traceback) instead
+    of hanging; re-running the archived upload once the database answers gives a clean import's catalog."""
+    url, schema = pg_schema_url
+    upload = generate(tmp_path, 0, offers=10_000)
+    reference = run_import_process(upload, url, f"{schema}_ref", tmp_path / "reference")
+    assert reference.returncode == 0, reference.stdout + reference.stderr
+    clean = catalog_state(url, f"{schema}_ref")
+
+    archive = tmp_path / "archive"
+    env = {"ONEC_DB_STALL_TIMEOUT": str(STALL), "ONEC_DB_CONNECT_TIMEOUT": "2"}
+    process = start_import(upload, proxy.url, schema, archive, **env)
+    wait_for_statement(url, process, "COPY onec_stg_prices_")
+    proxy.freeze()
+    try:
+        output, _ = process.communicate(timeout=GIVE_UP_WITHIN + 30)  # + the process's own start-up
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        pytest.fail("onec-pipeline import still hangs on a frozen database")
+    assert process.returncode != 0
+    assert ("stopped answering" in output or "lost the connection" in output) and "re-run" in output, output
+    assert "Traceback" not in output, output
+    proxy.thaw()
+
+    rerun = run_import_process(archive / archived_key(archive), proxy.url, schema, archive, **env)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert catalog_state(url, schema) == clean
