@@ -26,6 +26,7 @@ WORKSPACE = DOCKER_DIR / "workspace.yaml"
 DOCKERFILE = DOCKER_DIR / "Dockerfile"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
 INIT_DIR = DOCKER_DIR / "postgres-init"
+PROD_INSTANCE = REPO_ROOT / "deploy" / "production" / "dagster.yaml"
 
 DAGSTER_SERVICES = ("user_code", "webserver", "daemon")
 
@@ -146,7 +147,7 @@ def test_webserver_and_daemon_read_the_workspace_baked_into_the_image(services):
     text = DOCKERFILE.read_text(encoding="utf-8")
     home = re.search(r"^ENV DAGSTER_HOME=(\S+)", text, re.M).group(1)
     assert re.search(r"^COPY docker/workspace\.yaml \"?\$DAGSTER_HOME/workspace\.yaml", text, re.M)
-    assert re.search(r"^COPY dagster\.yaml \"?\$DAGSTER_HOME/dagster\.yaml", text, re.M)
+    assert re.search(r"^COPY deploy/production/dagster\.yaml \"?\$DAGSTER_HOME/dagster\.yaml", text, re.M)
     for name, exe in (("webserver", "dagster-webserver"), ("daemon", "dagster-daemon")):
         command = services[name]["command"]
         assert command[0] == exe
@@ -156,8 +157,6 @@ def test_webserver_and_daemon_read_the_workspace_baked_into_the_image(services):
 
 
 def test_dockerfile_installs_the_project_like_make_install():
-    if not (REPO_ROOT / "dagster.yaml").exists():
-        pytest.skip("top-level dagster.yaml not written yet")
     text = DOCKERFILE.read_text(encoding="utf-8")
     assert re.search(r"pip install \.(\s|$)", text)
     for match in re.finditer(r"^COPY (.+?) (\S+)$", text, re.M):
@@ -207,10 +206,7 @@ def test_env_example_lists_every_interpolated_variable_with_the_same_default():
 
 
 def test_dagster_pg_variables_are_the_ones_dagster_yaml_reads(services):
-    prod = REPO_ROOT / "dagster.yaml"
-    if not prod.exists():
-        pytest.skip("top-level dagster.yaml not written yet")
-    wanted = set(re.findall(r"\b(DAGSTER_PG_\w+)", prod.read_text(encoding="utf-8")))
+    wanted = set(re.findall(r"\b(DAGSTER_PG_\w+)", PROD_INSTANCE.read_text(encoding="utf-8")))
     assert wanted
     env = services["user_code"]["environment"]
     assert wanted <= set(env), wanted - set(env)
