@@ -408,14 +408,14 @@ def test_exchange_service_shares_the_code_servers_incoming_directory(services):
         assert env[var] == code_env[var], var
     for var in ("DAGSTER_PG_HOST", "DAGSTER_PG_USER", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB"):
         assert env[var] == code_env[var], var
-    # the same host directory at the same path as the sensor's: what the exchange renames into place there,
-    # the sensor sees; archive and quarantine are only read
+    # the same host directories at the same paths as the sensor's: what the exchange renames into place in
+    # the incoming directory, the sensor sees; the archive is only read
     mounts, code_mounts = _mounts(exchange), _mounts(user_code)
-    incoming = env["ONEC_IMPORT_DIR"]
-    assert mounts[incoming] == code_mounts[incoming]
+    for var in ("ONEC_IMPORT_DIR", "ONEC_ARCHIVE_DIR", "ONEC_QUARANTINE_DIR"):
+        assert mounts[env[var]] == code_mounts[env[var]], var
     for mount in exchange["volumes"]:
         target = _interpolate(mount).split(":")[1]
-        assert mount.endswith(":ro") == (target != incoming), mount
+        assert mount.endswith(":ro") == (target == env["ONEC_ARCHIVE_DIR"]), mount
     assert exchange["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert exchange["depends_on"]["catalog_migrate"]["condition"] == "service_completed_successfully"
     assert "healthcheck" in exchange
