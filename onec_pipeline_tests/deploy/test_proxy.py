@@ -205,6 +205,23 @@ def _request(url: str, *, auth: str | None = None, data: bytes | None = None, he
         return exc.code, dict(exc.headers), exc.read()
 
 
+def _start_caddy(caddy: str, home: Path, **settings: str) -> tuple[subprocess.Popen, str, Path]:
+    """``caddy run`` with the repository's Caddyfile on a free port (admin API off), its own process group;
+    returns the process, the base URL and the log."""
+    port = free_port()
+    env = _caddy_env(home, **_proxy_environment(ONEC_SITE_ADDRESS=f":{port}", CADDY_ADMIN="off", **settings))
+    log = home / "caddy.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [caddy, "run", "--config", str(CADDYFILE), "--adapter", "caddyfile"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return proc, f"http://127.0.0.1:{port}", log
+
+
 @pytest.fixture(scope="module")
 def stack(caddy, ui_hash, tmp_path_factory):
     """dagster-webserver (the project's definitions, the demo's instance config) + the exchange upstream +
@@ -222,8 +239,8 @@ def stack(caddy, ui_hash, tmp_path_factory):
     exchange = ThreadingHTTPServer(("127.0.0.1", 0), _ExchangeStandIn)
     threading.Thread(target=exchange.serve_forever, daemon=True).start()
 
-    ui_port, proxy_port = free_port(), free_port()
-    ui_log, proxy_log = tmp / "webserver.log", tmp / "caddy.log"
+    ui_port = free_port()
+    ui_log = tmp / "webserver.log"
     ui_env = clean_env(DAGSTER_HOME=str(dagster_home), ONEC_HOME=str(tmp / "var"))
     with ui_log.open("wb") as out:
         webserver = subprocess.Popen(
@@ -235,24 +252,16 @@ def stack(caddy, ui_hash, tmp_path_factory):
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    settings = _proxy_environment(
-        ONEC_SITE_ADDRESS=f":{proxy_port}",
+    ui_upstream = f"127.0.0.1:{ui_port}"
+    proxy, base, proxy_log = _start_caddy(
+        caddy,
+        tmp / "caddy",
         ONEC_UI_USER=UI_USER,
         ONEC_UI_PASSWORD_HASH=ui_hash,
-        ONEC_UI_UPSTREAM=f"127.0.0.1:{ui_port}",
+        ONEC_UI_UPSTREAM=ui_upstream,
         ONEC_EXCHANGE_UPSTREAM=f"127.0.0.1:{exchange.server_address[1]}",
         ONEC_MEDIA_ROOT=str(media),
-        CADDY_ADMIN="off",
     )
-    with proxy_log.open("wb") as out:
-        proxy = subprocess.Popen(
-            [caddy, "run", "--config", str(CADDYFILE), "--adapter", "caddyfile"],
-            env=_caddy_env(tmp / "caddy-home", **settings),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{proxy_port}"
     try:
         wait_until(
             lambda: _request(f"{base}/media/goods/pic.jpg")[0] == 200,
@@ -268,7 +277,13 @@ def stack(caddy, ui_hash, tmp_path_factory):
             what="dagster-webserver through the proxy",
             seconds=240,
         )
-        yield {"base": base, "exchange": _ExchangeStandIn.seen, "media": media, "logs": (ui_log, proxy_log)}
+        yield {
+            "base": base,
+            "exchange": _ExchangeStandIn.seen,
+            "media": media,
+            "logs": (ui_log, proxy_log),
+            "ui_upstream": ui_upstream,
+        }
     finally:
         stop_group(proxy)
         stop_group(webserver)
@@ -316,7 +331,9 @@ def test_the_exchange_passes_through_without_the_ui_password(stack):
     for path in ("/1c_exchange", "/bitrix/admin/1c_exchange.php"):
         status, headers, body = _request(f"{base}{path}?type=catalog&mode=checkauth", auth=onec)
         assert status == 200 and body.startswith(b"success\n"), (path, status, body)
-    status, _, body = _request(f"{base}/1c_exchange?type=catalog&mode=init")  # no credentials at all
+    status, _, body = _request(  # no credentials at all, and a forged client address
+        f"{base}/1c_exchange?type=catalog&mode=init", headers={"X-Forwarded-For": "203.0.113.7"}
+    )
     assert status == 200 and body.startswith(b"success\n")  # the proxy did not ask: the endpoint decides
     upload = os.urandom(256 * 1024)
     status, _, _ = _request(
@@ -334,7 +351,8 @@ def test_the_exchange_passes_through_without_the_ui_password(stack):
     ]
     assert [r["authorization"] for r in seen] == [onec, onec, None, onec]  # untouched, never the UI's
     assert seen[-1]["body"] == upload  # the file's bytes arrive as sent
-    assert all(r["forwarded_for"] == "127.0.0.1" for r in seen)  # the client's address, for rate limits
+    # the client's real address, for the endpoint's rate limits: a forged one is replaced, not passed on
+    assert [r["forwarded_for"] for r in seen] == ["127.0.0.1"] * 4
 
 
 def test_only_the_exchange_paths_skip_the_login(stack):
@@ -369,3 +387,72 @@ def test_logs_carry_no_credentials(stack):
     for secret in (UI_PASSWORD, ONEC_AUTH[1], _basic(UI_USER, UI_PASSWORD)[6:], _basic(*ONEC_AUTH)[6:]):
         assert secret not in text, tail(proxy_log)
     assert ui_log.exists()
+
+
+# --- the proxy in front of the real endpoint ---
+
+
+@pytest.fixture(scope="module")
+def real_exchange(caddy, ui_hash, stack, tmp_path_factory):
+    """``onec-pipeline exchange serve`` (1C's credentials from ONEC_EXCHANGE_USER / _PASSWORD) behind a second
+    Caddy with the same Caddyfile and the same UI upstream. Yields the proxy's base URL."""
+    pytest.importorskip("onec_pipeline.exchange", reason="the exchange endpoint is not on this branch yet")
+    tmp = tmp_path_factory.mktemp("real-exchange")
+    dagster_home = tmp / "dagster_home"
+    dagster_home.mkdir()
+    shutil.copyfile(REPO_ROOT / "deploy" / "local" / "dagster.yaml", dagster_home / "dagster.yaml")
+    port = free_port()
+    env = clean_env(
+        DAGSTER_HOME=str(dagster_home),
+        ONEC_HOME=str(tmp / "var"),
+        ONEC_EXCHANGE_USER=ONEC_AUTH[0],
+        ONEC_EXCHANGE_PASSWORD=ONEC_AUTH[1],
+    )
+    log = tmp / "exchange.log"
+    with log.open("wb") as out:
+        endpoint = subprocess.Popen(
+            [str(BIN / "onec-pipeline"), "exchange", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=tmp,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    proxy, base, proxy_log = _start_caddy(
+        caddy,
+        tmp / "caddy",
+        ONEC_UI_USER=UI_USER,
+        ONEC_UI_PASSWORD_HASH=ui_hash,
+        ONEC_UI_UPSTREAM=stack["ui_upstream"],
+        ONEC_EXCHANGE_UPSTREAM=f"127.0.0.1:{port}",
+        ONEC_MEDIA_ROOT=str(tmp),
+    )
+    try:
+        wait_until(  # no `type`: the endpoint's own refusal, not a login attempt
+            lambda: _request(f"{base}/1c_exchange")[2].startswith(b"failure"),
+            endpoint,
+            log,
+            what="the exchange endpoint through the proxy",
+            seconds=120,
+        )
+        assert proxy.poll() is None, tail(proxy_log)
+        yield base
+    finally:
+        stop_group(proxy)
+        stop_group(endpoint)
+
+
+def test_1c_signs_in_to_the_real_endpoint_through_the_proxy(real_exchange):
+    base = real_exchange
+    for path in ("/1c_exchange", "/bitrix/admin/1c_exchange.php"):
+        status, _, body = _request(f"{base}{path}?type=catalog&mode=checkauth", auth=_basic(*ONEC_AUTH))
+        lines = body.decode().splitlines()
+        assert status == 200 and lines[0] == "success", body
+        cookie = f"{lines[1]}={lines[2]}"  # 1C sends the session back as this cookie
+        status, _, body = _request(f"{base}{path}?type=catalog&mode=init", headers={"Cookie": cookie})
+        assert status == 200 and body.decode().splitlines()[0] in ("zip=yes", "zip=no"), body
+    # the UI's login opens nothing at the endpoint: it checks 1C's own user
+    status, _, body = _request(
+        f"{base}/1c_exchange?type=catalog&mode=checkauth", auth=_basic(UI_USER, UI_PASSWORD)
+    )
+    assert status == 200 and body.startswith(b"failure"), body
