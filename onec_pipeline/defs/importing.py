@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
-from dagster import Config, Failure, MaterializeResult, MetadataValue
+from dagster import AssetObservation, Config, Failure, MaterializeResult, MetadataValue
 
 from onec_pipeline import intake
 from onec_pipeline.commerceml import Entity, Upload
@@ -26,13 +26,33 @@ T = TypeVar("T")
 
 
 class ImportConfig(Config):
-    """Run config of every import asset. Defaults are the safe choice (a UI backfill cannot set them)."""
+    """Run config of every import asset. Defaults are the safe choice (a UI backfill cannot set them).
 
-    dry_run: bool = False  # read and load inside a transaction, then roll back
+    There is no ``dry_run`` field: a dry run is the ``dry_run_upload`` job (``defs/intake/jobs.py``), which
+    records observations, never materialisations, and is tagged ``onec/dry_run`` — so a launchpad can never
+    keep a dry run switched on for the next real import.
+    """
+
     allow_mass_deactivation: bool = False  # let a full export deactivate more than the store's threshold
     # re-read an upload this catalog already applied (a replay is a no-op by the version guard, so by default
     # the catalog assets skip the parse; force after restoring catalog tables from a backup, for instance)
     force: bool = False
+
+    @property
+    def dry_run(self) -> bool:
+        """Whether the load is rolled back (only :class:`DryRunConfig`)."""
+        return False
+
+
+class DryRunConfig(ImportConfig):
+    """What the dry-run job hands the import bodies: load inside the transaction, then roll back; always
+    re-read the files (``force``), also those of an upload already applied."""
+
+    force: bool = True
+
+    @property
+    def dry_run(self) -> bool:
+        return True
 
 
 # ---------------------------------------------------------------------------------------------- the upload
@@ -79,6 +99,17 @@ def open_archived_upload(
     metadata = upload_metadata(key, upload, manifest, entities)
     metadata["dry_run"] = MetadataValue.bool(dry_run)
     return upload, metadata
+
+
+def dry_run_observation(asset_name: str, key: str, result: MaterializeResult) -> AssetObservation:
+    """A dry run's counts as an observation of the asset's partition: visible on the asset's page and in the
+    run, never its latest materialisation."""
+    return AssetObservation(
+        asset_key=asset_name,
+        partition=key,
+        description=f"dry run of upload {key}: loaded inside a transaction, then rolled back",
+        metadata=dict(result.metadata or {}),
+    )
 
 
 def full_export_text(entities: Iterable[Entity]) -> MetadataValue:

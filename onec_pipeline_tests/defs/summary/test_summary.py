@@ -116,7 +116,7 @@ def test_summary_numbers_equal_direct_counts_after_two_samples(samples_dir, pg_s
     assert checks["prices_not_negative_audit"].passed
 
 
-def test_summary_is_refreshed_once_after_import_runs(samples_dir, tmp_path):
+def test_summary_is_refreshed_once_after_import_runs_never_after_dry_runs(samples_dir, tmp_path):
     db = f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
     with DagsterInstance.ephemeral() as instance:
         context = build_sensor_context(instance=instance)
@@ -134,6 +134,18 @@ def test_summary_is_refreshed_once_after_import_runs(samples_dir, tmp_path):
         # nothing new: no second refresh
         again = catalog_summary_after_imports(build_sensor_context(instance=instance, cursor=cursor))
         assert again.skip_message
+
+        # a dry run changes nothing: no refresh (the cursor moves on)
+        dry = run_import(
+            samples_dir / "cml-203",
+            database_url=db,
+            archive_dir=tmp_path / "a",
+            instance=instance,
+            dry_run=True,
+        )
+        assert dry.success, dry.error
+        after_dry = catalog_summary_after_imports(build_sensor_context(instance=instance, cursor=cursor))
+        assert "dry run" in after_dry.skip_message
 
 
 def test_summary_of_an_empty_catalog(tmp_path):
