@@ -62,6 +62,7 @@ class UploadDirs(ConfigurableResource):
     quarantine_dir: str | None = None
     settle_seconds: float | None = None
     retention_days: int | None = None
+    stuck_seconds: float | None = None  # ONEC_STUCK_SECONDS
 
     def incoming(self) -> Path:
         return Path(self.import_dir) if self.import_dir else Settings.from_env().import_dir
@@ -77,6 +78,9 @@ class UploadDirs(ConfigurableResource):
 
     def retention(self) -> int:
         return self.retention_days if self.retention_days is not None else Settings.from_env().retention_days
+
+    def stuck(self) -> float:
+        return self.stuck_seconds if self.stuck_seconds is not None else Settings.from_env().stuck_seconds
 
     def upload_dir(self, key: str) -> Path:
         return self.archive() / key

@@ -14,6 +14,8 @@ materialisation, so the asset's latest materialisation stays the real one. Its r
 
 from dagster import (
     Config,
+    Failure,
+    MetadataValue,
     OpDefinition,
     OpExecutionContext,
     ResourceParam,
@@ -23,7 +25,7 @@ from dagster import (
 )
 
 from ..catalog.assets import run_asset_import
-from ..constants import DRY_RUN_TAG, IMPORT_ASSETS, IMPORT_TAGS, ONLY_CHOICES, POOL
+from ..constants import DRY_RUN_TAG, IMPORT_ASSETS, IMPORT_TAGS, ONLY_CHOICES, POOL, format_count
 from ..customers.assets import run_customers_import
 from ..importing import DryRunConfig, dry_run_observation
 from ..partitions import uploads_partitions
@@ -143,6 +145,56 @@ def dry_run_upload() -> None:
 def dry_run_op_names(asset_names: list[str]) -> list[str]:
     """The dry-run job's ops of these assets (its op selection)."""
     return [f"{name}{DRY_RUN_SUFFIX}" for name in asset_names]
+
+
+# -------------------------------------------------------------------------------------------- stuck upload
+
+STUCK_JOB = "stuck_upload"
+STUCK_TAG = "onec/stuck"
+
+
+class StuckUpload(Config):
+    """What the upload sensor saw (its run request fills this in)."""
+
+    incoming: str  # the upload's name in the incoming directory
+    path: str = ""
+    reason: str = ""  # why it is not complete (the sensor's verdict)
+    unchanged_seconds: float = 0.0  # since its newest file last changed
+    threshold_seconds: float = 0.0  # ONEC_STUCK_SECONDS
+    files: int = 0
+    size: int = 0
+
+
+@op(description="Fails with the reason an incoming upload is stuck: a failed run that alerts can catch.")
+def report_stuck_upload(config: StuckUpload) -> None:
+    minutes = config.unchanged_seconds / 60
+    raise Failure(
+        description=(
+            f"upload {config.incoming!r} is stuck in the incoming directory: {config.reason} — unchanged for "
+            f"{minutes:,.0f} min (threshold {config.threshold_seconds / 60:,.0f} min, ONEC_STUCK_SECONDS). "
+            "Complete the transfer (or write its .ready marker), or remove it; the sensor imports it as soon "
+            "as it is complete."
+        ),
+        metadata={
+            "incoming": MetadataValue.text(config.incoming),
+            "path": MetadataValue.path(config.path or config.incoming),
+            "reason": MetadataValue.text(config.reason),
+            "unchanged_minutes": MetadataValue.float(round(minutes, 1)),
+            "files": MetadataValue.text(format_count(config.files)),
+            "bytes": MetadataValue.text(format_count(config.size)),
+        },
+        allow_retries=False,
+    )
+
+
+@job(
+    name=STUCK_JOB,
+    tags={STUCK_TAG: "true"},
+    description="Requested by onec_upload_sensor, once, for an upload that stays incomplete and unchanged "
+    "past ONEC_STUCK_SECONDS: its one step fails with the reason (visible in Runs, caught by alerts).",
+)
+def stuck_upload() -> None:
+    report_stuck_upload()
 
 
 import_jobs = [import_catalog, import_prices, import_stocks, import_customers, import_upload, dry_run_upload]
