@@ -11,14 +11,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any, TypeVar
+from dataclasses import dataclass, field, fields
+from typing import IO, Any, TypeVar
 
 from dagster import AssetObservation, Config, Failure, MaterializeResult, MetadataValue
 
 from onec_pipeline import intake
-from onec_pipeline.commerceml import Entity, Upload
+from onec_pipeline.commerceml import Entity, FileHeader, Upload
 
-from .constants import COUNT_NAMES, PROGRESS_EVERY
+from .constants import COUNT_NAMES, PROGRESS_EVERY, format_count
 from .resources import ImportProgress, UploadDirs
 
 Metadata = dict[str, Any]  # metadata key -> MetadataValue
@@ -64,7 +65,7 @@ def _files_markdown(upload: Upload, manifest: intake.Manifest | None) -> str:
     for h in upload.all_files:
         digest = sha.get(h.path) or ""
         rows.append(
-            f"| {h.path} | {h.kind} | {h.size} | `{digest[:16]}` | "
+            f"| {h.path} | {h.kind} | {format_count(h.size)} | `{digest[:16]}` | "
             f"{h.schema_version or ''} | {h.encoding or ''} | {h.exported_at or ''} | {h.only_changes} |"
         )
     return "\n".join(rows)
@@ -88,14 +89,15 @@ def upload_metadata(
 
 def open_archived_upload(
     key: str, upload_dirs: UploadDirs, entities: Iterable[Entity], *, dry_run: bool
-) -> tuple[Upload, Metadata]:
-    """The archived upload of partition ``key`` (rebuilt from its manifest) and the metadata every import
-    asset starts from."""
+) -> tuple[MeteredUpload, Metadata]:
+    """The archived upload of partition ``key`` (rebuilt from its manifest; its ``meter`` counts the bytes
+    read of the files holding ``entities``) and the metadata every import asset starts from."""
+    entities = list(entities)
     root = upload_dirs.upload_dir(key)
     if not root.is_dir():
         raise Failure(f"upload {key}: archived files not found at {root}")
     manifest = intake.read_manifest(root)
-    upload = intake.load_upload(root, manifest)
+    upload = MeteredUpload.of(intake.load_upload(root, manifest), entities)
     metadata = upload_metadata(key, upload, manifest, entities)
     metadata["dry_run"] = MetadataValue.bool(dry_run)
     return upload, metadata
@@ -139,9 +141,89 @@ def nothing_to_load(
 # ------------------------------------------------------------------------------------- records and time
 
 
+class _CountingStream:
+    """A file of the upload being read: remembers how far it got (for the progress lines)."""
+
+    def __init__(self, stream: IO[bytes], meter: ByteMeter, path: str) -> None:
+        self._stream = stream
+        self._meter = meter
+        self._path = path
+        self._position = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._position += len(data)
+        self._meter.reached(self._path, self._position)
+        return data
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> _CountingStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class ByteMeter:
+    """How many bytes of the files an asset reads have been read: the furthest position reached in each
+    (the reader opens a file twice: a prolog check, then the parse)."""
+
+    def __init__(self, sizes: dict[str, int]) -> None:
+        self.sizes = sizes
+        self.positions = dict.fromkeys(sizes, 0)
+        self.total = sum(sizes.values())
+
+    def reached(self, path: str, position: int) -> None:
+        if position > self.positions.get(path, 0):
+            self.positions[path] = position
+
+    @property
+    def done(self) -> int:
+        return sum(min(self.positions[p], size) for p, size in self.sizes.items())
+
+
+@dataclass
+class MeteredUpload(Upload):
+    """An upload whose file streams count the bytes read into ``meter`` (the files of ``entities``)."""
+
+    meter: ByteMeter = field(default_factory=lambda: ByteMeter({}))
+
+    @classmethod
+    def of(cls, upload: Upload, entities: Iterable[Entity]) -> MeteredUpload:
+        wanted = frozenset(entities)
+        sizes = {h.path: h.size for h in upload.files if not h.entities.isdisjoint(wanted)}
+        values = {f.name: getattr(upload, f.name) for f in fields(Upload)}
+        return cls(**values, meter=ByteMeter(sizes))
+
+    def open(self, header: FileHeader | str) -> IO[bytes]:
+        path = header.path if isinstance(header, FileHeader) else header
+        return _CountingStream(super().open(header), self.meter, path)  # type: ignore[return-value]
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(int(round(seconds)), 0)
+    if seconds < 90:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 90:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1_000_000:,.1f} MB"
+
+
 class RecordCounter:
     """Counts the records streaming from the reader into the store; every ``every`` records it logs a
-    progress line with the rate and reports ``progress``."""
+    progress line — records, bytes read of the total, the percentage, the rate and the time left, by bytes
+    of the files read (``meter``) — and reports ``progress``."""
 
     def __init__(
         self,
@@ -150,22 +232,41 @@ class RecordCounter:
         key: str,
         progress: ImportProgress,
         every: int = PROGRESS_EVERY,
+        meter: ByteMeter | None = None,
     ) -> None:
         self.log = log
         self.asset_name = asset_name
         self.label = f"{asset_name} [{key}]"
         self.progress = progress
         self.every = every
+        self.meter = meter
         self.count = 0
         self.started = time.perf_counter()
+
+    def line(self, elapsed: float) -> str:
+        """The progress line after ``elapsed`` seconds."""
+        text = f"{self.label}: {format_count(self.count)} records"
+        meter = self.meter
+        if meter is not None and meter.total:
+            done = meter.done
+            text += f" · {_megabytes(done)} of {_megabytes(meter.total)} ({done / meter.total:.0%})"
+        text += f" · {format_count(self.count / elapsed)} records/s"
+        if meter is not None and meter.total and meter.done:
+            left = elapsed * (meter.total - meter.done) / meter.done
+            text += f" · about {_duration(left)} left"
+        return text
 
     def wrap(self, records: Iterable[T]) -> Iterator[T]:
         for record in records:
             self.count += 1
             if self.count % self.every == 0:
                 elapsed = max(time.perf_counter() - self.started, 1e-9)
-                self.log.info(f"{self.label}: {self.count:,} records, {self.count / elapsed:,.0f} records/s")
-                self.progress.advance(self.asset_name, self.count, elapsed)
+                self.log.info(self.line(elapsed))
+                meter = self.meter
+                done, total = (meter.done, meter.total) if meter is not None else (0, 0)
+                self.progress.advance(
+                    self.asset_name, self.count, elapsed, bytes_read=done, total_bytes=total
+                )
             yield record
 
 

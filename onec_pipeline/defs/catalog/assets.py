@@ -24,7 +24,7 @@ from onec_pipeline.commerceml import Entity, ReadStats, Upload, read_upload
 from onec_pipeline.store import CatalogStore, LoadResult, UploadRef
 from onec_pipeline.store.audit import catalog_is_empty
 
-from ..constants import ASSET_ENTITIES, CATALOG_ENTITIES, CATALOG_GROUP, COUNT_NAMES, POOL
+from ..constants import ASSET_ENTITIES, CATALOG_ENTITIES, CATALOG_GROUP, COUNT_NAMES, POOL, format_count
 from ..importing import (
     ImportConfig,
     Metadata,
@@ -52,7 +52,9 @@ def _result_counts(results: Mapping[Entity, LoadResult]) -> dict[str, int]:
 def _per_entity_markdown(results: Mapping[Entity, LoadResult]) -> str:
     rows = ["| entity | " + " | ".join(RESULT_FIELDS) + " |", "|---" * (len(RESULT_FIELDS) + 1) + "|"]
     for entity, res in sorted(results.items(), key=lambda kv: str(kv[0])):
-        rows.append(f"| {entity} | " + " | ".join(str(getattr(res, c, 0)) for c in RESULT_FIELDS) + " |")
+        rows.append(
+            f"| {entity} | " + " | ".join(format_count(getattr(res, c, 0) or 0) for c in RESULT_FIELDS) + " |"
+        )
     return "\n".join(rows)
 
 
@@ -138,7 +140,7 @@ def run_asset_import(
 
     full = frozenset(e for e in present if upload.is_full(e))
     ref = UploadRef(key=key, exported_at=upload.exported_at, full=full)
-    counter = RecordCounter(log, asset_name, key, progress)
+    counter = RecordCounter(log, asset_name, key, progress, meter=upload.meter)
     progress.start(asset_name, key)
     started = time.perf_counter()
     results, parse_seconds = _load(store, ref, upload, present, config, counter)
@@ -151,10 +153,9 @@ def run_asset_import(
     metadata["per_entity"] = MetadataValue.md(_per_entity_markdown(results))
     metadata["full_entities"] = full_export_text(full)
     metadata.update(timing_metadata(counter.count, seconds, parse_seconds))
+    done = ", ".join(f"{format_count(counts[name])} {name}" for name in COUNT_NAMES)
     log.info(
-        f"{asset_name} [{key}]: {counter.count:,} records in {seconds:.2f}s "
-        f"({counts['inserted']} inserted, {counts['updated']} updated, {counts['unchanged']} unchanged, "
-        f"{counts['stale']} stale, {counts['deactivated']} deactivated, {counts['rejected']} rejected)"
+        f"{asset_name} [{key}]: {format_count(counter.count)} records in {seconds:.2f}s ({done})"
         + (" [dry run: rolled back]" if config.dry_run else "")
     )
     progress.done(asset_name, records=counter.count, seconds=seconds, has_data=True, **counts)
