@@ -12,12 +12,14 @@ import logging
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
+from decimal import Decimal
 from typing import IO, Any, TypeVar
 
 from dagster import AssetObservation, Config, Failure, MaterializeResult, MetadataValue
 
 from onec_pipeline import intake
 from onec_pipeline.commerceml import Entity, FileHeader, Upload
+from onec_pipeline.store.changes import ChangeReport
 
 from .constants import COUNT_NAMES, PROGRESS_EVERY, format_count
 from .resources import ImportProgress, UploadDirs
@@ -112,6 +114,62 @@ def dry_run_observation(asset_name: str, key: str, result: MaterializeResult) ->
         description=f"dry run of upload {key}: loaded inside a transaction, then rolled back",
         metadata=dict(result.metadata or {}),
     )
+
+
+def _names(sample: list[tuple[str, str | None]]) -> str:
+    return ", ".join(f"{name or ident}" for ident, name in sample)
+
+
+def _price_rows(title: str, rows: list[tuple[str, str | None, str | None, Decimal, Decimal]]) -> list[str]:
+    lines = [f"{title}:", "", "| offer | price type | old | new | change |", "|---|---|---:|---:|---:|"]
+    for ident, offer, price_type, old, new in rows:
+        old, new = Decimal(str(old)), Decimal(str(new))
+        change = f"{(new - old) / abs(old):+.1%}" if old else "new"
+        lines.append(f"| {offer or ident} | {price_type or ''} | {old:,.2f} | {new:,.2f} | {change} |")
+    return [*lines, ""]
+
+
+def _listed_lines(report: ChangeReport, entity: str) -> list[str]:
+    parts = []
+    for label, counts, samples in (
+        ("added", report.added, report.added_sample),
+        ("marked deleted in 1C", report.deleted, report.deleted_sample),
+        ("deactivated (not in the full export)", report.deactivated, report.deactivated_sample),
+    ):
+        if counts.get(entity):
+            parts.append(f"{format_count(counts[entity])} {label} ({_names(samples.get(entity, []))}…)")
+    return [f"**{entity}**: " + "; ".join(parts) + "."] if parts else []
+
+
+def changes_metadata(asset_name: str, report: ChangeReport) -> Metadata:
+    """What the upload changed (or, in a dry run, would change) in this asset's tables: ``what_changed``
+    (readable) and the numbers of this asset (plotted over uploads)."""
+    lines: list[str] = []
+    metadata: Metadata = {}
+    if asset_name == "prices":
+        metadata["prices_up"] = MetadataValue.int(report.prices_up)
+        metadata["prices_down"] = MetadataValue.int(report.prices_down)
+        if report.prices_up or report.prices_down:
+            up, down = format_count(report.prices_up), format_count(report.prices_down)
+            lines += [f"**prices**: {up} up, {down} down.", ""]
+            if report.largest_increases:
+                lines += _price_rows("Largest increases", report.largest_increases)
+            if report.largest_decreases:
+                lines += _price_rows("Largest decreases", report.largest_decreases)
+    if asset_name == "rests":
+        metadata["went_out_of_stock"] = MetadataValue.int(report.went_out_of_stock)
+        metadata["back_in_stock"] = MetadataValue.int(report.back_in_stock)
+        if report.went_out_of_stock or report.back_in_stock:
+            lines.append(
+                f"**stock**: {format_count(report.went_out_of_stock)} offers went out of stock "
+                f"({_names(report.out_of_stock_sample)}), {format_count(report.back_in_stock)} came back "
+                f"({_names(report.back_in_stock_sample)})."
+            )
+    if asset_name in ("goods", "offers"):
+        lines += _listed_lines(report, asset_name)
+        metadata["marked_deleted"] = MetadataValue.int(report.deleted.get(asset_name, 0))
+    metadata["what_changed"] = MetadataValue.md("\n".join(lines) if lines else "nothing changed")
+    return metadata
 
 
 def full_export_text(entities: Iterable[Entity]) -> MetadataValue:
