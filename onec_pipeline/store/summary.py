@@ -25,6 +25,9 @@ from onec_pipeline.store.catalog import CatalogStore
 from onec_pipeline.store.tables import CATALOG_TABLES
 
 RECENT_UPLOADS = 10
+# compare quantities with a literal: a bound 0 would go through the column's decimal type, which SQLite
+# stores as text (and text sorts above every number there)
+ZERO: sa.ColumnElement[int] = sa.literal_column("0")
 COUNTED_TABLES = (*CATALOG_TABLES, "customers")
 
 
@@ -97,8 +100,8 @@ def offer_stock(store: CatalogStore, conn: sa.Connection) -> pd.DataFrame:
     warehouse row) among the active offers."""
     stock = _stock_per_offer(store).c.stock
     query = sa.select(
-        _count_where(stock > 0).label("in_stock"),
-        _count_where(stock <= 0).label("out_of_stock"),
+        _count_where(stock > ZERO).label("in_stock"),
+        _count_where(stock <= ZERO).label("out_of_stock"),
         _count_where(stock.is_(None)).label("no_stock_data"),
     )
     return pd.read_sql(query, conn).astype("int64")
@@ -115,8 +118,8 @@ def stock_per_warehouse(store: CatalogStore, conn: sa.Connection) -> pd.DataFram
             warehouses.c.id,
             warehouses.c.is_active.label("active"),
             sa.func.count(rests.c.offer_id).label("rows"),
-            _count_where(rests.c.quantity > 0).label("offers_in_stock"),
-            _count_where(rests.c.quantity < 0).label("negative_rows"),
+            _count_where(rests.c.quantity > ZERO).label("offers_in_stock"),
+            _count_where(rests.c.quantity < ZERO).label("negative_rows"),
             sa.func.coalesce(sa.func.sum(rests.c.quantity), 0).label("quantity"),
         )
         .select_from(joined)

@@ -252,7 +252,9 @@ def test_demo_ui_shows_the_imported_upload(chromium, tmp_path):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
             try:
-                page = browser.new_page(viewport={"width": 1600, "height": 1000})
+                # wide enough that the zoomed-to-fit graph (seven catalog assets since catalog_summary) still
+                # draws its nodes' details
+                page = browser.new_page(viewport={"width": 2400, "height": 1400})
                 page.set_default_timeout(UI_TIMEOUT_MS)
 
                 # the asset lineage graph, groups expanded: every asset is a node, materialised
@@ -263,9 +265,9 @@ def test_demo_ui_shows_the_imported_upload(chromium, tmp_path):
                 page.get_by_text("Expand all groups").locator("visible=true").first.click()
                 for name in ASSETS:
                     expect(page.get_by_text(name, exact=True).locator("visible=true").first).to_be_visible()
+                page.screenshot(path=str(shots / "asset-graph.png"))
                 filled = page.get_by_text("100% filled").locator("visible=true")
                 expect(filled).to_have_count(len(ASSETS))  # one partition each, materialised
-                page.screenshot(path=str(shots / "asset-graph.png"))
 
                 # the run page: the sensor's run of the upload, successful, six assets
                 page.goto(f"{base}/runs/{run['runId']}", wait_until="domcontentloaded")
@@ -317,8 +319,8 @@ def _check_operator_views(base: str, proc, log: Path, run: dict, chromium: Path,
             for name in ("goods_active", "offers_out_of_stock", "overview"):
                 expect(page.get_by_text(name, exact=True).first).to_be_visible()
             page.screenshot(path=str(shots / "catalog-summary.png"), full_page=True)
-            # its Plots tab draws the numbers over the materialisations
-            page.goto(f"{base}/assets/catalog_summary?view=plots", wait_until="domcontentloaded")
+            # its metadata's Plots view draws the numbers over the materialisations
+            page.get_by_text("Plots", exact=True).first.click()
             expect(page.get_by_text("goods_active", exact=True).first).to_be_visible()
             expect(page.locator("canvas").first).to_be_visible()
             page.screenshot(path=str(shots / "catalog-summary-plots.png"), full_page=True)
@@ -330,9 +332,16 @@ def _check_operator_views(base: str, proc, log: Path, run: dict, chromium: Path,
             expect(page.get_by_text("onec/dry_run").first).to_be_visible()
             page.screenshot(path=str(shots / "runs.png"), full_page=True)
 
-            # goods: the latest materialisation is the sensor's run, not the dry run
+            # the dry run's page: observations, no materialisation (GraphQL above: goods' latest
+            # materialisation is still the sensor's run)
+            page.goto(f"{base}/runs/{dry_id}", wait_until="domcontentloaded")
+            expect(page.get_by_text("dry_run_upload").first).to_be_visible()
+            expect(page.get_by_text("ASSET_OBSERVATION", exact=True).first).to_be_visible()
+            expect(page.get_by_text("RUN_SUCCESS", exact=True).first).to_be_visible()
+            expect(page.get_by_text("ASSET_MATERIALIZATION", exact=True)).to_have_count(0)
+            page.screenshot(path=str(shots / "dry-run.png"), full_page=True)
             page.goto(f"{base}/assets/goods", wait_until="domcontentloaded")
-            expect(page.get_by_text(run["runId"][:8]).first).to_be_visible()
+            expect(page.get_by_text("Latest materialization").first).to_be_visible()
             page.screenshot(path=str(shots / "goods-latest-materialization.png"), full_page=True)
         finally:
             browser.close()

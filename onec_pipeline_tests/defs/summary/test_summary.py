@@ -148,6 +148,29 @@ def test_summary_is_refreshed_once_after_import_runs_never_after_dry_runs(sample
         assert "dry run" in after_dry.skip_message
 
 
+def test_stock_on_sqlite_counts_offers_by_their_warehouse_rows(tmp_path):
+    """The demo's catalog (SQLite; stock per warehouse, no totals): offers in stock are counted as such."""
+    from onec_pipeline.cli.demo_cmd import write_upload
+
+    write_upload(tmp_path / "demo", exported_at=None)
+    db = f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
+    with DagsterInstance.ephemeral() as instance:
+        assert run_import(
+            tmp_path / "demo", database_url=db, archive_dir=tmp_path / "a", instance=instance
+        ).success
+        meta, _ = _refresh(instance, db, None)
+    engine = sa.create_engine(db)
+    with engine.connect() as conn:
+        in_stock = _scalar(
+            conn,
+            "SELECT count(*) FROM offers o WHERE o.is_active AND "
+            "(SELECT sum(r.quantity) FROM rests r WHERE r.offer_id = o.id) > 0",
+        )
+    engine.dispose()
+    assert meta["offers_in_stock"] == in_stock > 0
+    assert meta["offers_in_stock"] + meta["offers_out_of_stock"] == meta["offers_active"]
+
+
 def test_summary_of_an_empty_catalog(tmp_path):
     db = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
     with DagsterInstance.ephemeral() as instance:
