@@ -132,7 +132,7 @@ def test_production_dagster_yaml_on_real_postgres(pg_database_url, tmp_path, mon
     monkeypatch.setenv("DAGSTER_PG_USER", parts.username or "postgres")
     monkeypatch.setenv("DAGSTER_PG_PASSWORD", parts.password or "")
     monkeypatch.setenv("DAGSTER_PG_DB", parts.path.lstrip("/"))
-    shutil.copyfile(REPO_ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    shutil.copyfile(REPO_ROOT / "deploy" / "production" / "dagster.yaml", tmp_path / "dagster.yaml")
     with DagsterInstance.from_config(str(tmp_path)) as instance:
         from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
 

@@ -1,6 +1,7 @@
-"""Both instance configs load into a real Dagster instance: the production ``dagster.yaml`` against a real
-PostgreSQL database (with the DAGSTER_PG_* variables docker-compose.yml passes), the demo's
-``deploy/local/dagster.yaml`` on SQLite; and the demo keeps production's concurrency and monitoring."""
+"""Both instance configs load into a real Dagster instance: the production ``deploy/production/dagster.yaml``
+(what the image copies into ``$DAGSTER_HOME``) against a real PostgreSQL database (with the DAGSTER_PG_*
+variables docker-compose.yml passes), the demo's ``deploy/local/dagster.yaml`` on SQLite; and the demo keeps
+production's concurrency and monitoring."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import yaml
 
 from onec_pipeline_tests.conftest import REPO_ROOT
 
-PROD = REPO_ROOT / "dagster.yaml"
+PROD = REPO_ROOT / "deploy" / "production" / "dagster.yaml"
 LOCAL = REPO_ROOT / "deploy" / "local" / "dagster.yaml"
 SHARED_KEYS = ("run_coordinator", "concurrency", "run_monitoring")
 
