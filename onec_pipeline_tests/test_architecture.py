@@ -64,7 +64,6 @@ KNOWN_LONG_FUNCTIONS: set[str] = {
     "onec_pipeline/bench.py:_st_import",
     "onec_pipeline/bench.py:run_bench",
     "onec_pipeline/cli/import_cmd.py:import_cmd",
-    "onec_pipeline/commerceml/header.py:_peek",
     "onec_pipeline/commerceml/reader.py:_customer",
     "onec_pipeline/commerceml/reader.py:_offer",
     "onec_pipeline/commerceml/reader.py:_product",
