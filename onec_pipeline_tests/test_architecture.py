@@ -53,7 +53,6 @@ KNOWN_CYCLES: set[frozenset[str]] = {
 }
 KNOWN_LONG_MODULES: set[str] = {
     "onec_pipeline/bench.py",
-    "onec_pipeline/commerceml/reader.py",
     "onec_pipeline/intake.py",
     "onec_pipeline/store/catalog.py",
     "onec_pipeline/store/customers.py",
@@ -64,10 +63,6 @@ KNOWN_LONG_FUNCTIONS: set[str] = {
     "onec_pipeline/bench.py:_st_import",
     "onec_pipeline/bench.py:run_bench",
     "onec_pipeline/cli/import_cmd.py:import_cmd",
-    "onec_pipeline/commerceml/reader.py:_customer",
-    "onec_pipeline/commerceml/reader.py:_offer",
-    "onec_pipeline/commerceml/reader.py:_product",
-    "onec_pipeline/commerceml/reader.py:run",
     "onec_pipeline/defs/runner.py:run_import",
     "onec_pipeline/store/catalog.py:_apply",
     "onec_pipeline/store/catalog.py:load",
