@@ -22,9 +22,8 @@ from ..records import Entity, FileHeader
 from ..xmlsafe import check_docinfo, iterparse, syntax_error
 from .context import Lookups, ParseContext, ReadStats
 from .handler import CLASSIFIER, SECTIONS, Batch, Handler
-from .table import HANDLED_TAGS, HANDLERS
+from .table import HANDLERS
 
-_REPORTED_TAGS = tuple("{*}" + name for name in (ROOT, *sorted(SECTIONS), *sorted(HANDLED_TAGS)))
 _CLASSIFIER_ENTITIES = frozenset({Entity.GROUPS, Entity.PROPERTIES, Entity.UNITS})
 _LIST_ENTITIES = frozenset({Entity.PRICE_TYPES, Entity.WAREHOUSES})
 
@@ -53,6 +52,9 @@ class FileReader:
             self.ends.setdefault(section, {})[name] = handler.end
             if handler.starts:
                 self.starts.setdefault(section, {})[name] = handler.start
+        # the parser reports only the root, the sections and the elements some handler takes
+        handled = {name for _section, name in HANDLERS}
+        self.reported_tags = tuple("{*}" + name for name in (ROOT, *sorted(SECTIONS), *sorted(handled)))
         self.open_element: Any = None  # the handled element being read (for error messages)
         # Stop at the end of the Классификатор when nothing wanted can come after it: the groups asset
         # then reads only the classifier part of a classic (possibly huge) import.xml.
@@ -69,7 +71,7 @@ class FileReader:
         ends = starts = nothing  # the handlers of the section being read
         section_element: Any = None
         root: Any = None
-        events = iterparse(source, events=("start", "end"), tag=_REPORTED_TAGS)
+        events = iterparse(source, events=("start", "end"), tag=self.reported_tags)
         try:
             for event, element in events:
                 name = names[element.tag]

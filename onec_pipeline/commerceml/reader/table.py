@@ -1,6 +1,6 @@
 """The (section, element) -> handler table: which element of which top-level section becomes records.
 
-The driver asks the parser only for the elements named here (and the root and sections), so an element
+The driver asks the parser only for the elements named here (and the root and the sections), so an element
 that no entry names costs no parser event. A new record family is one new handler module plus its entries;
 orders, for instance, will be::
 
@@ -34,6 +34,3 @@ HANDLERS: dict[tuple[str, str], type[Handler]] = {
     (CHANGES, "Предложение"): OfferHandler,
     (CUSTOMERS, "Контрагент"): CustomerHandler,
 }
-
-# the elements the parser reports (besides the root and the sections)
-HANDLED_TAGS = frozenset(tag for _section, tag in HANDLERS)
