@@ -353,9 +353,9 @@ def read_header(path: str | os.PathLike[str], rel: str | None = None) -> FileHea
 
     ``rel`` is the path recorded in the header (default: the file name).
     """
-    p = Path(path)
+    file_path = Path(path)
     try:
-        size = p.stat().st_size
+        size = file_path.stat().st_size
     except OSError as exc:
-        raise CommerceMLError(f"cannot read file: {exc}", file=rel or p.name) from None
-    return header_from(lambda: open(p, "rb"), rel or p.name, size)
+        raise CommerceMLError(f"cannot read file: {exc}", file=rel or file_path.name) from None
+    return header_from(lambda: open(file_path, "rb"), rel or file_path.name, size)

@@ -88,8 +88,8 @@ class Upload:
     @property
     def entities(self) -> frozenset[Entity]:
         out: set[Entity] = set()
-        for h in self.files:
-            out |= h.entities
+        for header in self.files:
+            out |= header.entities
         return frozenset(out)
 
     @property
@@ -117,8 +117,8 @@ class _ZipMember:
         self._archive = archive
         self._stream = stream
 
-    def read(self, n: int = -1) -> bytes:
-        return self._stream.read(n)
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
 
     def seekable(self) -> bool:
         return False

@@ -31,8 +31,8 @@ def sniff_prolog(head: bytes) -> tuple[str, bool]:
     bom = head.startswith(_BOM_UTF8)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "UTF-16", True
-    m = _DECL_ENCODING.search(head[:512])
-    encoding = m.group(1).decode("ascii") if m else "UTF-8"
+    declared = _DECL_ENCODING.search(head[:512])
+    encoding = declared.group(1).decode("ascii") if declared else "UTF-8"
     return encoding, bom
 
 
