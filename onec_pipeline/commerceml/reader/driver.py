@@ -24,8 +24,9 @@ from .context import Lookups, ParseContext, ReadStats
 from .handler import CLASSIFIER, SECTIONS, Batch, Handler
 from .table import HANDLERS
 
-_CLASSIFIER_ENTITIES = frozenset({Entity.GROUPS, Entity.PROPERTIES, Entity.UNITS})
-_LIST_ENTITIES = frozenset({Entity.PRICE_TYPES, Entity.WAREHOUSES})
+# what only a Классификатор holds; price types and warehouses too when the file has no offer package
+_CLASSIFIER_ONLY = frozenset({Entity.GROUPS, Entity.PROPERTIES, Entity.UNITS})
+_SMALL_LISTS = frozenset({Entity.PRICE_TYPES, Entity.WAREHOUSES})
 
 
 class FileReader:
@@ -58,9 +59,9 @@ class FileReader:
         self.open_element: Any = None  # the handled element being read (for error messages)
         # Stop at the end of the Классификатор when nothing wanted can come after it: the groups asset
         # then reads only the classifier part of a classic (possibly huge) import.xml.
-        classifier_only = _CLASSIFIER_ENTITIES
+        classifier_only = _CLASSIFIER_ONLY
         if OFFER_SECTIONS.isdisjoint(header.sections):
-            classifier_only |= _LIST_ENTITIES
+            classifier_only |= _SMALL_LISTS
         relevant = wanted & header.entities if header.entities else wanted
         self.stop_after_classifier = lookups_only or (bool(relevant) and relevant <= classifier_only)
 
