@@ -12,7 +12,7 @@ from ..records import Entity, FileHeader, FileKind, Property, Record, Reject, So
 from ..values import BadNumber, normalise_currency, parse_decimal
 from ..xmlsafe import LocalNames, raw_fragment
 
-DECIMAL_CACHE_SIZE = 4096  # memoised decimal texts per file (quantities and ratios repeat a lot)
+DECIMAL_CACHE_SIZE = 4096  # memoised number texts per file and kind (quantities and ratios repeat a lot)
 CURRENCY_CACHE_SIZE = 256
 
 
@@ -95,6 +95,20 @@ class Currencies(dict):
         return value
 
 
+class Ratios(dict):
+    """Raw Коэффициент text -> Decimal, memoised per file (bounded); None when empty or not a number (a bad
+    ratio is no reason to reject a price)."""
+
+    def __missing__(self, text: str) -> Decimal | None:
+        try:
+            value = parse_decimal(text)
+        except BadNumber:
+            value = None
+        if len(self) < DECIMAL_CACHE_SIZE:
+            self[text] = value
+        return value
+
+
 class ParseContext:
     """The state one file's handlers share.
 
@@ -113,7 +127,8 @@ class ParseContext:
         self.stats = stats
         self.names = LocalNames()
         self.currencies = Currencies()
-        self.decimals: dict[str, Decimal] = {}  # memoised small decimals (see quantity / lenient_decimal)
+        self.ratios = Ratios()
+        self.decimals: dict[str, Decimal] = {}  # memoised quantities (see quantity)
         self.section: str | None = None
         self.section_element: Any = None
         # properties of an offers or offer-classifier file are variant axes (Property.for_offers)
@@ -165,14 +180,3 @@ class ParseContext:
             if value is not None and len(cache) < DECIMAL_CACHE_SIZE:
                 cache[text] = value
         return value
-
-    def lenient_decimal(self, text: str) -> Decimal | None:
-        """A repeating number where a bad value is no reason to reject (Коэффициент): None when empty or
-        not a number; memoised like :meth:`quantity`."""
-        value = self.decimals.get(text)
-        if value is not None:
-            return value
-        try:
-            return self.quantity(text)
-        except BadNumber:
-            return None

@@ -3,7 +3,7 @@
 The records of one Предложение are built from one pass over its children (Ид, Цены, Остатки, Количество;
 the other children, which prices and rests files do not have, are looked at once more by ``_describe``)
 and returned as one batch. Prices and stock rows are built inline, with a plain-``Decimal`` fast path,
-memoised quantities and ratios (``ParseContext.quantity``), memoised currencies and ``make_source``'s steps
+memoised quantities, ratios and currencies (``ParseContext``) and ``make_source``'s steps
 instead of the frozen dataclass ``__init__``; the cleared Предложение shells are removed from their parent
 in slices (``PURGE_EVERY``).
 What remains is mostly lxml itself: building the tree, one proxy object and one ``tag`` string per child
@@ -195,6 +195,7 @@ class OfferHandler(Handler):
         context = self.context
         file = context.file
         currencies = context.currencies
+        ratios = context.ratios
         made = 0
         for element in box:
             raw_value: Any = None  # the texts of the Цена's children (lxml: str | None)
@@ -236,7 +237,7 @@ class OfferHandler(Handler):
                     value,
                     currencies[currency] if currency is not None else None,
                     unit.strip() or None if unit is not None else None,
-                    context.lenient_decimal(ratio) if ratio is not None else None,
+                    ratios[ratio] if ratio is not None else None,
                     presentation.strip() or None if presentation is not None else None,
                     source,
                 )
