@@ -1,7 +1,7 @@
 """Предложение -> Offer, Price, Stock and StockTotal records: the hot path (millions of prices and stock rows).
 
-The records of one Предложение are built from one pass over its children (Ид, Цены, Остатки, Количество;
-the other children, which prices and rests files do not have, are looked at once more by ``_describe``)
+The records of one Предложение are built from one pass over its children (Ид, prices and stock; the other
+children, which prices and rests files do not have, are looked at once more by ``_describe``)
 and returned as one batch. Prices and stock rows are built inline, with a plain-``Decimal`` fast path,
 memoised quantities, ratios and currencies (``ParseContext``) and ``make_source``'s steps
 instead of the frozen dataclass ``__init__``; the cleared Предложение shells are removed from their parent
@@ -17,7 +17,7 @@ total stock from ``Количество`` or a warehouse-less ``Остатки/�
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -34,12 +34,6 @@ from .item_fields import base_unit, characteristics, property_values
 PURGE_EVERY = 512
 # In ИзмененияПакетаПредложений Штрихкод/Артикул identify the offer and do not define one.
 _CHANGES_DEFINITION = OFFER_DEFINITION_CHILDREN - CHANGES_IDENTIFICATION_CHILDREN
-
-
-# What _describe tells of a Предложение with nothing but Ид, prices and stock (UT 11 prices___ / rests___):
-# (is an Offer, deleted, ИдХарактеристики, Склад|Склады|КоличествоНаСкладах children)
-_PRICES_OR_STOCK_ONLY: tuple[bool, bool, str | None, Sequence[Any]] = (False, False, None, ())
-_DELETED: tuple[bool, bool, str | None, Sequence[Any]] = (True, True, None, ())
 
 
 class OfferHandler(Handler):
@@ -59,6 +53,9 @@ class OfferHandler(Handler):
         self.want_totals = Entity.STOCK_TOTALS in wanted
         self.want_rests = self.want_stock or self.want_totals  # Остатки carry both
         self.pending = 0  # cleared Предложение shells not yet removed from their parent
+        # what the children besides Ид, prices and stock say, read once per file's choice: with or
+        # without building the Offer (the prices and stock assets read offers.xml too)
+        self.describe = self._describe_and_read_offer if self.want_offer else self._describe
 
     def end(self, element: Any) -> Batch | None:
         out = self._records(element)
@@ -73,6 +70,7 @@ class OfferHandler(Handler):
     def _records(self, element: Any) -> list[Record]:
         names = self.names
         offer_id = prices = rests = total = None
+        stock: list = []  # Склад / Склады / КоличествоНаСкладах children
         others: list | None = None  # (name, child) of every other child: see _describe
         for child in element:
             name = names[child.tag]
@@ -85,24 +83,22 @@ class OfferHandler(Handler):
                 rests = child
             elif name == "Количество":
                 total = child
+            elif name in WAREHOUSE_STOCK_CHILDREN:
+                stock.append(child)
             elif others is None:
                 others = [(name, child)]
             else:
                 others.append((name, child))
-        if others is None:  # UT 11 prices and rests files: only a Статус attribute can make it an Offer
-            is_offer, deleted, characteristic_id, stock = (
-                _DELETED if deleted_mark(element) else _PRICES_OR_STOCK_ONLY
-            )
+        if others is None and not deleted_mark(element):  # UT 11 prices and rests files: no Offer
+            is_offer, offer = False, None
         else:
-            is_offer, deleted, characteristic_id, stock = self._describe(element, others)
+            offer_id, is_offer, offer = self.describe(element, offer_id, others or ())
         out: list[Record] = []
         if not offer_id:
             out = self._without_id(element, is_offer, prices is not None)
         else:
-            if characteristic_id and "#" not in offer_id:
-                offer_id = f"{offer_id}#{characteristic_id}"
-            if is_offer and self.want_offer:
-                out.append(self._offer(offer_id, deleted, others, element))
+            if offer is not None:
+                out.append(offer)
             if prices is not None and self.want_prices:
                 self._prices(offer_id, prices, out)
             if stock and self.want_stock:
@@ -120,26 +116,26 @@ class OfferHandler(Handler):
         if parent is not None:
             del parent[: parent.index(element)]
 
-    def _describe(self, element: Any, others: list) -> tuple[bool, bool, str | None, Sequence[Any]]:
-        """What the children besides Ид, Цены, Остатки and Количество say: (whether it is an Offer, whether
-        it is deleted, its ИдХарактеристики, its Склад|Склады|КоличествоНаСкладах children)."""
+    def _describe(
+        self, element: Any, offer_id: str | None, others: Iterable
+    ) -> tuple[str | None, bool, None]:
+        """(the offer id with its ИдХарактеристики folded in, whether the Предложение is an Offer, None):
+        what its other children say when the Offer itself is not wanted."""
         defining = _CHANGES_DEFINITION if self.context.section == CHANGES else OFFER_DEFINITION_CHILDREN
         defined = False
         characteristic_id = mark = status = None
-        stock = []
         for name, child in others:
-            if name in WAREHOUSE_STOCK_CHILDREN:
-                stock.append(child)
+            if name in defining:
+                defined = True
             elif name == "ИдХарактеристики":
                 characteristic_id = element_text(child)
             elif name == MARK_ELEMENT:
                 mark = child
             elif name == STATUS_ELEMENT:
                 status = child
-            elif name in defining:
-                defined = True
-        deleted = deleted_mark(element, mark, status)
-        return defined or deleted, deleted, characteristic_id, stock
+        if characteristic_id and offer_id and "#" not in offer_id:
+            offer_id = f"{offer_id}#{characteristic_id}"
+        return offer_id, defined or deleted_mark(element, mark, status), None
 
     def _without_id(self, element: Any, is_offer: bool, has_prices: bool) -> list[Record]:
         """A Предложение without Ид: a reject of what it would have been."""
@@ -148,13 +144,19 @@ class OfferHandler(Handler):
             return []
         return [self.context.counted_reject(entity, None, "Предложение without Ид", element)]
 
-    def _offer(self, offer_id: str, deleted: bool, others: list | None, element: Any) -> Offer:
-        """The Offer: its fields from the children _describe did not take (``others``)."""
+    def _describe_and_read_offer(
+        self, element: Any, offer_id: str | None, others: Iterable
+    ) -> tuple[str | None, bool, Offer | None]:
+        """As :meth:`_describe`, with the Offer itself (None when the Предложение is not one) read in the
+        same pass over the children."""
         names = self.names
         lookups = self.context.lookups
-        name = article = barcode = unit = properties_box = None
+        defining = _CHANGES_DEFINITION if self.context.section == CHANGES else OFFER_DEFINITION_CHILDREN
+        defined = False
+        characteristic_id = mark = status = name = article = barcode = unit = properties_box = None
         pairs: list[tuple[str, str]] = []  # ХарактеристикиТовара
-        for tag, child in others or ():
+        for tag, child in others:
+            defined = defined or tag in defining
             if tag == "Наименование":
                 name = element_text(child)
             elif tag == "Артикул":
@@ -167,18 +169,29 @@ class OfferHandler(Handler):
                 pairs = characteristics(child, names)
             elif tag == "ЗначенияСвойств":
                 properties_box = child
+            elif tag == "ИдХарактеристики":
+                characteristic_id = element_text(child)
+            elif tag == MARK_ELEMENT:
+                mark = child
+            elif tag == STATUS_ELEMENT:
+                status = child
+        if characteristic_id and offer_id and "#" not in offer_id:
+            offer_id = f"{offer_id}#{characteristic_id}"
+        deleted = deleted_mark(element, mark, status)
+        if not (defined or deleted) or not offer_id:
+            return offer_id, defined or deleted, None
         values = (
             property_values(properties_box, names, lookups.properties) if properties_box is not None else []
         )
         if not pairs and values:  # 3.1/2.09: the variant axes are property values
             pairs = [(v.property_name or v.property_id, v.value or v.value_id or "") for v in values]
-        product_id, characteristic_id = split_offer_id(offer_id)
+        product_id, split_characteristic_id = split_offer_id(offer_id)
         self.context.stats.counts[Entity.OFFERS] += 1
         source = make_source(self.context.file, element.sourceline)
-        return Offer(
+        offer = Offer(
             offer_id,
             product_id,
-            characteristic_id,
+            split_characteristic_id,
             name,
             article,
             barcode,
@@ -188,6 +201,7 @@ class OfferHandler(Handler):
             deleted,
             source,
         )
+        return offer_id, True, offer
 
     def _prices(self, offer_id: str, box: Any, out: list) -> None:
         """Цены/Цена* -> Price records (an empty ЦенаЗаЕдиницу is counted and skipped)."""
@@ -278,7 +292,7 @@ class OfferHandler(Handler):
         out.append(Stock(offer_id, warehouse_id, quantity, make_source(context.file, element.sourceline)))
         context.stats.counts[Entity.RESTS] += 1
 
-    def _stock(self, offer_id: str, boxes: Sequence[Any], out: list) -> None:
+    def _stock(self, offer_id: str, boxes: list, out: list) -> None:
         """Склад / Склады @ИдСклада @КоличествоНаСкладе (2.07/2.08 offers, ИзмененияПакетаПредложений), or
         Bitrix's КоличествоНаСкладах/КоличествоНаСкладе{ИдСклада, Количество}."""
         names = self.names
