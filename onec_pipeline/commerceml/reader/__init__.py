@@ -37,7 +37,7 @@ section                           element                   records
 
 Not read: ``Документ`` / ``Контейнер`` (orders, recognised by the header only), and anything the table does
 not name. Namespaces are ignored (local names only). Deletion marks in all three forms set ``deleted``
-(:func:`..elements.deleted_mark`).
+(:func:`onec_pipeline.commerceml.elements.deleted_mark`).
 """
 
 from __future__ import annotations

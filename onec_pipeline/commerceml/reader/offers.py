@@ -53,8 +53,8 @@ class OfferHandler(Handler):
         self.want_totals = Entity.STOCK_TOTALS in wanted
         self.want_rests = self.want_stock or self.want_totals  # Остатки carry both
         self.pending = 0  # cleared Предложение shells not yet removed from their parent
-        # what the children besides Ид, prices and stock say, read once per file's choice: with or
-        # without building the Offer (the prices and stock assets read offers.xml too)
+        # what the children besides Ид, prices and stock say; chosen once per file: with the Offer read in
+        # the same pass, or without it (the prices and stock assets read classic offers.xml files too)
         self.describe = self._describe_and_read_offer if self.want_offer else self._describe
 
     def end(self, element: Any) -> Batch | None:
@@ -71,7 +71,7 @@ class OfferHandler(Handler):
         names = self.names
         offer_id = prices = rests = total = None
         stock: list = []  # Склад / Склады / КоличествоНаСкладах children
-        others: list | None = None  # (name, child) of every other child: see _describe
+        others: list | None = None  # (name, child) of every other child, for self.describe
         for child in element:
             name = names[child.tag]
             if name == "Ид":
@@ -137,13 +137,6 @@ class OfferHandler(Handler):
             offer_id = f"{offer_id}#{characteristic_id}"
         return offer_id, defined or deleted_mark(element, mark, status), None
 
-    def _without_id(self, element: Any, is_offer: bool, has_prices: bool) -> list[Record]:
-        """A Предложение without Ид: a reject of what it would have been."""
-        entity = Entity.OFFERS if is_offer else (Entity.PRICES if has_prices else Entity.RESTS)
-        if entity not in self.context.wanted:
-            return []
-        return [self.context.counted_reject(entity, None, "Предложение without Ид", element)]
-
     def _describe_and_read_offer(
         self, element: Any, offer_id: str | None, others: Iterable
     ) -> tuple[str | None, bool, Offer | None]:
@@ -202,6 +195,13 @@ class OfferHandler(Handler):
             source,
         )
         return offer_id, True, offer
+
+    def _without_id(self, element: Any, is_offer: bool, has_prices: bool) -> list[Record]:
+        """A Предложение without Ид: a reject of what it would have been."""
+        entity = Entity.OFFERS if is_offer else (Entity.PRICES if has_prices else Entity.RESTS)
+        if entity not in self.context.wanted:
+            return []
+        return [self.context.counted_reject(entity, None, "Предложение without Ид", element)]
 
     def _prices(self, offer_id: str, box: Any, out: list) -> None:
         """Цены/Цена* -> Price records (an empty ЦенаЗаЕдиницу is counted and skipped)."""
