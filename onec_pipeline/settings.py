@@ -27,6 +27,7 @@ class Settings:
     db_schema: str
     settle_seconds: float
     retention_days: int
+    stuck_seconds: float  # an upload incomplete and unchanged this long is reported stuck
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -41,6 +42,7 @@ class Settings:
             db_schema=_env("ONEC_DB_SCHEMA", "onec"),
             settle_seconds=float(_env("ONEC_SETTLE_SECONDS", "30")),
             retention_days=int(_env("ONEC_RETENTION_DAYS", "90")),
+            stuck_seconds=float(_env("ONEC_STUCK_SECONDS", "1800")),
         )
 
 

@@ -12,7 +12,7 @@ import os
 import shutil
 import sys
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -47,15 +47,31 @@ def local_instance_config() -> Path:
     )
 
 
-def write_upload(out_dir: Path, *, offers: int | None = None, ready: bool = False) -> list[Path]:
+EXPORT_SPREAD = timedelta(minutes=1)  # the generated files are stamped within this span after the start
+
+
+def export_start(exported_at: datetime | None = None) -> datetime:
+    """When a generated upload's export starts: ``exported_at``, else now (to the second) less
+    ``EXPORT_SPREAD``, so that every file's ДатаФормирования lies in the last minute and a newer upload
+    always sorts above an older one."""
+    if exported_at is not None:
+        return exported_at
+    return datetime.now().replace(microsecond=0) - EXPORT_SPREAD
+
+
+def write_upload(
+    out_dir: Path, *, offers: int | None = None, ready: bool = False, exported_at: datetime | None = None
+) -> list[Path]:
     """Generate a realistic 1C upload into ``out_dir`` (created): the demo package of
-    ``synth.generate_demo_upload``, or the same shape with ``offers`` offers. With ``ready`` the ``.ready``
-    marker is written last, once every file is complete. Returns the written files (with ``.counts``)."""
+    ``synth.generate_demo_upload``, or the same shape with ``offers`` offers, stamped ``export_start``
+    (``exported_at``, else the current time). With ``ready`` the ``.ready`` marker is written last, once
+    every file is complete. Returns the written files (with ``.counts``)."""
     from onec_pipeline import synth
 
     out_dir = Path(out_dir)
+    start = export_start(exported_at)
     if offers is None:
-        written = synth.generate_demo_upload(out_dir)
+        written = synth.generate_demo_upload(out_dir, exported_at=start)
     else:
         written = synth.generate_upload(
             out_dir,
@@ -66,6 +82,7 @@ def write_upload(out_dir: Path, *, offers: int | None = None, ready: bool = Fals
             layout="package",
             seed=2026,
             subfolders=True,
+            exported_at=start,
         )
     if ready:
         (out_dir / READY_MARKER).touch()
@@ -190,15 +207,26 @@ def demo(port: int, host: str, home: Path | None, no_seed: bool) -> None:
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--offers", type=click.IntRange(min=1), default=None, help="Number of offers to generate.")
 @click.option("--ready", is_flag=True, help=f"Write the {READY_MARKER} marker once the upload is complete.")
-def demo_data(out_dir: Path, offers: int | None, ready: bool) -> None:
+@click.option(
+    "--exported-at",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]),
+    default=None,
+    help="Export time (ДатаФормирования) of the first file, e.g. 2026-11-20T10:15:00: the same time and "
+    "options give byte-identical files (tests). Default: the current time, so a new upload is the newest.",
+)
+def demo_data(out_dir: Path, offers: int | None, ready: bool, exported_at: datetime | None) -> None:
     """Write a generated, realistic 1C upload (split package: groups, goods with properties, offers with
-    characteristics, several price types and warehouses, customers) into OUT_DIR."""
-    written = write_upload(out_dir, offers=offers, ready=ready)
+    characteristics, several price types and warehouses, customers) into OUT_DIR, stamped with the current
+    time unless --exported-at fixes it."""
+    written = write_upload(out_dir, offers=offers, ready=ready, exported_at=exported_at)
     size = sum(Path(p).stat().st_size for p in written)
     counts = getattr(written, "counts", {})
     summary = ", ".join(
-        f"{k} {v}" for k, v in counts.items() if v and not k.startswith(("deleted", "changed"))
+        f"{k} {v:,}" for k, v in counts.items() if v and not k.startswith(("deleted", "changed"))
     )
-    click.echo(f"wrote {len(written)} files ({size / 1024:.0f} KiB) to {out_dir}: {summary}")
+    click.echo(f"wrote {len(written)} files ({size / 1024:,.0f} KiB) to {out_dir}: {summary}")
+    click.echo(
+        f"exported at {export_start(exported_at):%Y-%m-%dT%H:%M:%S} (ДатаФормирования of its first file)"
+    )
     if ready:
         click.echo(f"marked complete with {out_dir / READY_MARKER}")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from onec_pipeline.defs.constants import COUNT_NAMES, ONLY_CHOICES
+from onec_pipeline.defs.constants import COUNT_NAMES, ONLY_CHOICES, format_count
 
 if TYPE_CHECKING:  # the command imports rich and Dagster only when it runs (``--help`` stays cheap)
     from rich.console import Console
@@ -107,16 +107,37 @@ class ProgressDisplay:
         if event == "start":
             self.progress.update(task, detail="reading…")
         elif event == "progress":
-            detail = f"{details['records']:,} records · {details['rate']:,.0f}/s"
-            self.progress.update(task, detail=detail, advance=0)
+            self.progress.update(task, **progress_update(details))
         elif event == "done":
             if details.get("has_data"):
-                detail = f"{details['records']:,} records in {details['seconds']:.2f}s"
+                detail = f"{format_count(details['records'])} records in {details['seconds']:.2f}s"
             else:
                 detail = "no data in this upload"
             self.progress.update(task, total=1, completed=1, detail=detail)
         elif event == "failed":
             self.progress.update(task, total=1, completed=0, detail="[red]failed[/]")
+
+
+def progress_update(details: dict[str, Any]) -> dict[str, Any]:
+    """A progress event as the fields of the asset's line: records, percentage, rate and time left (the
+    bar's total and position are the bytes of the files read)."""
+    detail = f"{format_count(details['records'])} records"
+    update: dict[str, Any] = {}
+    total = int(details.get("total_bytes") or 0)
+    if total:
+        update.update(total=total, completed=int(details.get("bytes") or 0))
+        detail += f" · {details['percent']:.0f}%"
+    detail += f" · {format_count(details['rate'])}/s"
+    if "eta_seconds" in details:
+        detail += f" · {format_duration(details['eta_seconds'])} left"
+    update["detail"] = detail
+    return update
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(int(round(seconds)), 0)
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes}:{seconds:02d}" if minutes < 60 else f"{minutes // 60}:{minutes % 60:02d}:{seconds:02d}"
 
 
 def _status(asset: AssetSummary) -> str:
@@ -144,7 +165,7 @@ def print_summary(out: Console, summary: ImportSummary) -> None:
         table.add_row(
             name,
             _status(asset),
-            *(str(asset.count(c)) for c in COUNT_NAMES),
+            *(format_count(asset.count(c)) for c in COUNT_NAMES),
             f"{float(asset.metadata.get('seconds', 0.0) or 0.0):.2f}",
         )
     if summary.assets:

@@ -19,20 +19,23 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from lxml import etree
 
+from .elements import MARK_ELEMENT, STATUS_ELEMENT, deleted_mark, element_text
 from .errors import CommerceMLError
 from .records import Entity, FileHeader, FileKind
 from .values import parse_bool, parse_datetime
 from .xmlsafe import (
     PROLOG_BYTES,
     LocalNames,
+    Opener,
     check_docinfo,
     check_prolog,
+    free_element,
     iterparse,
     sniff_prolog,
     syntax_error,
@@ -132,148 +135,155 @@ def classify(entities: set[Entity] | frozenset[Entity], sections: tuple[str, ...
 
 
 class _Peek:
-    """State of one header peek."""
+    """One header peek: what the root and the start of every section say, until enough bulk entities."""
 
-    def __init__(self) -> None:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.names = LocalNames()
+        self.path: list[str] = []  # local names from the root down to the current element
         self.schema_version: str | None = None
         self.namespace: str | None = None
-        self.exported_at = None
+        self.exported_at: datetime | None = None
         self.sections: list[str] = []
         self.flags: list[bool] = []
         self.entities: set[Entity] = set()
         self.classifier_id: str | None = None
         self.catalog_id: str | None = None
-        self.bulk = 0
-        self.complete = True
+        self.bulk = 0  # bulk entities seen (Товар, Предложение, Контрагент, Документ)
+        self.complete = True  # False when the peek stopped before the end of the file
+
+    def run(self, source: IO[bytes]) -> None:
+        events = iterparse(source, events=("start", "end"))
+        try:
+            for event, element in events:
+                more = self._start(element) if event == "start" else self._end(element)
+                if not more:
+                    self.complete = False
+                    break
+        except etree.XMLSyntaxError as exc:
+            raise syntax_error(exc, self.file, self._where()) from None
+        finally:
+            del events
+
+    def _where(self) -> str | None:
+        return "/".join(self.path[:5]) + ("/…" if len(self.path) > 5 else "") or None
+
+    def _start(self, element: Any) -> bool:
+        """A start event; False when the peek stops here."""
+        name = self.names[element.tag]
+        path = self.path
+        path.append(name)
+        depth = len(path)
+        if depth == 1:
+            return self._root(element, name)
+        if depth == 2:
+            self._section(element, name)
+        elif depth == 3:
+            if path[1] == "Контрагенты" and name == "Контрагент":
+                self.entities.add(Entity.CUSTOMERS)
+        elif depth == 4:
+            self._list_item_start(path[1], path[2], name)
+        return True
+
+    def _root(self, element: Any, name: str) -> bool:
+        check_docinfo(element, self.file)
+        if name != ROOT:
+            self.sections = []  # not CommerceML: the kind will be UNKNOWN
+            return False
+        tag = element.tag
+        self.namespace = tag[1 : tag.index("}")] if tag.startswith("{") else None
+        self.schema_version = (element.get("ВерсияСхемы") or "").strip() or None
+        self.exported_at = parse_datetime(element.get("ДатаФормирования"))
+        return True
+
+    def _section(self, element: Any, name: str) -> None:
+        self.sections.append(name)
+        flag = parse_bool(element.get("СодержитТолькоИзменения"))
+        if flag is not None:
+            self.flags.append(flag)
+        if name == "Документ" or name == "Контейнер":
+            self.bulk += 1
+
+    def _list_item_start(self, section: str, list_name: str, name: str) -> None:
+        """The start of an element of a section's list (Группы/Группа, Товары/Товар, Предложения/...)."""
+        if section == "Классификатор" and list_name in CLASSIFIER_LISTS:
+            self.entities.add(CLASSIFIER_LISTS[list_name])
+        elif section == "Каталог" and list_name == "Товары" and name == "Товар":
+            self.entities.add(Entity.GOODS)
+        elif section in OFFER_SECTIONS and list_name in PACKAGE_LISTS:
+            self.entities.add(PACKAGE_LISTS[list_name])
+        elif section in OFFER_SECTIONS and list_name == "Предложения" and Entity.WAREHOUSES in self.entities:
+            # a classic package that declares its warehouses carries per-warehouse stock
+            # (1C omits Склад for zero stock, so the first offers may not show any)
+            self.entities.add(Entity.RESTS)
+
+    def _end(self, element: Any) -> bool:
+        """An end event; False when the peek has seen enough bulk entities."""
+        path = self.path
+        depth = len(path)
+        name = path.pop()
+        if depth == 3:
+            self._section_child(element, path[1], name)
+            free_element(element)
+        elif depth == 4:
+            section = path[1]
+            if section in OFFER_SECTIONS and path[2] == "Предложения" and name == "Предложение":
+                _offer_entities(element, self.names, section != "ПакетПредложений", self.entities)
+                self.bulk += 1
+            elif section == "Каталог" and name == "Товар":
+                self.bulk += 1
+            free_element(element)
+        # deeper elements are kept until their depth-4 ancestor ends (small)
+        return self.bulk < PEEK_ENTITIES
+
+    def _section_child(self, element: Any, section: str, name: str) -> None:
+        """A direct child of a section ended: the 2.03 flag element, the ids, a customer."""
+        if name == "СодержитТолькоИзменения":  # 2.03: an element, not an attribute
+            flag = parse_bool(element.text)
+            if flag is not None:
+                self.flags.append(flag)
+        elif name == "Ид" and section == "Классификатор" and self.classifier_id is None:
+            self.classifier_id = element_text(element)
+        elif name == "Ид" and section == "Каталог":
+            self.catalog_id = element_text(element)
+        elif name == "ИдКлассификатора" and self.classifier_id is None:
+            self.classifier_id = element_text(element)
+        elif name == "ИдКаталога" and self.catalog_id is None:
+            self.catalog_id = element_text(element)
+        elif name == "Контрагент" and section == "Контрагенты":
+            self.bulk += 1
 
 
-def _peek(source: IO[bytes], rel: str) -> _Peek:
-    names = LocalNames()
-    state = _Peek()
-    depth = 0
-    stack: list[str] = []
-    context = iterparse(source, events=("start", "end"))
-    try:
-        for event, el in context:
-            if event == "start":
-                depth += 1
-                name = names[el.tag]
-                stack.append(name)
-                if depth == 1:
-                    check_docinfo(el, rel)
-                    if name != ROOT:
-                        # not CommerceML: stop here, the kind will be UNKNOWN
-                        state.sections = []
-                        state.complete = False
-                        break
-                    tag = el.tag
-                    state.namespace = tag[1 : tag.index("}")] if tag.startswith("{") else None
-                    state.schema_version = (el.get("ВерсияСхемы") or "").strip() or None
-                    state.exported_at = parse_datetime(el.get("ДатаФормирования"))
-                elif depth == 2:
-                    state.sections.append(name)
-                    flag = parse_bool(el.get("СодержитТолькоИзменения"))
-                    if flag is not None:
-                        state.flags.append(flag)
-                    if name == "Документ" or name == "Контейнер":
-                        state.bulk += 1
-                elif depth == 4:
-                    section, lst = stack[1], stack[2]
-                    if section == "Классификатор" and lst in CLASSIFIER_LISTS:
-                        state.entities.add(CLASSIFIER_LISTS[lst])
-                    elif section == "Каталог" and lst == "Товары" and name == "Товар":
-                        state.entities.add(Entity.GOODS)
-                    elif section in OFFER_SECTIONS and lst in PACKAGE_LISTS:
-                        state.entities.add(PACKAGE_LISTS[lst])
-                    elif (
-                        section in OFFER_SECTIONS
-                        and lst == "Предложения"
-                        and Entity.WAREHOUSES in state.entities
-                    ):
-                        # a classic package that declares its warehouses carries per-warehouse stock
-                        # (1C omits Склад for zero stock, so the first offers may not show any)
-                        state.entities.add(Entity.RESTS)
-                elif depth == 3 and stack[1] == "Контрагенты" and name == "Контрагент":
-                    state.entities.add(Entity.CUSTOMERS)
-                continue
-
-            # end event
-            name = stack.pop()
-            if depth == 3:
-                section = stack[1]
-                if name == "СодержитТолькоИзменения":  # 2.03: an element, not an attribute
-                    flag = parse_bool(el.text)
-                    if flag is not None:
-                        state.flags.append(flag)
-                elif name == "Ид" and section == "Классификатор" and state.classifier_id is None:
-                    state.classifier_id = (el.text or "").strip() or None
-                elif name == "Ид" and section == "Каталог":
-                    state.catalog_id = (el.text or "").strip() or None
-                elif name == "ИдКлассификатора" and state.classifier_id is None:
-                    state.classifier_id = (el.text or "").strip() or None
-                elif name == "ИдКаталога" and state.catalog_id is None:
-                    state.catalog_id = (el.text or "").strip() or None
-                elif name == "Контрагент" and section == "Контрагенты":
-                    state.bulk += 1
-                _drop(el)
-            elif depth == 4:
-                section, lst = stack[1], stack[2]
-                if section in OFFER_SECTIONS and lst == "Предложения" and name == "Предложение":
-                    _offer_entities(el, names, section != "ПакетПредложений", state.entities)
-                    state.bulk += 1
-                elif section == "Каталог" and name == "Товар":
-                    state.bulk += 1
-                _drop(el)
-            elif depth > 4:
-                pass  # kept until its depth-4 ancestor ends (small)
-            depth -= 1
-            if state.bulk >= PEEK_ENTITIES:
-                state.complete = False
-                break
-    except etree.XMLSyntaxError as exc:
-        raise syntax_error(exc, rel, "/".join(stack[:5]) + ("/…" if len(stack) > 5 else "") or None) from None
-    finally:
-        del context
-    return state
-
-
-def _drop(el) -> None:
-    el.clear(keep_tail=False)
-    parent = el.getparent()
-    if parent is not None:
-        while el.getprevious() is not None:
-            del parent[0]
-
-
-def _offer_entities(el, names: LocalNames, changes: bool, out: set[Entity]) -> None:
+def _offer_entities(element: Any, names: LocalNames, changes: bool, out: set[Entity]) -> None:
+    """The record families one Предложение contributes (added to ``out``)."""
     children = set()
-    deleted = el.get("Статус", "").strip() == "Удален"
-    for ch in el:
-        n = names[ch.tag]
-        children.add(n)
-        if n == "Цены":
-            if len(ch):
+    mark = status = None
+    for child in element:
+        name = names[child.tag]
+        children.add(name)
+        if name == "Цены":
+            if len(child):
                 out.add(Entity.PRICES)
-        elif n == "Количество":
+        elif name == "Количество":
             out.add(Entity.STOCK_TOTALS)
-        elif n in WAREHOUSE_STOCK_CHILDREN:
+        elif name in WAREHOUSE_STOCK_CHILDREN:
             out.add(Entity.RESTS)
-        elif n == "Остатки":
-            for rest in ch:
-                kids = {names[k.tag] for k in rest}
-                if "Склад" in kids:
+        elif name == "Остатки":
+            for rest in child:
+                kinds = {names[part.tag] for part in rest}
+                if "Склад" in kinds:
                     out.add(Entity.RESTS)
-                elif "Количество" in kids:
+                elif "Количество" in kinds:
                     out.add(Entity.STOCK_TOTALS)
-        elif n == "ПометкаУдаления":
-            deleted = deleted or bool(parse_bool(ch.text))
-        elif n == "Статус":
-            deleted = deleted or (ch.text or "").strip() == "Удален"
-    if offer_has_definition(children, changes, deleted):
+        elif name == MARK_ELEMENT:
+            mark = child
+        elif name == STATUS_ELEMENT:
+            status = child
+    if offer_has_definition(children, changes, deleted_mark(element, mark, status)):
         out.add(Entity.OFFERS)
 
 
-def _tail_only_changes(opener: Callable[[], IO[bytes]], size: int, encoding: str) -> bool | None:
+def _tail_only_changes(opener: Opener, size: int, encoding: str) -> bool | None:
     """The 2.03 ``<СодержитТолькоИзменения>`` element sits after the bulk list: look in the last 64 KB."""
     pattern = _ONLY_CHANGES_TAIL[
         "cp1251" if encoding.lower().replace("-", "") in ("windows1251", "cp1251") else "utf-8"
@@ -297,7 +307,7 @@ def _tail_only_changes(opener: Callable[[], IO[bytes]], size: int, encoding: str
     return any(values)
 
 
-def header_from(opener: Callable[[], IO[bytes]], rel: str, size: int) -> FileHeader:
+def header_from(opener: Opener, rel: str, size: int) -> FileHeader:
     """Read the header of one file opened by ``opener`` (a path or a zip member)."""
     try:
         with opener() as fh:
@@ -309,9 +319,10 @@ def header_from(opener: Callable[[], IO[bytes]], rel: str, size: int) -> FileHea
     if not stripped.startswith(b"<"):
         return FileHeader(path=rel, kind=FileKind.UNKNOWN, encoding=encoding, size=size)
     check_prolog(head, rel)
+    state = _Peek(rel)
     try:
         with opener() as fh:
-            state = _peek(fh, rel)
+            state.run(fh)
     except OSError as exc:
         raise CommerceMLError(f"cannot read file: {exc}", file=rel) from None
     flags = list(state.flags)
@@ -342,9 +353,9 @@ def read_header(path: str | os.PathLike[str], rel: str | None = None) -> FileHea
 
     ``rel`` is the path recorded in the header (default: the file name).
     """
-    p = Path(path)
+    file_path = Path(path)
     try:
-        size = p.stat().st_size
+        size = file_path.stat().st_size
     except OSError as exc:
-        raise CommerceMLError(f"cannot read file: {exc}", file=rel or p.name) from None
-    return header_from(lambda: open(p, "rb"), rel or p.name, size)
+        raise CommerceMLError(f"cannot read file: {exc}", file=rel or file_path.name) from None
+    return header_from(lambda: open(file_path, "rb"), rel or file_path.name, size)

@@ -9,11 +9,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, cast
 
 from .errors import CommerceMLError
 from .header import KIND_ORDER, header_from
 from .records import Entity, FileHeader, FileKind
+from .xmlsafe import Opener
 
 IGNORED_NAMES = frozenset({".ready", "Thumbs.db", "desktop.ini"})
 _IMPORTED_KINDS = frozenset(
@@ -87,8 +88,8 @@ class Upload:
     @property
     def entities(self) -> frozenset[Entity]:
         out: set[Entity] = set()
-        for h in self.files:
-            out |= h.entities
+        for header in self.files:
+            out |= header.entities
         return frozenset(out)
 
     @property
@@ -101,7 +102,8 @@ class Upload:
         if self.is_zip:
             archive = zipfile.ZipFile(self.root)
             try:
-                return _ZipMember(archive, archive.open(rel))
+                # the reader uses read/seekable/close and the context manager, which _ZipMember provides
+                return cast(IO[bytes], _ZipMember(archive, archive.open(rel)))
             except KeyError:
                 archive.close()
                 raise CommerceMLError("no such member in the zip", file=rel) from None
@@ -115,8 +117,8 @@ class _ZipMember:
         self._archive = archive
         self._stream = stream
 
-    def read(self, n: int = -1) -> bytes:
-        return self._stream.read(n)
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
 
     def seekable(self) -> bool:
         return False
@@ -155,7 +157,7 @@ def discover_upload(path: str | os.PathLike[str]) -> Upload:
     if root.is_file() and _is_xml(root.name):
         # a single file is an upload of one file
         upload = Upload(root=root.parent)
-        header = header_from(lambda: open(root, "rb"), root.name, root.stat().st_size)
+        header = header_from(_file_opener(root), root.name, root.stat().st_size)
         _place(upload, header)
         return _finish(upload)
     if not root.is_dir():
@@ -176,8 +178,22 @@ def discover_upload(path: str | os.PathLike[str]) -> Upload:
                 upload.other_files += 1
                 upload.other_bytes += size
                 continue
-            _place(upload, header_from(lambda full=full: open(full, "rb"), rel, size))
+            _place(upload, header_from(_file_opener(full), rel, size))
     return _finish(upload)
+
+
+def _file_opener(path: Path) -> Opener:
+    def open_file() -> IO[bytes]:
+        return open(path, "rb")
+
+    return open_file
+
+
+def _member_opener(upload: Upload, rel: str) -> Opener:
+    def open_member() -> IO[bytes]:
+        return upload.open(rel)
+
+    return open_member
 
 
 def _discover_zip(root: Path) -> Upload:
@@ -198,7 +214,7 @@ def _discover_zip(root: Path) -> Upload:
             upload.other_bytes += info.file_size
             continue
         try:
-            header = header_from(lambda rel=rel: upload.open(rel), rel, info.file_size)
+            header = header_from(_member_opener(upload, rel), rel, info.file_size)
         except (zipfile.BadZipFile, OSError) as exc:
             raise CommerceMLError(f"unreadable zip member: {exc}", file=rel) from None
         _place(upload, header)

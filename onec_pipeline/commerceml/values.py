@@ -154,10 +154,10 @@ def parse_datetime(text: str | None) -> datetime | None:
     """
     if not text:
         return None
-    m = _DATE_RE.match(text)
+    match = _DATE_RE.match(text)
     try:
-        if m:
-            year, month, day, hh, mm, ss, frac, tz = m.groups()
+        if match:
+            year, month, day, hh, mm, ss, frac, tz = match.groups()
             micro = int((frac or "0")[:6].ljust(6, "0"))
             value = datetime(int(year), int(month), int(day), int(hh or 0), int(mm or 0), int(ss or 0), micro)
             if tz:
@@ -170,9 +170,9 @@ def parse_datetime(text: str | None) -> datetime | None:
                     minutes = int(digits[-2:]) if len(digits) > 2 else 0
                     value = value.replace(tzinfo=timezone(sign * timedelta(hours=hours, minutes=minutes)))
             return value
-        m = _DMY_RE.match(text)
-        if m:
-            day, month, year, hh, mm, ss = m.groups()
+        match = _DMY_RE.match(text)
+        if match:
+            day, month, year, hh, mm, ss = match.groups()
             return datetime(int(year), int(month), int(day), int(hh or 0), int(mm or 0), int(ss or 0))
     except ValueError:
         return None

@@ -104,26 +104,32 @@ def customer_element(customer: Customer) -> etree._Element:
         _sub(el, "КодПоОКПО", customer.okpo)
     for address in customer.addresses:
         _address_element(el, address)
-    contacts = _contacts(customer)
-    if contacts:
-        box = _sub(el, "Контакты")
-        for contact in contacts:
-            item = _sub(box, "Контакт")
-            _sub(item, "Тип", contact.get("type") or "")
-            _sub(item, "Значение", contact.get("value") or "")
-            if contact.get("comment"):
-                _sub(item, "Комментарий", contact["comment"])
-    if customer.representatives:
-        box = _sub(el, "Представители")
-        for rep in customer.representatives:
-            item = _sub(box, "Представитель")
-            if rep.get("relation"):
-                _sub(item, "Отношение", rep["relation"])
-            if rep.get("id"):
-                _sub(item, "Ид", rep["id"])
-            if rep.get("name"):
-                _sub(item, "Наименование", rep["name"])
+    _contacts_element(el, _contacts(customer))
+    _representatives_element(el, customer.representatives)
     return el
+
+
+def _contacts_element(parent: etree._Element, contacts: list[dict]) -> None:
+    if not contacts:
+        return
+    box = _sub(parent, "Контакты")
+    for contact in contacts:
+        item = _sub(box, "Контакт")
+        _sub(item, "Тип", contact.get("type") or "")
+        _sub(item, "Значение", contact.get("value") or "")
+        if contact.get("comment"):
+            _sub(item, "Комментарий", contact["comment"])
+
+
+def _representatives_element(parent: etree._Element, representatives: list[dict]) -> None:
+    if not representatives:
+        return
+    box = _sub(parent, "Представители")
+    for representative in representatives:
+        item = _sub(box, "Представитель")
+        for key, name in (("relation", "Отношение"), ("id", "Ид"), ("name", "Наименование")):
+            if representative.get(key):
+                _sub(item, name, representative[key])
 
 
 def write_customers(

@@ -31,8 +31,8 @@ def sniff_prolog(head: bytes) -> tuple[str, bool]:
     bom = head.startswith(_BOM_UTF8)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "UTF-16", True
-    m = _DECL_ENCODING.search(head[:512])
-    encoding = m.group(1).decode("ascii") if m else "UTF-8"
+    declared = _DECL_ENCODING.search(head[:512])
+    encoding = declared.group(1).decode("ascii") if declared else "UTF-8"
     return encoding, bom
 
 
@@ -107,8 +107,9 @@ def syntax_error(exc: Exception, file: str | None, path: str | None = None) -> C
     """Turn an lxml/libxml2 error into a CommerceMLError with a clear message."""
     msg = str(exc)
     line = getattr(exc, "lineno", None)
-    if line is None and getattr(exc, "position", None):
-        line = exc.position[0]
+    position = getattr(exc, "position", None)
+    if line is None and position:
+        line = position[0]
     low = msg.lower()
     if (
         "amplification" in low
@@ -148,13 +149,13 @@ class LocalNames(dict):
         return local
 
 
-def clear_element(el: etree._Element) -> None:
-    """Free an element we are done with, and the already-processed siblings before it."""
-    el.clear(keep_tail=False)
-    parent = el.getparent()
+def free_element(element: etree._Element) -> None:
+    """Free an element we are done with, and the already-processed siblings before it (bounded memory)."""
+    element.clear(keep_tail=False)
+    parent = element.getparent()
     if parent is not None:
-        while el.getprevious() is not None:
+        while element.getprevious() is not None:
             del parent[0]
 
 
-OpenFn = Callable[[], IO[bytes]]
+Opener = Callable[[], IO[bytes]]  # opens one file of an upload (a path or a zip member) for reading

@@ -11,9 +11,12 @@ IMPORT_TAG = "onec/import"  # on every import run; dagster.yaml limits it to one
 UPLOAD_TAG = "onec/upload"  # the upload key of an import run
 SOURCE_TAG = "onec/source"  # where the upload came from (incoming path, or "cli")
 IMPORT_TAGS = {IMPORT_TAG: "true"}
+DRY_RUN_TAG = "onec/dry_run"  # on every dry run (job dry_run_upload): read, loaded, rolled back
+INCOMING_TAG = "onec/incoming"  # the incoming upload a run is about (stuck uploads)
 
 CATALOG_GROUP = "catalog"
 CUSTOMERS_GROUP = "customers"
+SUMMARY_ASSET = "catalog_summary"  # the catalog's state at a glance (not partitioned)
 
 COUNT_NAMES = ("inserted", "updated", "unchanged", "stale", "deactivated", "rejected")  # what a load did
 PROGRESS_EVERY = 10_000  # an import asset logs (and reports) its progress every this many records
@@ -52,3 +55,8 @@ def upload_tags(key: str, source: str = "") -> dict[str, str]:
 def assets_for_upload(upload: Upload) -> list[str]:
     """Names of the import assets whose data the upload holds (``Upload.has``), in dependency order."""
     return [name for name, entities in ASSET_ENTITIES.items() if any(upload.has(e) for e in entities)]
+
+
+def format_count(n: int | float) -> str:
+    """A count as every log line, check and table shows it: ``1,503``."""
+    return f"{int(n):,}"

@@ -10,10 +10,12 @@ from .customers import definitions as customers
 from .executor import run_executor
 from .intake import definitions as intake
 from .resources import default_resources
+from .summary import definitions as summary
 
 defs = Definitions.merge(
     catalog.defs,
     customers.defs,
     intake.defs,
+    summary.defs,
     Definitions(resources=default_resources(), executor=run_executor()),
 )

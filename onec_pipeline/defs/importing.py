@@ -11,14 +11,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any, TypeVar
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+from typing import IO, Any, TypeVar
 
-from dagster import Config, Failure, MaterializeResult, MetadataValue
+from dagster import AssetObservation, Config, Failure, MaterializeResult, MetadataValue
 
 from onec_pipeline import intake
-from onec_pipeline.commerceml import Entity, Upload
+from onec_pipeline.commerceml import Entity, FileHeader, Upload
+from onec_pipeline.store.changes import ChangeReport
 
-from .constants import COUNT_NAMES, PROGRESS_EVERY
+from .constants import COUNT_NAMES, PROGRESS_EVERY, format_count
 from .resources import ImportProgress, UploadDirs
 
 Metadata = dict[str, Any]  # metadata key -> MetadataValue
@@ -26,13 +29,33 @@ T = TypeVar("T")
 
 
 class ImportConfig(Config):
-    """Run config of every import asset. Defaults are the safe choice (a UI backfill cannot set them)."""
+    """Run config of every import asset. Defaults are the safe choice (a UI backfill cannot set them).
 
-    dry_run: bool = False  # read and load inside a transaction, then roll back
+    There is no ``dry_run`` field: a dry run is the ``dry_run_upload`` job (``defs/intake/jobs.py``), which
+    records observations, never materialisations, and is tagged ``onec/dry_run`` — so a launchpad can never
+    keep a dry run switched on for the next real import.
+    """
+
     allow_mass_deactivation: bool = False  # let a full export deactivate more than the store's threshold
     # re-read an upload this catalog already applied (a replay is a no-op by the version guard, so by default
     # the catalog assets skip the parse; force after restoring catalog tables from a backup, for instance)
     force: bool = False
+
+    @property
+    def dry_run(self) -> bool:
+        """Whether the load is rolled back (only :class:`DryRunConfig`)."""
+        return False
+
+
+class DryRunConfig(ImportConfig):
+    """What the dry-run job hands the import bodies: load inside the transaction, then roll back; always
+    re-read the files (``force``), also those of an upload already applied."""
+
+    force: bool = True
+
+    @property
+    def dry_run(self) -> bool:
+        return True
 
 
 # ---------------------------------------------------------------------------------------------- the upload
@@ -44,7 +67,7 @@ def _files_markdown(upload: Upload, manifest: intake.Manifest | None) -> str:
     for h in upload.all_files:
         digest = sha.get(h.path) or ""
         rows.append(
-            f"| {h.path} | {h.kind} | {h.size} | `{digest[:16]}` | "
+            f"| {h.path} | {h.kind} | {format_count(h.size)} | `{digest[:16]}` | "
             f"{h.schema_version or ''} | {h.encoding or ''} | {h.exported_at or ''} | {h.only_changes} |"
         )
     return "\n".join(rows)
@@ -68,17 +91,85 @@ def upload_metadata(
 
 def open_archived_upload(
     key: str, upload_dirs: UploadDirs, entities: Iterable[Entity], *, dry_run: bool
-) -> tuple[Upload, Metadata]:
-    """The archived upload of partition ``key`` (rebuilt from its manifest) and the metadata every import
-    asset starts from."""
+) -> tuple[MeteredUpload, Metadata]:
+    """The archived upload of partition ``key`` (rebuilt from its manifest; its ``meter`` counts the bytes
+    read of the files holding ``entities``) and the metadata every import asset starts from."""
+    entities = list(entities)
     root = upload_dirs.upload_dir(key)
     if not root.is_dir():
         raise Failure(f"upload {key}: archived files not found at {root}")
     manifest = intake.read_manifest(root)
-    upload = intake.load_upload(root, manifest)
+    upload = MeteredUpload.of(intake.load_upload(root, manifest), entities)
     metadata = upload_metadata(key, upload, manifest, entities)
     metadata["dry_run"] = MetadataValue.bool(dry_run)
     return upload, metadata
+
+
+def dry_run_observation(asset_name: str, key: str, result: MaterializeResult) -> AssetObservation:
+    """A dry run's counts as an observation of the asset's partition: visible on the asset's page and in the
+    run, never its latest materialisation."""
+    return AssetObservation(
+        asset_key=asset_name,
+        partition=key,
+        description=f"dry run of upload {key}: loaded inside a transaction, then rolled back",
+        metadata=dict(result.metadata or {}),
+    )
+
+
+def _names(sample: list[tuple[str, str | None]]) -> str:
+    return ", ".join(f"{name or ident}" for ident, name in sample)
+
+
+def _price_rows(title: str, rows: list[tuple[str, str | None, str | None, Decimal, Decimal]]) -> list[str]:
+    lines = [f"{title}:", "", "| offer | price type | old | new | change |", "|---|---|---:|---:|---:|"]
+    for ident, offer, price_type, old, new in rows:
+        old, new = Decimal(str(old)), Decimal(str(new))
+        change = f"{(new - old) / abs(old):+.1%}" if old else "new"
+        lines.append(f"| {offer or ident} | {price_type or ''} | {old:,.2f} | {new:,.2f} | {change} |")
+    return [*lines, ""]
+
+
+def _listed_lines(report: ChangeReport, entity: str) -> list[str]:
+    parts = []
+    for label, counts, samples in (
+        ("added", report.added, report.added_sample),
+        ("marked deleted in 1C", report.deleted, report.deleted_sample),
+        ("deactivated (not in the full export)", report.deactivated, report.deactivated_sample),
+    ):
+        if counts.get(entity):
+            parts.append(f"{format_count(counts[entity])} {label} ({_names(samples.get(entity, []))}…)")
+    return [f"**{entity}**: " + "; ".join(parts) + "."] if parts else []
+
+
+def changes_metadata(asset_name: str, report: ChangeReport) -> Metadata:
+    """What the upload changed (or, in a dry run, would change) in this asset's tables: ``what_changed``
+    (readable) and the numbers of this asset (plotted over uploads)."""
+    lines: list[str] = []
+    metadata: Metadata = {}
+    if asset_name == "prices":
+        metadata["prices_up"] = MetadataValue.int(report.prices_up)
+        metadata["prices_down"] = MetadataValue.int(report.prices_down)
+        if report.prices_up or report.prices_down:
+            up, down = format_count(report.prices_up), format_count(report.prices_down)
+            lines += [f"**prices**: {up} up, {down} down.", ""]
+            if report.largest_increases:
+                lines += _price_rows("Largest increases", report.largest_increases)
+            if report.largest_decreases:
+                lines += _price_rows("Largest decreases", report.largest_decreases)
+    if asset_name == "rests":
+        metadata["went_out_of_stock"] = MetadataValue.int(report.went_out_of_stock)
+        metadata["back_in_stock"] = MetadataValue.int(report.back_in_stock)
+        if report.went_out_of_stock or report.back_in_stock:
+            lines.append(
+                f"**stock**: {format_count(report.went_out_of_stock)} offers went out of stock "
+                f"({_names(report.out_of_stock_sample)}), {format_count(report.back_in_stock)} came back "
+                f"({_names(report.back_in_stock_sample)})."
+            )
+    if asset_name in ("goods", "offers"):
+        lines += _listed_lines(report, asset_name)
+        metadata["marked_deleted"] = MetadataValue.int(report.deleted.get(asset_name, 0))
+    metadata["what_changed"] = MetadataValue.md("\n".join(lines) if lines else "nothing changed")
+    return metadata
 
 
 def full_export_text(entities: Iterable[Entity]) -> MetadataValue:
@@ -108,9 +199,89 @@ def nothing_to_load(
 # ------------------------------------------------------------------------------------- records and time
 
 
+class _CountingStream:
+    """A file of the upload being read: remembers how far it got (for the progress lines)."""
+
+    def __init__(self, stream: IO[bytes], meter: ByteMeter, path: str) -> None:
+        self._stream = stream
+        self._meter = meter
+        self._path = path
+        self._position = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._position += len(data)
+        self._meter.reached(self._path, self._position)
+        return data
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> _CountingStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class ByteMeter:
+    """How many bytes of the files an asset reads have been read: the furthest position reached in each
+    (the reader opens a file twice: a prolog check, then the parse)."""
+
+    def __init__(self, sizes: dict[str, int]) -> None:
+        self.sizes = sizes
+        self.positions = dict.fromkeys(sizes, 0)
+        self.total = sum(sizes.values())
+
+    def reached(self, path: str, position: int) -> None:
+        if position > self.positions.get(path, 0):
+            self.positions[path] = position
+
+    @property
+    def done(self) -> int:
+        return sum(min(self.positions[p], size) for p, size in self.sizes.items())
+
+
+@dataclass
+class MeteredUpload(Upload):
+    """An upload whose file streams count the bytes read into ``meter`` (the files of ``entities``)."""
+
+    meter: ByteMeter = field(default_factory=lambda: ByteMeter({}))
+
+    @classmethod
+    def of(cls, upload: Upload, entities: Iterable[Entity]) -> MeteredUpload:
+        wanted = frozenset(entities)
+        sizes = {h.path: h.size for h in upload.files if not h.entities.isdisjoint(wanted)}
+        values = {f.name: getattr(upload, f.name) for f in fields(Upload)}
+        return cls(**values, meter=ByteMeter(sizes))
+
+    def open(self, header: FileHeader | str) -> IO[bytes]:
+        path = header.path if isinstance(header, FileHeader) else header
+        return _CountingStream(super().open(header), self.meter, path)  # type: ignore[return-value]
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(int(round(seconds)), 0)
+    if seconds < 90:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 90:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1_000_000:,.1f} MB"
+
+
 class RecordCounter:
     """Counts the records streaming from the reader into the store; every ``every`` records it logs a
-    progress line with the rate and reports ``progress``."""
+    progress line — records, bytes read of the total, the percentage, the rate and the time left, by bytes
+    of the files read (``meter``) — and reports ``progress``."""
 
     def __init__(
         self,
@@ -119,22 +290,41 @@ class RecordCounter:
         key: str,
         progress: ImportProgress,
         every: int = PROGRESS_EVERY,
+        meter: ByteMeter | None = None,
     ) -> None:
         self.log = log
         self.asset_name = asset_name
         self.label = f"{asset_name} [{key}]"
         self.progress = progress
         self.every = every
+        self.meter = meter
         self.count = 0
         self.started = time.perf_counter()
+
+    def line(self, elapsed: float) -> str:
+        """The progress line after ``elapsed`` seconds."""
+        text = f"{self.label}: {format_count(self.count)} records"
+        meter = self.meter
+        if meter is not None and meter.total:
+            done = meter.done
+            text += f" · {_megabytes(done)} of {_megabytes(meter.total)} ({done / meter.total:.0%})"
+        text += f" · {format_count(self.count / elapsed)} records/s"
+        if meter is not None and meter.total and meter.done:
+            left = elapsed * (meter.total - meter.done) / meter.done
+            text += f" · about {_duration(left)} left"
+        return text
 
     def wrap(self, records: Iterable[T]) -> Iterator[T]:
         for record in records:
             self.count += 1
             if self.count % self.every == 0:
                 elapsed = max(time.perf_counter() - self.started, 1e-9)
-                self.log.info(f"{self.label}: {self.count:,} records, {self.count / elapsed:,.0f} records/s")
-                self.progress.advance(self.asset_name, self.count, elapsed)
+                self.log.info(self.line(elapsed))
+                meter = self.meter
+                done, total = (meter.done, meter.total) if meter is not None else (0, 0)
+                self.progress.advance(
+                    self.asset_name, self.count, elapsed, bytes_read=done, total_bytes=total
+                )
             yield record
 
 

@@ -62,6 +62,7 @@ class UploadDirs(ConfigurableResource):
     quarantine_dir: str | None = None
     settle_seconds: float | None = None
     retention_days: int | None = None
+    stuck_seconds: float | None = None  # ONEC_STUCK_SECONDS
 
     def incoming(self) -> Path:
         return Path(self.import_dir) if self.import_dir else Settings.from_env().import_dir
@@ -78,6 +79,9 @@ class UploadDirs(ConfigurableResource):
     def retention(self) -> int:
         return self.retention_days if self.retention_days is not None else Settings.from_env().retention_days
 
+    def stuck(self) -> float:
+        return self.stuck_seconds if self.stuck_seconds is not None else Settings.from_env().stuck_seconds
+
     def upload_dir(self, key: str) -> Path:
         return self.archive() / key
 
@@ -87,7 +91,8 @@ class ImportProgress:
     it as ``ResourceParam[ImportProgress]``).
 
     Events: ``start`` (``key``) when an asset begins reading, ``progress`` (``records``, ``seconds``,
-    ``rate``) every ``PROGRESS_EVERY`` records, ``done`` (``records``, ``seconds``, ``has_data`` and the
+    ``rate``, and ``bytes``, ``total_bytes``, ``percent``, ``eta_seconds`` by bytes of the files read) every
+    ``PROGRESS_EVERY`` records, ``done`` (``records``, ``seconds``, ``has_data`` and the
     asset's counts) when it ends, also when it had nothing to read. This class reports nowhere: the code
     location's default. ``run_import`` passes a subclass that forwards to its caller (in-process runs).
     A failing report never fails an import.
@@ -99,9 +104,18 @@ class ImportProgress:
     def start(self, asset_name: str, key: str) -> None:
         self._report("start", asset_name, {"key": key})
 
-    def advance(self, asset_name: str, records: int, seconds: float) -> None:
+    def advance(
+        self, asset_name: str, records: int, seconds: float, *, bytes_read: int = 0, total_bytes: int = 0
+    ) -> None:
         rate = records / max(seconds, 1e-9)
-        self._report("progress", asset_name, {"records": records, "seconds": seconds, "rate": rate})
+        details: dict[str, Any] = {"records": records, "seconds": seconds, "rate": rate}
+        if total_bytes:  # how far through the files: percent and the time left, by bytes read
+            details.update(
+                bytes=bytes_read, total_bytes=total_bytes, percent=100.0 * bytes_read / total_bytes
+            )
+            if bytes_read:
+                details["eta_seconds"] = seconds * (total_bytes - bytes_read) / bytes_read
+        self._report("progress", asset_name, details)
 
     def done(self, asset_name: str, *, records: int, seconds: float, has_data: bool, **counts: Any) -> None:
         details = {"records": records, "seconds": seconds, "has_data": has_data, **counts}

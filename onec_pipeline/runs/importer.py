@@ -32,8 +32,9 @@ from dagster import (
 )
 
 from onec_pipeline import intake
-from onec_pipeline.defs.constants import ONLY_CHOICES, assets_for_upload, upload_tags
+from onec_pipeline.defs.constants import DRY_RUN_TAG, ONLY_CHOICES, assets_for_upload, upload_tags
 from onec_pipeline.defs.definitions import defs
+from onec_pipeline.defs.intake.jobs import DryRunOptions, dry_run_op_names, dry_run_upload
 from onec_pipeline.defs.partitions import UPLOADS_PARTITIONS_NAME
 from onec_pipeline.defs.resources import CatalogDatabase, ImportProgress, UploadDirs
 from onec_pipeline.defs.selection import import_selection, upload_check_keys_for
@@ -91,6 +92,11 @@ class _Run:
     def run_config(self) -> dict[str, Any]:
         return {
             "ops": {name: {"config": self.op_config} for name in self.selected},
+            **self.console_config(),
+        }
+
+    def console_config(self) -> dict[str, Any]:
+        return {
             # the console stays quiet (the caller shows progress); the instance's event log keeps everything
             "loggers": {
                 "console": {"config": {"log_level": os.environ.get("ONEC_RUN_LOG_LEVEL", "WARNING")}}
@@ -99,6 +105,29 @@ class _Run:
 
     def tags(self) -> dict[str, str]:
         return upload_tags(self.key, "cli")
+
+
+def _dry_run(
+    run: _Run, inst: DagsterInstance, summary: ImportSummary, log_progress: ProgressCallback | None
+) -> ExecuteInProcessResult:
+    """The ``dry_run_upload`` job in this process: observations, no materialisation, tagged as a dry run."""
+    options = DryRunOptions(allow_mass_deactivation=bool(run.op_config["allow_mass_deactivation"]))
+    ops = dry_run_op_names(run.selected)
+    result = dry_run_upload.execute_in_process(
+        run_config={"ops": {name: {"config": options.model_dump()} for name in ops}, **run.console_config()},
+        instance=inst,
+        partition_key=run.key,
+        op_selection=ops,
+        tags={**run.tags(), DRY_RUN_TAG: "true"},
+        resources={
+            "catalog_db": CatalogDatabase(database_url=run.database_url, db_schema=run.db_schema),
+            "upload_dirs": UploadDirs(archive_dir=str(run.archive)),
+            "progress": CallbackProgress(log_progress) if log_progress else ImportProgress(),
+        },
+        raise_on_error=False,
+    )
+    RunEvents(summary, log_progress, live=False).add_all(result.all_events)
+    return result
 
 
 def _in_process(
@@ -223,15 +252,15 @@ def run_import(
     if not summary.selected:
         return _done(summary, started, f"upload {key} holds no data for {only or 'any asset'}")
 
-    op_config = {"dry_run": dry_run, "allow_mass_deactivation": allow_mass_deactivation, "force": force}
+    op_config = {"allow_mass_deactivation": allow_mass_deactivation, "force": force}
     run = _Run(key, summary.selected, archive, database_url, db_schema, op_config)
     with (persistent_instance if parallel else run_instance)(instance) as inst:
         if not inst.has_dynamic_partition(UPLOADS_PARTITIONS_NAME, key):
             inst.add_dynamic_partitions(UPLOADS_PARTITIONS_NAME, [key])
-        if parallel:
-            result: ExecuteInProcessResult | JobExecutionResult = _out_of_process(
-                run, inst, summary, log_progress
-            )
+        if dry_run:  # always in this process: nothing to parallelise in a rolled-back load
+            result: ExecuteInProcessResult | JobExecutionResult = _dry_run(run, inst, summary, log_progress)
+        elif parallel:
+            result = _out_of_process(run, inst, summary, log_progress)
         else:
             result = _in_process(run, inst, summary, log_progress)
         summary.run_id = result.run_id

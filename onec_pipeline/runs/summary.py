@@ -20,6 +20,7 @@ ProgressCallback = Callable[[str, str, dict[str, Any]], None]  # (event, asset, 
 SUMMARY_EVENTS = {
     DagsterEventType.STEP_START,
     DagsterEventType.ASSET_MATERIALIZATION,
+    DagsterEventType.ASSET_OBSERVATION,  # a dry run's counts
     DagsterEventType.ASSET_CHECK_EVALUATION,
     DagsterEventType.STEP_FAILURE,
 }
@@ -61,6 +62,11 @@ class ImportSummary:
     def counts(self) -> dict[str, dict[str, int]]:
         """Per asset: inserted/updated/unchanged/stale/deactivated/rejected."""
         return {name: {c: a.count(c) for c in COUNT_NAMES} for name, a in self.assets.items()}
+
+
+def _asset_of_step(step_key: str | None) -> str:
+    """The asset a step is about: the dry-run job's op ``<asset>_dry_run`` stands for ``<asset>``."""
+    return (step_key or "").removesuffix("_dry_run")
 
 
 def _raw(value: Any) -> Any:
@@ -116,12 +122,15 @@ class RunEvents:
         kind = event.event_type
         if kind == DagsterEventType.ASSET_MATERIALIZATION:
             self._materialised(event)
+        elif kind == DagsterEventType.ASSET_OBSERVATION:
+            self._observed(event)
         elif kind == DagsterEventType.ASSET_CHECK_EVALUATION:
             self._check(event)
         elif kind == DagsterEventType.STEP_FAILURE:
             self._failed(event)
-        elif kind == DagsterEventType.STEP_START and self.live and event.step_key in self.summary.assets:
-            self._report("start", event.step_key, {"key": self.summary.key})
+        elif kind == DagsterEventType.STEP_START and self.live:
+            if _asset_of_step(event.step_key) in self.summary.assets:
+                self._report("start", _asset_of_step(event.step_key), {"key": self.summary.key})
 
     def _materialised(self, event: DagsterEvent) -> None:
         mat = event.step_materialization_data.materialization
@@ -136,6 +145,13 @@ class RunEvents:
             }
             self._report("done", name, details)
 
+    def _observed(self, event: DagsterEvent) -> None:
+        """A dry run's asset: its counts come as an observation (rolled back, never materialised)."""
+        observation = event.asset_observation_data.asset_observation
+        name = observation.asset_key.path[-1]
+        meta = {k: _raw(v) for k, v in observation.metadata.items()}
+        self.summary.assets[name] = AssetSummary(name, "success", meta)
+
     def _check(self, event: DagsterEvent) -> None:
         ev = event.asset_check_evaluation_data
         self.summary.checks.append(
@@ -149,7 +165,7 @@ class RunEvents:
         )
 
     def _failed(self, event: DagsterEvent) -> None:
-        step = event.step_key or ""
+        step = _asset_of_step(event.step_key)
         message = _failure_message(event)
         summary = self.summary
         summary.error = summary.error or f"{step}: {message}"

@@ -86,6 +86,14 @@ def written_count(store: CatalogStore, table: str, key: str) -> int:
         )
 
 
+def table_rows(store: CatalogStore, table: str) -> int:
+    """Rows of ``table`` (only the active ones when it has deletion marks)."""
+    target = store.tables[table]
+    with store.engine.connect() as conn:
+        query = sa.select(sa.func.count()).select_from(target).where(_active_filter(target))
+        return int(conn.execute(query).scalar_one())
+
+
 def negative_count(store: CatalogStore, table: str, column: str, key: str | None) -> tuple[int, list[str]]:
     target = store.tables[table]
     cond = target.c[column] < 0

@@ -26,6 +26,11 @@ SQLITE_BATCH = 5_000
 _temp_numbers = itertools.count()
 
 
+def temp_table_name(prefix: str, table: str) -> str:
+    """A TEMP table name unique in this process (``onec_<prefix>_<table>_<n>``)."""
+    return f"onec_{prefix}_{table}_{next(_temp_numbers)}"
+
+
 def quote(name: str) -> str:
     return f'"{name}"'
 

@@ -59,6 +59,14 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY = 10_000
 
 
+class ChangeObserver(Protocol):
+    """Sees every staged entity after its classification, before it is written (``store/changes.py``)."""
+
+    def before_upsert(
+        self, spec: rows.EntitySpec, dedup: str, target: str, found: apply.Classified
+    ) -> None: ...
+
+
 class TableSource(Protocol):
     """What a transaction needs of its store (:class:`~onec_pipeline.store.CatalogStore`)."""
 
@@ -126,6 +134,7 @@ class Transaction:
         )
         self._finished = False
         self._locked = False
+        self.changes: ChangeObserver | None = None  # what the upload changes (store/changes.py), optional
         if self.pg:
             self.db.execute_sql("SET LOCAL work_mem = '256MB'")
 
@@ -287,6 +296,8 @@ class Transaction:
         result.updated += found.updated
         result.stale += found.stale
         result.unchanged += found.unchanged
+        if self.changes is not None:
+            self.changes.before_upsert(spec, dedup, target, found)
         # Nothing newer: no statement at all (ON CONFLICT … WHERE false would still lock every row).
         if found.inserted or found.rewrite:
             self._upsert(spec, dedup, target, found)

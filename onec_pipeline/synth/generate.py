@@ -94,9 +94,12 @@ def expected_counts(**kwargs: Any) -> dict[str, int]:
     return count_records(make_spec(**kwargs))
 
 
-def generate_demo_upload(out_dir: str | os.PathLike[str]) -> GeneratedUpload:
+def generate_demo_upload(
+    out_dir: str | os.PathLike[str], *, exported_at: datetime | None = None
+) -> GeneratedUpload:
     """A small, realistic UT 11 split package for the demo: nested groups, goods with properties, offers with
-    characteristics, 3 price types, 4 warehouses and 25 customers, laid out in sub-folders like 1C's zip."""
+    characteristics, 3 price types, 4 warehouses and 25 customers, laid out in sub-folders like 1C's zip.
+    ``exported_at``: the export time of its first file (default ``DEFAULT_EXPORTED_AT``)."""
     return generate_upload(
         out_dir,
         offers=240,
@@ -108,4 +111,5 @@ def generate_demo_upload(out_dir: str | os.PathLike[str]) -> GeneratedUpload:
         layout="package",
         seed=2026,
         subfolders=True,
+        exported_at=exported_at,
     )

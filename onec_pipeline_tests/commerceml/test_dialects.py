@@ -807,7 +807,7 @@ def test_stats_seconds_exclude_the_consumer(classic, monkeypatch):
     A fake clock only advances while the consumer holds a record, so the reader's share is exactly 0."""
     import types
 
-    import onec_pipeline.commerceml.reader as reader_mod
+    import onec_pipeline.commerceml.reader.stream as reader_mod
 
     now = [0.0]
     monkeypatch.setattr(reader_mod, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))

@@ -68,7 +68,7 @@ def test_hostile_doctype_refused(tmp_path, text, needle):
 def test_entities_beyond_the_sniffed_prolog_are_caught_by_libxml2_docinfo(tmp_path, monkeypatch):
     """Second line of defence: if the raw prolog check is bypassed, the parser's docinfo still refuses."""
     import onec_pipeline.commerceml.header as header_mod
-    import onec_pipeline.commerceml.reader as reader_mod
+    import onec_pipeline.commerceml.reader.stream as reader_mod
 
     monkeypatch.setattr(header_mod, "check_prolog", lambda head, file: None)
     monkeypatch.setattr(reader_mod, "check_prolog", lambda head, file: None)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from lxml import etree
 
 from onec_pipeline.commerceml import Entity, ReadStats, discover_upload, read_upload
-from onec_pipeline.commerceml.reader import _PURGE_EVERY
+from onec_pipeline.commerceml.reader.offers import PURGE_EVERY
 from onec_pipeline.commerceml.records import Source
 from onec_pipeline.commerceml.values import normalise_currency
 from onec_pipeline.synth import generate_upload
@@ -60,7 +60,7 @@ def _naive(path, kind: str) -> list[tuple]:
 
 
 def test_synthetic_prices_and_rests_match_a_naive_reading(tmp_path):
-    offers = _PURGE_EVERY * 2 + 37  # several sibling purges, and a partial batch at the end
+    offers = PURGE_EVERY * 2 + 37  # several sibling purges, and a partial batch at the end
     generate_upload(tmp_path, offers=offers, layout="package", sections={"prices", "rests"}, bom=False)
     upload = discover_upload(tmp_path)
     for kind, entity in (("prices", Entity.PRICES), ("rests", Entity.RESTS)):

@@ -7,16 +7,13 @@ The expected numbers come from a plain, non-streaming lxml parse done here with 
 from __future__ import annotations
 
 import functools
-import json
 import zipfile
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from lxml import etree
 
-from onec_pipeline.cli.inspect_cmd import inspect_cmd
 from onec_pipeline.commerceml import Entity, FileKind, ReadStats, Reject, discover_upload, read_upload
 from onec_pipeline_tests.conftest import sample_uploads
 
@@ -203,19 +200,3 @@ def test_zip_upload_reads_like_the_directory(samples_dir, tmp_path: Path, name: 
     assert zipped.is_zip and zipped.other_files == 1
     assert [h.path for h in zipped.files] == [h.path for h in discover_upload(source).files]
     assert list(read_upload(zipped, set(Entity))) == from_dir
-
-
-@pytest.mark.parametrize("upload_dir", UPLOADS, ids=IDS)
-def test_inspect_cli_on_every_sample(samples_dir, upload_dir: Path):
-    result = CliRunner().invoke(inspect_cmd, [str(upload_dir), "--json"])
-    assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
-    expected = expected_counts(upload_dir)
-    totals = report["totals"]["counts"]
-    assert totals.get("goods", 0) == expected["goods"]
-    assert totals.get("prices", 0) == expected["prices"]
-    assert totals.get("offers", 0) == expected["offers"]
-    assert len(report["files"]) == len(list(upload_dir.rglob("*.xml")))
-    table = CliRunner().invoke(inspect_cmd, [str(upload_dir)])
-    assert table.exit_code == 0, table.output
-    assert "upload totals" in table.output

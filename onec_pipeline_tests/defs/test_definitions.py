@@ -79,7 +79,7 @@ def test_definitions_shape():
     checks = {k.name: graph.get_check_spec(k) for k in graph.asset_check_keys}
     assert checks["prices_not_negative"].blocking
     assert checks["goods_rejects"].blocking and checks["offers_rejects"].blocking
-    assert not checks["rests_not_negative"].blocking
+    assert not checks["rests_negative_stock"].blocking
     assert not checks["offers_references"].blocking
 
 

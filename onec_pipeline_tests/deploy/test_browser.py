@@ -3,7 +3,10 @@
 Starts the real ``onec-pipeline demo`` command (which seeds a generated upload and execs ``dagster dev``)
 on free local ports in a temporary ONEC_HOME, waits until the upload sensor's run has finished
 successfully (polling the webserver's GraphQL API), then drives headless Debian Chromium through
-Playwright to the asset lineage graph and the run page, and saves screenshots.
+Playwright to the asset lineage graph and the run page, and saves screenshots. Then (issue 17): the
+catalog summary refreshed after the import (its metadata, and a plot on its Plots tab), the sensor run's
+job name in the Runs list, and a dry run launched like the launchpad does — tagged in the Runs list, its
+counts an observation, the asset's latest materialisation still the sensor's run.
 
 Skips where /usr/bin/chromium does not exist, except under CI=true (``.ci/run`` installs it).
 Never downloads a browser.
@@ -42,6 +45,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ASSETS = ("groups", "goods", "offers", "prices", "rests", "customers")
+LOCATION = {"repositoryLocationName": "onec_pipeline", "repositoryName": "__repository__"}
 RUN_DEADLINE_SECONDS = 300  # measured 165 s and 204 s from start to the finished run (2 cores, load 8-10)
 UI_TIMEOUT_MS = 60_000
 
@@ -67,16 +71,35 @@ query DemoSensor {
 """
 
 
+LAUNCH = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+  }
+}
+"""
+MATERIALIZATIONS = """
+query Materializations($path: [String!]!) {
+  assetOrError(assetKey: {path: $path}) {
+    ... on Asset { assetMaterializations(limit: 5) { runId } assetObservations(limit: 5) { runId } }
+  }
+}
+"""
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _graphql(base: str, query: str) -> dict:
+def _graphql(base: str, query: str, variables: dict | None = None) -> dict:
     request = urllib.request.Request(
         f"{base}/graphql",
-        data=json.dumps({"query": query}).encode(),
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -115,6 +138,40 @@ def _wait_for_sensor_run(base: str, proc: subprocess.Popen, log: Path) -> dict:
                 _fail_on_sensor_error(base, log)
         time.sleep(2)
     pytest.fail(f"no successful sensor run within {RUN_DEADLINE_SECONDS}s ({last}):\n{_tail(log)}")
+
+
+def _runs(base: str) -> list[dict]:
+    return _graphql(base, RUNS_QUERY).get("data", {}).get("runsOrError", {}).get("results") or []
+
+
+def _wait_for_run(base: str, proc: subprocess.Popen, log: Path, job: str, what: str) -> dict:
+    """The newest run of ``job`` once it succeeded (bounded; fails fast when it fails)."""
+    deadline = time.monotonic() + RUN_DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the demo exited with {proc.returncode}:\n{_tail(log)}")
+        runs = [r for r in _runs(base) if r["jobName"] == job]
+        if runs and runs[0]["status"] in ("FAILURE", "CANCELED"):
+            pytest.fail(f"{what}: run {runs[0]['runId']} ended {runs[0]['status']}:\n{_tail(log)}")
+        if runs and runs[0]["status"] == "SUCCESS":
+            return runs[0]
+        time.sleep(2)
+    pytest.fail(f"{what}: no successful {job} run within {RUN_DEADLINE_SECONDS}s:\n{_tail(log)}")
+
+
+def _launch(base: str, job: str, tags: dict[str, str]) -> str:
+    params = {
+        "selector": {**LOCATION, "jobName": job},
+        "runConfigData": {},
+        "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
+    }
+    answer = _graphql(base, LAUNCH, {"params": params})["data"]["launchRun"]
+    assert answer["__typename"] == "LaunchRunSuccess", answer
+    return answer["run"]["runId"]
+
+
+def _materializations(base: str, asset: str) -> dict:
+    return _graphql(base, MATERIALIZATIONS, {"path": [asset]})["data"]["assetOrError"]
 
 
 def _fail_on_sensor_error(base: str, log: Path) -> None:
@@ -195,7 +252,9 @@ def test_demo_ui_shows_the_imported_upload(chromium, tmp_path):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
             try:
-                page = browser.new_page(viewport={"width": 1600, "height": 1000})
+                # wide enough that the zoomed-to-fit graph (seven catalog assets since catalog_summary) still
+                # draws its nodes' details
+                page = browser.new_page(viewport={"width": 2400, "height": 1400})
                 page.set_default_timeout(UI_TIMEOUT_MS)
 
                 # the asset lineage graph, groups expanded: every asset is a node, materialised
@@ -206,9 +265,9 @@ def test_demo_ui_shows_the_imported_upload(chromium, tmp_path):
                 page.get_by_text("Expand all groups").locator("visible=true").first.click()
                 for name in ASSETS:
                     expect(page.get_by_text(name, exact=True).locator("visible=true").first).to_be_visible()
+                page.screenshot(path=str(shots / "asset-graph.png"))
                 filled = page.get_by_text("100% filled").locator("visible=true")
                 expect(filled).to_have_count(len(ASSETS))  # one partition each, materialised
-                page.screenshot(path=str(shots / "asset-graph.png"))
 
                 # the run page: the sensor's run of the upload, successful, six assets
                 page.goto(f"{base}/runs/{run['runId']}", wait_until="domcontentloaded")
@@ -221,7 +280,68 @@ def test_demo_ui_shows_the_imported_upload(chromium, tmp_path):
                 page.screenshot(path=str(shots / "run.png"))
             finally:
                 browser.close()
-        print(f"\nscreenshots: {shots / 'asset-graph.png'} {shots / 'run.png'}")
+        _check_operator_views(base, proc, log, run, chromium, shots)
+        print(f"\nscreenshots: {sorted(str(p) for p in shots.glob('*.png'))}")
     finally:
         _stop(proc)
         shutil.copyfile(log, shots / "demo.log")  # kept beside the screenshots for a failed run
+
+
+def _check_operator_views(base: str, proc, log: Path, run: dict, chromium: Path, shots: Path) -> None:
+    """Issue 17 in the UI: the catalog summary (metadata and a plot), the sensor run's job name, a dry run."""
+    from playwright.sync_api import expect, sync_playwright
+
+    key = next(t["value"] for t in run["tags"] if t["key"] == "onec/upload")
+    assert run["jobName"] == "import_upload"  # a sensor run an operator recognises, not __ASSET_JOB
+    # the summary is refreshed after the import (sensor catalog_summary_after_imports); a second
+    # materialisation (the nightly audit's job, launched now) gives its plots two points
+    _wait_for_run(base, proc, log, "refresh_catalog_summary", "summary after the import")
+    _launch(base, "catalog_audit", {})
+    _wait_for_run(base, proc, log, "catalog_audit", "the audit")
+    # a dry run of the imported upload, launched as the launchpad does (defaults: no config)
+    dry_id = _launch(base, "dry_run_upload", {"dagster/partition": key})
+    dry = _wait_for_run(base, proc, log, "dry_run_upload", "the dry run")
+    assert dry["runId"] == dry_id
+    assert {"key": "onec/dry_run", "value": "true"} in dry["tags"]
+    goods = _materializations(base, "goods")
+    assert goods["assetMaterializations"][0]["runId"] == run["runId"]  # still the sensor's run
+    assert dry_id in {o["runId"] for o in goods["assetObservations"]}  # the dry run observed it
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.set_default_timeout(UI_TIMEOUT_MS)
+
+            # the catalog summary's latest materialisation: its numbers and tables
+            page.goto(f"{base}/assets/catalog_summary", wait_until="domcontentloaded")
+            _dismiss_welcome_dialog(page)
+            for name in ("goods_active", "offers_out_of_stock", "overview"):
+                expect(page.get_by_text(name, exact=True).first).to_be_visible()
+            page.screenshot(path=str(shots / "catalog-summary.png"), full_page=True)
+            # its metadata's Plots view draws the numbers over the materialisations
+            page.get_by_text("Plots", exact=True).first.click()
+            expect(page.get_by_text("goods_active", exact=True).first).to_be_visible()
+            expect(page.locator("canvas").first).to_be_visible()
+            page.screenshot(path=str(shots / "catalog-summary-plots.png"), full_page=True)
+
+            # the Runs list: the sensor's run under its job name, the dry run under its own, tagged
+            page.goto(f"{base}/runs", wait_until="domcontentloaded")
+            expect(page.get_by_text("import_upload", exact=True).first).to_be_visible()
+            expect(page.get_by_text("dry_run_upload", exact=True).first).to_be_visible()
+            expect(page.get_by_text("onec/dry_run").first).to_be_visible()
+            page.screenshot(path=str(shots / "runs.png"), full_page=True)
+
+            # the dry run's page: observations, no materialisation (GraphQL above: goods' latest
+            # materialisation is still the sensor's run)
+            page.goto(f"{base}/runs/{dry_id}", wait_until="domcontentloaded")
+            expect(page.get_by_text("dry_run_upload").first).to_be_visible()
+            expect(page.get_by_text("ASSET_OBSERVATION", exact=True).first).to_be_visible()
+            expect(page.get_by_text("RUN_SUCCESS", exact=True).first).to_be_visible()
+            expect(page.get_by_text("ASSET_MATERIALIZATION", exact=True)).to_have_count(0)
+            page.screenshot(path=str(shots / "dry-run.png"), full_page=True)
+            page.goto(f"{base}/assets/goods", wait_until="domcontentloaded")
+            expect(page.get_by_text("Latest materialization").first).to_be_visible()
+            page.screenshot(path=str(shots / "goods-latest-materialization.png"), full_page=True)
+        finally:
+            browser.close()

@@ -23,12 +23,14 @@ from dagster import (
 from onec_pipeline.commerceml import Entity, ReadStats, Upload, read_upload
 from onec_pipeline.store import CatalogStore, LoadResult, UploadRef
 from onec_pipeline.store.audit import catalog_is_empty
+from onec_pipeline.store.changes import ChangeCapture, ChangeReport
 
-from ..constants import ASSET_ENTITIES, CATALOG_ENTITIES, CATALOG_GROUP, COUNT_NAMES, POOL
+from ..constants import ASSET_ENTITIES, CATALOG_ENTITIES, CATALOG_GROUP, COUNT_NAMES, POOL, format_count
 from ..importing import (
     ImportConfig,
     Metadata,
     RecordCounter,
+    changes_metadata,
     full_export_text,
     nothing_to_load,
     open_archived_upload,
@@ -52,7 +54,9 @@ def _result_counts(results: Mapping[Entity, LoadResult]) -> dict[str, int]:
 def _per_entity_markdown(results: Mapping[Entity, LoadResult]) -> str:
     rows = ["| entity | " + " | ".join(RESULT_FIELDS) + " |", "|---" * (len(RESULT_FIELDS) + 1) + "|"]
     for entity, res in sorted(results.items(), key=lambda kv: str(kv[0])):
-        rows.append(f"| {entity} | " + " | ".join(str(getattr(res, c, 0)) for c in RESULT_FIELDS) + " |")
+        rows.append(
+            f"| {entity} | " + " | ".join(format_count(getattr(res, c, 0) or 0) for c in RESULT_FIELDS) + " |"
+        )
     return "\n".join(rows)
 
 
@@ -114,17 +118,21 @@ def _load(
     config: ImportConfig,
     counter: RecordCounter,
     log: logging.Logger,
-) -> tuple[dict[Entity, LoadResult], float]:
-    """One transaction: stream the records in and record the upload applied; (results, reader seconds).
-    Waits (for another import's load lock, for a lock another session holds) are reported to ``log``."""
+) -> tuple[dict[Entity, LoadResult], float, ChangeReport]:
+    """One transaction: stream the records in and record the upload applied; (results, reader seconds,
+    what the upload changed). Waits (for another import's load lock, for a lock another session holds) are
+    reported to ``log``."""
     stats = ReadStats()
     with store.transaction(
         ref, dry_run=config.dry_run, allow_mass_deactivation=config.allow_mass_deactivation, log=log
     ) as tx:
+        capture = ChangeCapture.attach(tx)
         loaded = tx.load(counter.wrap(read_upload(upload, present, stats)))
         if not config.dry_run:
             tx.record_applied({str(e): (loaded[e].rows if e in loaded else 0) for e in present})
-    return tx.results, stats.seconds  # final counts: deactivations are filled in when the block ends
+        tx.finish()  # full-export deactivation now, so that the report can list what it deactivated
+        changes = capture.finish()
+    return tx.results, stats.seconds, changes
 
 
 def run_asset_import(
@@ -152,10 +160,10 @@ def run_asset_import(
 
     full = frozenset(e for e in present if upload.is_full(e))
     ref = UploadRef(key=key, exported_at=upload.exported_at, full=full)
-    counter = RecordCounter(log, asset_name, key, progress)
+    counter = RecordCounter(log, asset_name, key, progress, meter=upload.meter)
     progress.start(asset_name, key)
     started = time.perf_counter()
-    results, parse_seconds = _load(store, ref, upload, present, config, counter, log)
+    results, parse_seconds, changes = _load(store, ref, upload, present, config, counter, log)
     seconds = time.perf_counter() - started
     counts = _result_counts(results)
     metadata["has_data"] = MetadataValue.bool(True)
@@ -165,10 +173,10 @@ def run_asset_import(
     metadata["per_entity"] = MetadataValue.md(_per_entity_markdown(results))
     metadata["full_entities"] = full_export_text(full)
     metadata.update(timing_metadata(counter.count, seconds, parse_seconds))
+    metadata.update(changes_metadata(asset_name, changes))
+    done = ", ".join(f"{format_count(counts[name])} {name}" for name in COUNT_NAMES)
     log.info(
-        f"{asset_name} [{key}]: {counter.count:,} records in {seconds:.2f}s "
-        f"({counts['inserted']} inserted, {counts['updated']} updated, {counts['unchanged']} unchanged, "
-        f"{counts['stale']} stale, {counts['deactivated']} deactivated, {counts['rejected']} rejected)"
+        f"{asset_name} [{key}]: {format_count(counter.count)} records in {seconds:.2f}s ({done})"
         + (" [dry run: rolled back]" if config.dry_run else "")
     )
     progress.done(asset_name, records=counter.count, seconds=seconds, has_data=True, **counts)

@@ -13,7 +13,9 @@ the asset's own transaction is already committed):
   loading prices/stock on top of it would load garbage.
 * negative prices: ERROR and blocking (a negative price is never valid; prices is a leaf, so blocking
   fails the run loudly rather than stopping other assets).
-* negative stock: WARN, not blocking (1C allows negative stock).
+* negative stock (``rests_negative_stock``): 1C allows it (goods sold before their receipt is posted), so
+  the check passes and says how many rows are negative; it warns (not blocking) only when more than
+  ``NEGATIVE_STOCK_WARN_SHARE`` of the rows are negative, which means a broken export rather than trade.
 * share of rows deactivated by this upload: WARN above 20 %, not blocking: the store already refuses a
   full export deactivating more than its threshold unless ``allow_mass_deactivation`` is set, so a big
   share here was either allowed on purpose or is below the threshold.
@@ -40,15 +42,17 @@ from onec_pipeline.store.audit import (
     negative_count,
     orphans,
     reject_count,
+    table_rows,
     written_count,
 )
 
-from ..constants import ASSET_ENTITIES, CATALOG_ASSETS
+from ..constants import ASSET_ENTITIES, CATALOG_ASSETS, format_count
 
 REJECT_BLOCK_SHARE = 0.5
 DEACTIVATION_WARN_SHARE = 0.2
 BLOCKING_REJECTS = ("goods", "offers")
-NEGATIVE = {"prices": "prices", "rests": "rests"}  # asset -> table whose value must not be negative
+NEGATIVE = {"prices": "prices", "rests": "rests"}  # asset -> table checked for negative values
+NEGATIVE_STOCK_WARN_SHARE = 0.05  # negative stock rows beyond this share: a warning
 DEACTIVATION = ("goods", "offers")
 
 
@@ -64,9 +68,15 @@ def integrity_result(store: CatalogStore, asset_name: str, key: str | None) -> A
         found[f"{ref.child}.{ref.column}→{ref.parent}"] = n
         samples[f"{ref.child}.{ref.column}"] = sample
     total = sum(found.values())
+    scope = f"upload {key}" if key else "the catalog"
+    missing = ", ".join(f"{format_count(n)} {name}" for name, n in found.items() if n)
     return AssetCheckResult(
         passed=total == 0,
         severity=AssetCheckSeverity.WARN,
+        description=f"{format_count(total)} missing references in {scope} ({missing}): kept, they resolve "
+        f"when the missing rows arrive"
+        if total
+        else f"every reference of {asset_name} in {scope} resolves",
         metadata={
             "scope": MetadataValue.text(f"upload {key}" if key else "whole catalog"),
             "missing_references": MetadataValue.int(total),
@@ -85,6 +95,13 @@ def rejects_result(store: CatalogStore, asset_name: str, key: str) -> AssetCheck
     return AssetCheckResult(
         passed=rejected == 0,
         severity=AssetCheckSeverity.ERROR if error else AssetCheckSeverity.WARN,
+        description=(
+            f"{format_count(rejected)} {asset_name} records of upload {key} rejected"
+            + (f" ({share:.1%}: more than {REJECT_BLOCK_SHARE:.0%}, the file is unusable)" if error else "")
+            + ": see the rejects table"
+            if rejected
+            else f"no {asset_name} record of upload {key} rejected"
+        ),
         metadata={
             "upload_key": MetadataValue.text(key),
             "rejected": MetadataValue.int(rejected),
@@ -94,12 +111,41 @@ def rejects_result(store: CatalogStore, asset_name: str, key: str) -> AssetCheck
 
 
 def negative_result(store: CatalogStore, table: str, key: str | None) -> AssetCheckResult:
+    """Prices: any negative price is an error. Stock: negative rows are normal in 1C; a warning only above
+    ``NEGATIVE_STOCK_WARN_SHARE`` of the rows (written by upload ``key``, or of the catalog)."""
     is_price = table == "prices"
     n, sample = negative_count(store, table, "price" if is_price else "quantity", key)
+    scope = f"upload {key}" if key else "the catalog"
+    metadata: dict[str, MetadataValue] = {
+        "negative_rows": MetadataValue.int(n),
+        "sample_offer_ids": MetadataValue.json(sample),
+    }
+    if is_price:
+        return AssetCheckResult(
+            passed=n == 0,
+            severity=AssetCheckSeverity.ERROR,
+            description=f"{format_count(n)} negative prices in {scope}"
+            if n
+            else f"no negative price in {scope}",
+            metadata=metadata,
+        )
+    rows = written_count(store, table, key) if key else table_rows(store, table)
+    share = n / rows if rows else 0.0
+    metadata["rows"] = MetadataValue.int(rows)
+    metadata["negative_share"] = MetadataValue.float(round(share, 4))
+    unusual = share > NEGATIVE_STOCK_WARN_SHARE
     return AssetCheckResult(
-        passed=n == 0,
-        severity=AssetCheckSeverity.ERROR if is_price else AssetCheckSeverity.WARN,
-        metadata={"negative_rows": MetadataValue.int(n), "sample_offer_ids": MetadataValue.json(sample)},
+        passed=not unusual,
+        severity=AssetCheckSeverity.WARN,
+        description=(
+            f"{format_count(n)} of {format_count(rows)} stock rows in {scope} are negative ({share:.1%}): "
+            + (
+                f"more than {NEGATIVE_STOCK_WARN_SHARE:.0%}, check the export"
+                if unusual
+                else "1C allows negative stock"
+            )
+        ),
+        metadata=metadata,
     )
 
 
@@ -109,6 +155,8 @@ def deactivation_result(store: CatalogStore, table: str, key: str) -> AssetCheck
     return AssetCheckResult(
         passed=share <= DEACTIVATION_WARN_SHARE,
         severity=AssetCheckSeverity.WARN,
+        description=f"upload {key} deactivated {format_count(deactivated)} of {format_count(total)} "
+        f"{table} rows ({share:.1%}; warns above {DEACTIVATION_WARN_SHARE:.0%})",
         metadata={
             "deactivated": MetadataValue.int(deactivated),
             "rows": MetadataValue.int(total),
@@ -146,7 +194,12 @@ def upload_check_specs(asset_name: str) -> list[AssetCheckSpec]:
     if asset_name == "prices":
         spec("prices_not_negative", True, "No negative prices in this upload (error, blocking).")
     if asset_name == "rests":
-        spec("rests_not_negative", False, "Negative stock in this upload (1C allows it: warning only).")
+        spec(
+            "rests_negative_stock",
+            False,
+            "Negative stock in this upload: 1C allows it (passes, with the count); warns above "
+            f"{NEGATIVE_STOCK_WARN_SHARE:.0%} of the rows.",
+        )
     if asset_name in DEACTIVATION:
         # the store's mass-deactivation guard already decides; this only reports the share
         spec(f"{asset_name}_deactivated_share", False, f"Share of {asset_name} rows this upload deactivated.")
@@ -158,7 +211,7 @@ def _upload_result(store: CatalogStore, asset_name: str, check_name: str, key: s
         return integrity_result(store, asset_name, key)
     if check_name.endswith("_rejects"):
         return rejects_result(store, asset_name, key)
-    if check_name.endswith("_not_negative"):
+    if check_name in ("prices_not_negative", "rests_negative_stock"):
         return negative_result(store, NEGATIVE[asset_name], key)
     return deactivation_result(store, asset_name, key)
 
@@ -174,6 +227,7 @@ def evaluate_upload_checks(asset_name: str, store: CatalogStore, key: str) -> li
                 check_name=spec.name,
                 passed=result.passed,
                 severity=result.severity,
+                description=result.description,
                 metadata=result.metadata,
             )
         )

@@ -30,7 +30,7 @@ from onec_pipeline.settings import Settings
 from onec_pipeline.store import UploadRef
 from onec_pipeline.store.customers import counts_in_transaction, export_to_outbox, import_in_transaction
 
-from ..constants import COUNT_NAMES, CUSTOMERS_GROUP, POOL
+from ..constants import COUNT_NAMES, CUSTOMERS_GROUP, POOL, format_count
 from ..importing import (
     ImportConfig,
     Metadata,
@@ -96,7 +96,7 @@ def run_customers_import(
     full = frozenset({Entity.CUSTOMERS} if upload.is_full(Entity.CUSTOMERS) else ())
     ref = UploadRef(key=key, exported_at=upload.exported_at, full=full)
     stats = ReadStats()
-    counter = RecordCounter(log, "customers", key, progress)
+    counter = RecordCounter(log, "customers", key, progress, meter=upload.meter)
     contragents = _Contragents(counter.wrap(read_upload(upload, {Entity.CUSTOMERS}, stats)))
     progress.start("customers", key)
     started = time.perf_counter()
@@ -114,9 +114,11 @@ def run_customers_import(
     metadata["full_entities"] = full_export_text(full)
     metadata.update(timing_metadata(counter.count, seconds, stats.seconds))
     log.info(
-        f"customers [{key}]: {counter.count:,} records in {seconds:.2f}s ({result.inserted} inserted, "
-        f"{result.updated} updated, {result.unchanged} unchanged, {result.stale} stale, "
-        f"{result.conflicts} new conflicts, {result.flagged} with invalid values, {rejected} rejected"
+        f"customers [{key}]: {format_count(counter.count)} records in {seconds:.2f}s "
+        f"({format_count(result.inserted)} inserted, {format_count(result.updated)} updated, "
+        f"{format_count(result.unchanged)} unchanged, {format_count(result.stale)} stale, "
+        f"{format_count(result.conflicts)} new conflicts, {format_count(result.flagged)} with invalid values, "
+        f"{format_count(rejected)} rejected"
         + (", replay" if result.replay else "")
         + ")"
         + (" [dry run: rolled back]" if config.dry_run else "")

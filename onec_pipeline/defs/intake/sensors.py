@@ -6,8 +6,18 @@ and keeps it in the manifest), selects the assets whose data the upload holds fr
 returns a ``SensorResult`` with the new partitions and one ``RunRequest`` per upload (run key = upload key,
 so a tick replayed after a crash never runs twice).
 
-The cursor is JSON ``{"pending": {upload name: fingerprint}, "failed": {...}}`` holding only what is in
-the incoming directory now: it never grows with history.
+The runs are runs of the job ``import_upload`` (each selecting the assets its upload holds), so the Runs
+list and the Overview name them.
+
+Stuck uploads: an upload that stays incomplete (no ``.ready``, an XML file without its closing root tag,
+a ``.part`` file…) and unchanged for ``ONEC_STUCK_SECONDS`` (default 30 min; measured from the tick that
+first saw it in that state, not from file mtimes, which copies may preserve) gets one run of the job
+``stuck_upload``, whose step fails with the reason: a failed run in the Runs list that alert rules catch,
+instead of grey "skipped" ticks for ever. Once per state: the cursor remembers its fingerprint.
+
+The cursor is JSON ``{"pending": {upload name: "fingerprint first-seen"}, "failed": {...}}`` (plus
+``"stuck"``: the uploads reported, while they are) holding only what is in the incoming directory now: it
+never grows with history. ``first-seen`` is when a tick first saw the pending upload in that state.
 
 Recovery: a tick that dies between archiving and returning its result (process killed, evaluation timeout)
 leaves an archived upload without a partition; the next ticks find it by listing the archive and re-offer it.
@@ -22,7 +32,6 @@ from pathlib import Path
 
 from dagster import (
     AssetKey,
-    AssetSelection,
     DefaultSensorStatus,
     RunRequest,
     SensorEvaluationContext,
@@ -33,14 +42,21 @@ from dagster import (
 
 from onec_pipeline import intake
 
-from ..constants import IMPORT_ASSETS, assets_for_upload, upload_tags
+from ..constants import INCOMING_TAG, assets_for_upload, upload_tags
 from ..partitions import UPLOADS_PARTITIONS_NAME, uploads_partitions
 from ..resources import UploadDirs
 from ..selection import upload_check_keys_for
+from .jobs import STUCK_JOB, STUCK_TAG, import_upload, stuck_upload
 
 RECOVERY_WINDOW_SECONDS = 24 * 3600
 MAX_UPLOADS_PER_TICK = 20  # the rest waits for the next tick (the evaluation times out after 60 s)
 TICK_BUDGET_SECONDS = 30.0
+IMPORT_JOB = "import_upload"  # the job of the sensor's runs (named in the Runs list)
+
+
+def asset_names(request: RunRequest) -> str:
+    """The assets a run request selects, as names (``groups, goods``), for logs and notes."""
+    return ", ".join(key.path[-1] for key in request.asset_selection or []) or "every asset"
 
 
 def run_request_for(key: str, archived_path: Path, manifest: intake.Manifest | None) -> RunRequest | None:
@@ -52,6 +68,7 @@ def run_request_for(key: str, archived_path: Path, manifest: intake.Manifest | N
     source = manifest.source if manifest else ""
     return RunRequest(
         run_key=key,
+        job_name=IMPORT_JOB,
         partition_key=key,
         asset_selection=[AssetKey(name) for name in selected],
         # the per-upload checks of those assets only (the catalog-wide audit checks are not partitioned)
@@ -71,7 +88,10 @@ def _request_or_plain(
         if log:
             log.error(f"upload {key}: cannot read headers: {exc}")
         return RunRequest(
-            run_key=key, partition_key=key, tags=upload_tags(key, manifest.source if manifest else "")
+            run_key=key,
+            job_name=IMPORT_JOB,
+            partition_key=key,
+            tags=upload_tags(key, manifest.source if manifest else ""),
         )
 
 
@@ -84,6 +104,8 @@ class _Tick:
     pending: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     requests: list[RunRequest] = field(default_factory=list)
+    since: dict[str, float] = field(default_factory=dict)  # pending upload -> first seen in this state
+    stuck: dict[str, str] = field(default_factory=dict)  # upload name -> fingerprint reported stuck
     new_keys: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     archived: int = 0
@@ -118,7 +140,7 @@ def _archive_one(
         return
     tick.requests.append(request)
     if log:
-        log.info(f"upload {upload.name} archived as {key}: assets {request.asset_selection}")
+        log.info(f"upload {upload.name} archived as {key}: assets {asset_names(request)}")
 
 
 def evaluate_uploads(
@@ -130,11 +152,15 @@ def evaluate_uploads(
     known_partitions: set[str],
     now: float | None = None,
     log: logging.Logger | None = None,
+    stuck_seconds: float | None = None,
 ) -> tuple[list[RunRequest], list[str], str, list[str]]:
-    """The sensor's logic without Dagster's context: (run requests, new partition keys, cursor, notes)."""
+    """The sensor's logic without Dagster's context: (run requests, new partition keys, cursor, notes).
+    ``stuck_seconds``: report uploads incomplete and unchanged that long (None: never)."""
     state = json.loads(cursor) if cursor else {}
-    pending: dict[str, str] = state.get("pending", {})
+    pending_state: dict[str, str] = state.get("pending", {})
+    pending = {name: value.partition(" ")[0] for name, value in pending_state.items()}
     failed: dict[str, str] = state.get("failed", {})
+    previous = _Previous(pending, _first_seen(pending_state), state.get("stuck", {}))
     now = time.time() if now is None else now
     tick = _Tick(known_partitions)
     for upload in intake.scan_incoming(import_dir):
@@ -148,14 +174,81 @@ def evaluate_uploads(
         if not verdict.complete:
             tick.pending[upload.name] = fp
             tick.notes.append(f"{upload.name}: {verdict.reason}")
+            if stuck_seconds is not None:
+                _check_stuck(tick, upload, verdict.reason, now, stuck_seconds, previous)
         elif tick.over_budget(tick.archived):
-            tick.pending[upload.name] = pending.get(upload.name, fp)  # keep its settled state for next tick
+            tick.pending[upload.name] = pending_state.get(upload.name, fp)  # keep its state for next tick
             tick.notes.append(f"{upload.name}: complete, left for the next tick")
         else:
             _archive_one(tick, upload, Path(archive_dir), log)
     _recover_orphans(tick, Path(import_dir), Path(archive_dir), now, log)
-    new_cursor = json.dumps({"pending": tick.pending, "failed": tick.failed}, sort_keys=True)
+    for name, since in tick.since.items():
+        tick.pending[name] = f"{tick.pending[name]} {since:.0f}"
+    state = {"pending": tick.pending, "failed": tick.failed}
+    if tick.stuck:
+        state["stuck"] = tick.stuck
+    new_cursor = json.dumps(state, sort_keys=True)
     return tick.requests, tick.new_keys, new_cursor, tick.notes
+
+
+def _first_seen(pending_state: dict[str, str]) -> dict[str, float]:
+    out = {}
+    for name, value in pending_state.items():
+        try:
+            out[name] = float(value.partition(" ")[2])
+        except ValueError:  # a cursor from before: no time kept
+            continue
+    return out
+
+
+@dataclass
+class _Previous:
+    """What the previous tick left in the cursor about pending uploads."""
+
+    pending: dict[str, str]
+    since: dict[str, float]
+    reported: dict[str, str]
+
+
+def _check_stuck(
+    tick: _Tick,
+    upload: intake.IncomingUpload,
+    reason: str,
+    now: float,
+    stuck_seconds: float,
+    previous: _Previous,
+) -> None:
+    """An incomplete upload seen unchanged (same fingerprint) for ``stuck_seconds`` gets one ``stuck_upload``
+    run per state."""
+    fp = upload.fingerprint
+    same = previous.pending.get(upload.name) == fp
+    unchanged_since = min(previous.since.get(upload.name, now), now) if same else now
+    tick.since[upload.name] = unchanged_since
+    unchanged = now - unchanged_since
+    if unchanged < stuck_seconds:
+        return
+    tick.stuck[upload.name] = fp
+    tick.notes[-1] = f"{upload.name}: STUCK for {unchanged / 60:,.0f} min: {reason}"
+    if previous.reported.get(upload.name) == fp:
+        return  # reported already: its failed run is in the Runs list
+    size = sum(f.size for f in upload.files)
+    config = {
+        "incoming": upload.name,
+        "path": str(upload.root),
+        "reason": reason,
+        "unchanged_seconds": round(unchanged, 1),
+        "threshold_seconds": float(stuck_seconds),
+        "files": len(upload.files),
+        "size": size,
+    }
+    tick.requests.append(
+        RunRequest(
+            run_key=f"stuck:{upload.name}:{fp}",
+            job_name=STUCK_JOB,
+            run_config={"ops": {"report_stuck_upload": {"config": config}}},
+            tags={INCOMING_TAG: upload.name[-200:], STUCK_TAG: "true"},
+        )
+    )
 
 
 def _from_incoming(manifest: intake.Manifest, import_dir: Path) -> bool:
@@ -209,7 +302,7 @@ def _recover_orphans(
     name="onec_upload_sensor",
     minimum_interval_seconds=15,
     default_status=DefaultSensorStatus.RUNNING,
-    asset_selection=AssetSelection.assets(*IMPORT_ASSETS),
+    jobs=[import_upload, stuck_upload],
     description="Archives complete 1C uploads from ONEC_IMPORT_DIR and requests one import run per upload.",
 )
 def onec_upload_sensor(
@@ -223,6 +316,7 @@ def onec_upload_sensor(
         cursor=context.cursor,
         known_partitions=known,
         log=context.log,
+        stuck_seconds=upload_dirs.stuck(),
     )
     if not requests and not new_keys:
         context.update_cursor(cursor)

@@ -37,7 +37,7 @@ def test_nightly_audit_checks_the_whole_catalog(instance, samples_dir, tmp_path)
         "prices_references_audit",
         "rests_references_audit",
         "prices_not_negative_audit",
-        "rests_not_negative_audit",
+        "rests_negative_stock_audit",
     }
     # cml-203 (CommerceML 2.03) has goods per characteristic: its offers point at plain product ids
     assert not evaluations["offers_references_audit"].passed

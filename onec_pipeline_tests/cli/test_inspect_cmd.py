@@ -1,18 +1,18 @@
-"""The inspect command on good and bad input, and the reader against the synthetic-upload generator."""
+"""The inspect command on good and bad input, and on every upload of the sample corpus."""
 
 from __future__ import annotations
 
 import json
-from collections import Counter
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from onec_pipeline.cli import main
-from onec_pipeline.commerceml import Entity, ReadStats, discover_upload, read_upload
-
-from .helpers import doc, write
-from .test_hostile import BILLION_LAUGHS
+from onec_pipeline.cli.inspect_cmd import inspect_cmd
+from onec_pipeline_tests.commerceml.helpers import doc, write
+from onec_pipeline_tests.commerceml.test_hostile import BILLION_LAUGHS
+from onec_pipeline_tests.commerceml.test_samples import IDS, UPLOADS, expected_counts
 
 
 def test_inspect_single_file_json(tmp_path):
@@ -48,23 +48,17 @@ def test_inspect_missing_path():
     assert result.exit_code != 0
 
 
-@pytest.mark.parametrize("layout", ["package", "classic"])
-def test_reader_counts_match_the_synthetic_generator(tmp_path, layout):
-    synth = pytest.importorskip("onec_pipeline.synth")
-    generated = synth.generate_upload(
-        tmp_path / layout, offers=400, customers=7, layout=layout, deleted_share=0.05, subfolders=True
-    )
-    expected = generated.counts
-    stats = ReadStats()
-    counts: Counter = Counter()
-    deleted: Counter = Counter()
-    for record in read_upload(discover_upload(tmp_path / layout), set(Entity), stats):
-        counts[record.entity] += 1
-        if getattr(record, "deleted", False):
-            deleted[record.entity] += 1
-    assert stats.rejects == 0
-    for entity in Entity:
-        assert counts[entity] == expected[entity.value], entity
-    assert deleted[Entity.GOODS] == expected["deleted_goods"]
-    assert deleted[Entity.OFFERS] == expected["deleted_offers"]
-    assert deleted[Entity.GROUPS] == expected["deleted_groups"]
+@pytest.mark.parametrize("upload_dir", UPLOADS, ids=IDS)
+def test_inspect_cli_on_every_sample(samples_dir, upload_dir: Path):
+    result = CliRunner().invoke(inspect_cmd, [str(upload_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    expected = expected_counts(upload_dir)
+    totals = report["totals"]["counts"]
+    assert totals.get("goods", 0) == expected["goods"]
+    assert totals.get("prices", 0) == expected["prices"]
+    assert totals.get("offers", 0) == expected["offers"]
+    assert len(report["files"]) == len(list(upload_dir.rglob("*.xml")))
+    table = CliRunner().invoke(inspect_cmd, [str(upload_dir)])
+    assert table.exit_code == 0, table.output
+    assert "upload totals" in table.output

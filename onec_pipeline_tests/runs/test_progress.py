@@ -1,0 +1,71 @@
+"""Progress lines carry the total, the percentage and the time left, by bytes of the files read: the events
+``run_import`` hands its caller, the run's log lines and the console line."""
+
+from __future__ import annotations
+
+from dagster import DagsterInstance
+
+from onec_pipeline import synth
+from onec_pipeline.cli.import_cmd import progress_update
+from onec_pipeline.commerceml import Entity, discover_upload
+from onec_pipeline.defs.importing import ByteMeter, RecordCounter
+from onec_pipeline.defs.resources import ImportProgress
+from onec_pipeline.runs import run_import
+
+
+def test_progress_events_by_bytes_of_the_files_read(tmp_path):
+    upload = tmp_path / "upload"
+    synth.generate_upload(upload, offers=12_000, warehouses=2, layout="package")
+    events: list[tuple[str, str, dict]] = []
+    with DagsterInstance.ephemeral() as instance:
+        summary = run_import(
+            upload,
+            database_url=f"sqlite:///{tmp_path / 'catalog.sqlite3'}",
+            archive_dir=tmp_path / "archive",
+            instance=instance,
+            log_progress=lambda event, asset, details: events.append((event, asset, details)),
+        )
+        assert summary.success, summary.error
+        lines = [
+            e.user_message
+            for e in instance.all_logs(summary.run_id)
+            if "records/s" in (e.user_message or "") and e.user_message.startswith("prices [")
+        ]
+    prices = [d for event, asset, d in events if event == "progress" and asset == "prices"]
+    assert len(prices) >= 3  # 36,000 prices: one event every 10,000 records
+    # the files the prices asset reads: prices___ and the classifier holding the price types
+    wanted = {Entity.PRICE_TYPES, Entity.PRICES}
+    prices_bytes = sum(h.size for h in discover_upload(upload).files if h.entities & wanted)
+    assert {d["total_bytes"] for d in prices} == {prices_bytes}
+    percents = [d["percent"] for d in prices]
+    assert percents == sorted(percents) and 0 < percents[0] < percents[-1] <= 100
+    assert all(d["eta_seconds"] >= 0 for d in prices)
+    # the run's own log lines say the same: "prices [key]: 10,000 records · 1.2 MB of 3.4 MB (33%) · …"
+    assert lines and all(" of " in line and "%)" in line and " left" in line for line in lines)
+    assert "10,000 records" in lines[0]
+
+
+def test_progress_line_and_console_fields():
+    meter = ByteMeter({"a.xml": 3_000_000, "b.xml": 1_000_000})
+    meter.reached("a.xml", 1_000_000)
+    meter.reached("a.xml", 500)  # a second open (the prolog check) never moves it back
+    counter = RecordCounter(None, "offers", "K", ImportProgress(), meter=meter)  # type: ignore[arg-type]
+    counter.count = 10_000
+    assert counter.line(2.0) == (
+        "offers [K]: 10,000 records · 1.0 MB of 4.0 MB (25%) · 5,000 records/s · about 6 s left"
+    )
+    update = progress_update(
+        {
+            "records": 10_000,
+            "rate": 5000.0,
+            "bytes": 1_000_000,
+            "total_bytes": 4_000_000,
+            "percent": 25.0,
+            "eta_seconds": 366,
+        }
+    )
+    assert update == {
+        "total": 4_000_000,
+        "completed": 1_000_000,
+        "detail": "10,000 records · 25% · 5,000/s · 6:06 left",
+    }
