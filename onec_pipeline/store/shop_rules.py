@@ -98,21 +98,31 @@ def brand_property_ranks(
     return ranks
 
 
+#: the Изготовитель's fields as the reader keeps them (a Контрагент shape), then the names tests and older
+#: rows may use; the first non-empty one is the brand's name / Ид
+MAKER_NAMES = ("Наименование", "ОфициальноеНаименование", "ПолноеНаименование", "name")
+MAKER_IDS = ("Ид", "id")
+
+
+def _maker(field: Callable[[str], str]) -> tuple[str, str]:
+    """SQL of the Изготовитель's name and Ид (``field``: the SQL reading one key of ``g.manufacturer``)."""
+    name = "coalesce(" + ", ".join(f"nullif(trim({field(k)}), '')" for k in MAKER_NAMES) + ")"
+    ident = "coalesce(" + ", ".join(field(k) for k in MAKER_IDS) + ")"
+    return name, ident
+
+
 def brand_statement(
     goods_ids: str | None, q: Callable[[str], str], ranks: dict[str, int], *, pg: bool
 ) -> str:
     """Recompute ``goods.brand`` / ``brand_id`` for the goods of ``goods_ids`` (a query; None: every one)."""
     scope = f"WHERE g.id IN ({goods_ids})" if goods_ids is not None else ""
     if pg:
-        maker_name, maker_id = "g.manufacturer->>'name'", "g.manufacturer->>'id'"
+        maker_name, maker_id = _maker(lambda key: f"g.manufacturer->>'{key}'")
         elements = "jsonb_array_elements(CASE WHEN jsonb_typeof(g.properties) = 'array' THEN g.properties ELSE '[]'::jsonb END) WITH ORDINALITY AS e(v, pos)"
         prop_id, value, value_id = "e.v->>'property_id'", "e.v->>'value'", "e.v->>'value_id'"
         lookup = 'p."values"->>coalesce({vid}, {val})'
     else:
-        maker_name, maker_id = (
-            "json_extract(g.manufacturer, '$.name')",
-            "json_extract(g.manufacturer, '$.id')",
-        )
+        maker_name, maker_id = _maker(lambda key: f"json_extract(g.manufacturer, '$.\"{key}\"')")
         elements = (
             "json_each(CASE WHEN json_type(g.properties) = 'array' THEN g.properties ELSE '[]' END) AS e"
         )
@@ -122,7 +132,7 @@ def brand_statement(
     pos = "e.pos" if pg else "e.key"
     resolved = lookup.format(vid=value_id, val=value)
     candidates = [
-        f"SELECT g.id AS goods_id, 0 AS rank, 0 AS pos, nullif(trim({maker_name}), '') AS brand, "
+        f"SELECT g.id AS goods_id, 0 AS rank, 0 AS pos, {maker_name} AS brand, "
         f"{maker_id} AS brand_id FROM {q('goods')} g {scope}"
     ]
     if ranks:
