@@ -38,8 +38,19 @@ UNKNOWN_PRODUCT = "product not in the catalog"
 ADMISSION_ENTITIES = frozenset({Entity.GROUPS, Entity.GOODS, Entity.OFFERS})
 
 
+#: a statement and its bind parameters (ids and names from uploads or settings are always bound, never
+#: spliced into the SQL)
+Statement = tuple[str, dict[str, object]]
+
+
+def _binds(prefix: str, values: Iterable[str]) -> tuple[str, dict[str, object]]:
+    """``:prefix0, :prefix1, …`` and their values (``NULL`` when there are none)."""
+    params: dict[str, object] = {f"{prefix}{n}": value for n, value in enumerate(values)}
+    return ", ".join(f":{name}" for name in params) or "NULL", params
+
+
 def literal(value: str) -> str:
-    """A SQL string literal (values come from the settings, not from uploads)."""
+    """A SQL string literal of one of this module's constants (reasons)."""
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -56,11 +67,11 @@ def _fold(text: str | None) -> str:
 
 def quantity_statement(
     offer_ids: str | None, q: Callable[[str], str], warehouses: tuple[str, ...], *, pg: bool
-) -> str:
+) -> Statement:
     """Recompute ``offers.quantity`` for the offers of ``offer_ids`` (a query; None: every offer)."""
-    counted = ""
+    counted, params = "", dict[str, object]()
     if warehouses:
-        names = ", ".join(literal(w) for w in warehouses)
+        names, params = _binds("warehouse", warehouses)
         counted = f" AND r.warehouse_id IN (SELECT id FROM {q('warehouses')} WHERE id IN ({names}) OR name IN ({names}))"
     per_warehouse = "sum(CASE WHEN r.quantity > 0 THEN r.quantity ELSE 0 END)"
     if not pg:  # SQLite sums NUMERIC as floating point: back to at most 12 fractional digits
@@ -73,11 +84,12 @@ def quantity_statement(
               WHEN s.offer_id IS NOT NULL THEN 0
               ELSE NULL END"""
     scope = f"WHERE o.id IN ({offer_ids})" if offer_ids is not None else ""
-    return f"""UPDATE {q("offers")} AS t SET quantity = n.quantity
+    sql = f"""UPDATE {q("offers")} AS t SET quantity = n.quantity
             FROM (SELECT o.id, {quantity} AS quantity
                   FROM {q("offers")} o LEFT JOIN {q("stock_totals")} s ON s.offer_id = o.id
                   {scope}) n
             WHERE n.id = t.id AND t.quantity {_distinct(pg)} n.quantity"""
+    return sql, params
 
 
 # --- brand ---------------------------------------------------------------------------------------------
@@ -113,7 +125,7 @@ def _maker(field: Callable[[str], str]) -> tuple[str, str]:
 
 def brand_statement(
     goods_ids: str | None, q: Callable[[str], str], ranks: dict[str, int], *, pg: bool
-) -> str:
+) -> Statement:
     """Recompute ``goods.brand`` / ``brand_id`` for the goods of ``goods_ids`` (a query; None: every one)."""
     scope = f"WHERE g.id IN ({goods_ids})" if goods_ids is not None else ""
     if pg:
@@ -135,9 +147,12 @@ def brand_statement(
         f"SELECT g.id AS goods_id, 0 AS rank, 0 AS pos, {maker_name} AS brand, "
         f"{maker_id} AS brand_id FROM {q('goods')} g {scope}"
     ]
+    ordered = sorted(ranks.items())
+    names, params = _binds("property", (prop for prop, _ in ordered))
     if ranks:
         ranked = " UNION ALL ".join(
-            f"SELECT {literal(i)} AS id, {r} AS rank" for i, r in sorted(ranks.items())
+            f"SELECT {name} AS id, {rank} AS rank"
+            for name, (_, rank) in zip(names.split(", "), ordered, strict=True)
         )
         candidates.append(
             f"""SELECT g.id, rk.rank, {pos}, nullif(trim(coalesce({resolved}, {value})), ''),
@@ -148,7 +163,7 @@ def brand_statement(
                 {scope}"""
         )
     union = " UNION ALL ".join(candidates)
-    return f"""UPDATE {q("goods")} AS t SET brand = n.brand, brand_id = n.brand_id
+    sql = f"""UPDATE {q("goods")} AS t SET brand = n.brand, brand_id = n.brand_id
             FROM (SELECT g.id, b.brand, b.brand_id FROM {q("goods")} g
                   LEFT JOIN (SELECT goods_id, brand, brand_id,
                                     row_number() OVER (PARTITION BY goods_id ORDER BY rank, pos) AS rn
@@ -156,6 +171,7 @@ def brand_statement(
                     ON b.goods_id = g.id AND b.rn = 1
                   {scope}) n
             WHERE n.id = t.id AND (t.brand {_distinct(pg)} n.brand OR t.brand_id {_distinct(pg)} n.brand_id)"""
+    return sql, params
 
 
 # --- root admission ------------------------------------------------------------------------------------
@@ -196,18 +212,16 @@ def resolve_roots(db: LoadConnection | sa.Connection, q: Callable[[str], str], r
     return out
 
 
-def admission_statements(roots: Roots | None, q: Callable[[str], str], *, pg: bool) -> list[str]:
+def admission_statements(roots: Roots | None, q: Callable[[str], str], *, pg: bool) -> list[Statement]:
     """Re-evaluate ``admitted`` / ``admission_reason`` of every product, then of every offer."""
     d = _distinct(pg)
     goods, offers = q("goods"), q("offers")
     if roots is None or not roots.configured:
-        return [
-            f"UPDATE {goods} SET admitted = true, admission_reason = NULL "
-            "WHERE NOT admitted OR admission_reason IS NOT NULL",
-            f"UPDATE {offers} SET admitted = true, admission_reason = NULL "
-            "WHERE NOT admitted OR admission_reason IS NOT NULL",
-        ]
-    ids = ", ".join(literal(i) for i in roots.group_ids) or "NULL"
+        everything = (
+            "SET admitted = true, admission_reason = NULL WHERE NOT admitted OR admission_reason IS NOT NULL"
+        )
+        return [(f"UPDATE {goods} {everything}", {}), (f"UPDATE {offers} {everything}", {})]
+    ids, params = _binds("root", dict.fromkeys(roots.group_ids))
     if pg:
         member = "SELECT 1 FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(g.group_ids) = 'array' THEN g.group_ids ELSE '[]'::jsonb END) x(v) WHERE x.v IN (SELECT id FROM sub)"
         grouped = (
@@ -219,19 +233,18 @@ def admission_statements(roots: Roots | None, q: Callable[[str], str], *, pg: bo
     reason = (
         f"CASE WHEN n.ok THEN NULL WHEN n.grouped THEN {literal(OUTSIDE_ROOTS)} ELSE {literal(NO_GROUP)} END"
     )
-    return [
-        f"""WITH RECURSIVE sub(id) AS (
+    goods_sql = f"""WITH RECURSIVE sub(id) AS (
                 SELECT id FROM {q("groups")} WHERE id IN ({ids})
                 UNION SELECT c.id FROM {q("groups")} c JOIN sub ON c.parent_id = sub.id)
             UPDATE {goods} AS t SET admitted = n.ok, admission_reason = {reason}
             FROM (SELECT g.id, EXISTS ({member}) AS ok, {grouped} AS grouped FROM {goods} g) n
-            WHERE n.id = t.id AND (t.admitted {d} n.ok OR t.admission_reason {d} {reason})""",
-        f"""UPDATE {offers} AS t SET admitted = n.ok, admission_reason = n.reason
+            WHERE n.id = t.id AND (t.admitted {d} n.ok OR t.admission_reason {d} {reason})"""
+    offers_sql = f"""UPDATE {offers} AS t SET admitted = n.ok, admission_reason = n.reason
             FROM (SELECT o.id, coalesce(g.admitted, false) AS ok,
                          CASE WHEN g.id IS NULL THEN {literal(UNKNOWN_PRODUCT)} ELSE g.admission_reason END AS reason
                   FROM {offers} o LEFT JOIN {goods} g ON g.id = o.product_id) n
-            WHERE n.id = t.id AND (t.admitted {d} n.ok OR t.admission_reason {d} n.reason)""",
-    ]
+            WHERE n.id = t.id AND (t.admitted {d} n.ok OR t.admission_reason {d} n.reason)"""
+    return [(goods_sql, params), (offers_sql, {})]
 
 
 # --- what a transaction and the re-evaluation job run ----------------------------------------------------
@@ -268,8 +281,9 @@ class RuleApplier:
         self.report = RulesReport(rules)
         self._admission_due = False
 
-    def _run(self, sql: str, **params: object) -> int:
-        return int(self.db.execute_sql(sql, **params).rowcount or 0)
+    def _run(self, statement: Statement, **params: object) -> int:
+        sql, bound = statement
+        return int(self.db.execute_sql(sql, **bound, **params).rowcount or 0)
 
     def after_apply(self, entity: Entity, dedup: str, changed: bool) -> None:
         """``entity``'s staged rows (``dedup``) were applied; ``changed``: some were inserted or updated."""
@@ -304,8 +318,8 @@ class RuleApplier:
     def admit(self) -> None:
         roots = resolve_roots(self.db, self.q, self.rules.catalog_roots)
         self.report.roots = roots
-        for sql in admission_statements(roots, self.q, pg=self.db.pg):
-            self.report.admission_changed += self._run(sql)
+        for statement in admission_statements(roots, self.q, pg=self.db.pg):
+            self.report.admission_changed += self._run(statement)
 
     def everything(self) -> RulesReport:
         """Re-evaluate every rule over the whole catalog (the operator's job, a changed setting)."""

@@ -228,3 +228,25 @@ def test_a_root_that_names_no_group_admits_nothing_and_is_reported(store):
     report, _ = store.reevaluate_rules()
     assert report.roots is not None and report.roots.not_found == ["Каталог/Спорт-опечатка"]
     assert row(store, "goods", id="boots")["admitted"] is False
+
+
+def test_ids_and_names_with_quotes_and_colons_are_bound_not_spliced(store):
+    """Ids come from uploads, names from settings: a quote or a ``:name`` in them is data, never SQL."""
+    prop, wh, root = "p :brand'); DROP TABLE goods; --", "w :one'", "g :root'"
+    store.rules = ShopRules(
+        catalog_roots=(root,), stock_warehouses=("Склад :main 'главный'",), brand_properties=("Бренд :main",)
+    )
+    store.load(
+        [
+            group(root, "Корень"),
+            Property(prop, "Бренд :main"),
+            Warehouse(wh, "Склад :main 'главный'"),
+            product("p", group_ids=[root], properties=[PropertyValue(prop, "Nike")]),
+            offer("p"),
+            stock("p", wh, 4),
+            stock("p", "w2", 10),
+        ],
+        ref(1),
+    )
+    assert rows(store, "goods", "id", "brand", "admitted") == [("p", "Nike", True)]
+    assert row(store, "offers", id="p")["quantity"] == Decimal("4")
