@@ -25,7 +25,7 @@ from onec_pipeline.store.engine import attach_watchdog, connect_args, watchdog_f
 from onec_pipeline.store.liveness import Reporter
 from onec_pipeline.store.load_lock import take_load_lock
 from onec_pipeline.store.loads import LoadResult, ProgressCallback, UploadRef
-from onec_pipeline.store.shop_rules import RuleApplier, RulesReport, admission_counts
+from onec_pipeline.store.shop_rules import RuleApplier, RulesReport
 from onec_pipeline.store.tables import ACTIVE_TABLES, BOOKKEEPING_TABLES, CATALOG_TABLES, metadata
 from onec_pipeline.store.transaction import Transaction
 
@@ -239,12 +239,11 @@ class CatalogStore:
             else:
                 trans.commit()
 
-    def reevaluate_rules(self, *, dry_run: bool = False) -> tuple[RulesReport, dict[str, int]]:
+    def reevaluate_rules(self, *, dry_run: bool = False) -> RulesReport:
         """Apply the shop's rules (:attr:`rules`) to the whole catalog under the load lock: sellable
-        quantities, brands, root admission (after a setting changed); the report and the admission counts."""
+        quantities, brands, root admission (after a setting changed); what changed, with the admission counts."""
         with self.locked_connection(dry_run=dry_run) as conn:
-            report = RuleApplier(LoadConnection(conn), self.qualified, self.rules, "").everything()
-            return report, admission_counts(conn, self.qualified)
+            return RuleApplier(LoadConnection(conn), self.qualified, self.rules, "").everything()
 
     def applied_entities(self, key: str) -> dict[str, datetime]:
         """Entities of upload ``key`` a committed load already applied here, with when (see ``applied``)."""

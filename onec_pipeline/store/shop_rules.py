@@ -259,6 +259,12 @@ class RulesReport:
     quantities: int = 0  # offers whose quantity changed
     brands: int = 0  # goods whose brand changed
     admission_changed: int = 0  # goods and offers whose admission changed
+    #: after root admission: "goods admitted" / "goods not admitted: <reason>" / the same of offers -> rows
+    admission: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def goods_not_admitted(self) -> int:
+        return sum(n for label, n in self.admission.items() if label.startswith("goods not admitted"))
 
     def as_metadata(self) -> dict[str, object]:
         out: dict[str, object] = dict(self.rules.describe())
@@ -267,6 +273,7 @@ class RulesReport:
         if self.roots is not None:
             out["admission_changed"] = self.admission_changed
             out["roots_not_found"] = list(self.roots.not_found)
+            out["admission"] = dict(self.admission)
         return out
 
 
@@ -320,6 +327,7 @@ class RuleApplier:
         self.report.roots = roots
         for statement in admission_statements(roots, self.q, pg=self.db.pg):
             self.report.admission_changed += self._run(statement)
+        self.report.admission = admission_counts(self.db.wait(), self.q)
 
     def everything(self) -> RulesReport:
         """Re-evaluate every rule over the whole catalog (the operator's job, a changed setting)."""

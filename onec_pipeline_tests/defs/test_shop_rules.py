@@ -132,6 +132,12 @@ def test_the_rules_on_an_upload_moving_a_product_into_the_root_and_out_again(
     rules = first.assets["goods"].metadata["shop_rules"]
     assert rules["ONEC_CATALOG_ROOTS"] == "Каталог/СПОРТ" and rules["roots_not_found"] == []
     assert first.assets["rests"].metadata["shop_rules"]["quantities_changed"] == 2
+    assert first.assets["goods"].metadata["goods_not_admitted"] == 2
+    assert rules["admission"] == {f"goods not admitted: {OUTSIDE_ROOTS}": 2}  # before the offers' asset
+    assert first.assets["offers"].metadata["shop_rules"]["admission"] == {
+        f"goods not admitted: {OUTSIDE_ROOTS}": 2,
+        f"offers not admitted: {OUTSIDE_ROOTS}": 2,
+    }
 
     run("u2", "2026-11-30T11:00:00", "ski", "5")  # the skis move under СПОРТ
     assert goods()[0][:3] == ("skis", True, None)

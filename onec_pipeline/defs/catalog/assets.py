@@ -176,6 +176,8 @@ def run_asset_import(
     metadata.update(timing_metadata(counter.count, seconds, parse_seconds))
     metadata.update(changes_metadata(asset_name, changes))
     metadata["shop_rules"] = MetadataValue.json(rules.as_metadata())
+    if rules.roots is not None:  # root admission was re-evaluated (groups, goods or offers were written)
+        metadata["goods_not_admitted"] = MetadataValue.int(rules.goods_not_admitted)
     if rules.roots is not None and rules.roots.not_found:
         log.warning(
             f"{asset_name} [{key}]: ONEC_CATALOG_ROOTS names no stored group for "

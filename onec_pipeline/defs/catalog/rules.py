@@ -25,7 +25,8 @@ SHOP_RULES_ASSET = "shop_rules"
     ),
 )
 def shop_rules(context: AssetExecutionContext, catalog_db: CatalogDatabase) -> MaterializeResult:
-    report, counts = catalog_db.get_store().reevaluate_rules()
+    report = catalog_db.get_store().reevaluate_rules()
+    counts = report.admission
     summary = ", ".join(f"{format_count(n)} {label}" for label, n in sorted(counts.items()))
     context.log.info(
         f"shop rules re-evaluated: {format_count(report.admission_changed)} admissions, "
@@ -42,8 +43,7 @@ def shop_rules(context: AssetExecutionContext, catalog_db: CatalogDatabase) -> M
         "quantities_changed": MetadataValue.int(report.quantities),
         "brands_changed": MetadataValue.int(report.brands),
     }
-    not_admitted = sum(n for label, n in counts.items() if label.startswith("goods not admitted"))
-    metadata["goods_not_admitted"] = MetadataValue.int(not_admitted)
+    metadata["goods_not_admitted"] = MetadataValue.int(report.goods_not_admitted)
     return MaterializeResult(metadata=metadata)
 
 
