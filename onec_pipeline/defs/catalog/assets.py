@@ -21,6 +21,7 @@ from dagster import (
 )
 
 from onec_pipeline.commerceml import Entity, ReadStats, Upload, read_upload
+from onec_pipeline.media import PicturePublisher
 from onec_pipeline.store import CatalogStore, LoadResult, UploadRef
 from onec_pipeline.store.audit import catalog_is_empty
 from onec_pipeline.store.changes import ChangeCapture, ChangeReport
@@ -39,6 +40,7 @@ from ..importing import (
 from ..partitions import uploads_partitions
 from ..resources import CatalogDatabase, ImportProgress, UploadDirs
 from .checks import evaluate_upload_checks, upload_check_specs
+from .pictures import log_pictures, picture_publisher, pictures_metadata
 
 RESULT_FIELDS = (*COUNT_NAMES, "duplicates", "rows")
 
@@ -118,16 +120,21 @@ def _load(
     config: ImportConfig,
     counter: RecordCounter,
     log: logging.Logger,
+    pictures: PicturePublisher | None = None,
 ) -> tuple[dict[Entity, LoadResult], float, ChangeReport]:
     """One transaction: stream the records in and record the upload applied; (results, reader seconds,
     what the upload changed). Waits (for another import's load lock, for a lock another session holds) are
-    reported to ``log``."""
+    reported to ``log``. ``pictures`` publishes the pictures of goods and offers on their way in: each
+    file is stored before its row is written, so a committed row names complete files only."""
     stats = ReadStats()
     with store.transaction(
         ref, dry_run=config.dry_run, allow_mass_deactivation=config.allow_mass_deactivation, log=log
     ) as tx:
         capture = ChangeCapture.attach(tx)
-        loaded = tx.load(counter.wrap(read_upload(upload, present, stats)))
+        records = read_upload(upload, present, stats)
+        if pictures is not None:
+            records = pictures.wrap(records)
+        loaded = tx.load(counter.wrap(records))
         if not config.dry_run:
             tx.record_applied({str(e): (loaded[e].rows if e in loaded else 0) for e in present})
         tx.finish()  # full-export deactivation now, so that the report can list what it deactivated
@@ -161,9 +168,10 @@ def run_asset_import(
     full = frozenset(e for e in present if upload.is_full(e))
     ref = UploadRef(key=key, exported_at=upload.exported_at, full=full)
     counter = RecordCounter(log, asset_name, key, progress, meter=upload.meter)
+    pictures = picture_publisher(present, upload, upload_dirs, dry_run=config.dry_run)
     progress.start(asset_name, key)
     started = time.perf_counter()
-    results, parse_seconds, changes = _load(store, ref, upload, present, config, counter, log)
+    results, parse_seconds, changes = _load(store, ref, upload, present, config, counter, log, pictures)
     seconds = time.perf_counter() - started
     counts = _result_counts(results)
     metadata["has_data"] = MetadataValue.bool(True)
@@ -174,6 +182,9 @@ def run_asset_import(
     metadata["full_entities"] = full_export_text(full)
     metadata.update(timing_metadata(counter.count, seconds, parse_seconds))
     metadata.update(changes_metadata(asset_name, changes))
+    if pictures is not None:
+        metadata.update(pictures_metadata(pictures.report, dry_run=config.dry_run))
+        log_pictures(log, f"{asset_name} [{key}]", pictures.report)
     done = ", ".join(f"{format_count(counts[name])} {name}" for name in COUNT_NAMES)
     log.info(
         f"{asset_name} [{key}]: {format_count(counter.count)} records in {seconds:.2f}s ({done})"

@@ -115,6 +115,7 @@ def _goods(md: sa.MetaData) -> sa.Table:
         sa.Column("category_id", sa.Text),
         sa.Column("barcodes", Json()),
         sa.Column("group_ids", Json()),
+        # [{media, sha256, size, source, position}]: README "Product pictures" (migration 0005)
         sa.Column("images", Json()),
         sa.Column("manufacturer", Json()),
         sa.Column("properties", Json()),
@@ -140,6 +141,8 @@ def _offers(md: sa.MetaData) -> sa.Table:
         sa.Column("unit", sa.Text),
         sa.Column("characteristics", Json()),
         sa.Column("properties", Json()),
+        # pictures of the offer (1C 3.x: per characteristic), as goods.images (migration 0005)
+        sa.Column("images", Json()),
         # Total stock, owned by stock_totals (copied here whenever either side is written): the active
         # total, 0 when a newer full stock export no longer lists the offer, NULL when 1C never sent one.
         sa.Column("quantity", ExactDecimal(), info=not_staged()),

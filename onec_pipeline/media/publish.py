@@ -1,0 +1,126 @@
+"""Publishing the pictures of an upload: the goods and offers streaming from the reader get their pictures
+resolved in the upload and stored in the media store before they reach the catalog.
+
+:meth:`PicturePublisher.wrap` sits between the reader and the store's transaction: every ``Product`` and
+``Offer`` with pictures leaves it with ``pictures`` filled (each stored file complete before the record
+goes on, so a committed row never names a file that is not there), preceded by a ``Reject`` per refused
+picture (the record itself still loads). A picture the upload lacks stays listed with ``media`` null and is
+reported in :class:`PictureReport`, never invented.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from onec_pipeline.commerceml.records import Offer, Picture, Product, Record, Reject
+
+from .files import MediaStore, PictureRefused, StoredFile, safe_source
+
+SAMPLE_SIZE = 5
+
+
+@dataclass
+class PictureReport:
+    """What publishing the pictures of one upload did (per asset)."""
+
+    references: int = 0  # pictures named by the records (every row, every position)
+    stored: int = 0  # distinct files written to the media store (a dry run: that would be)
+    known: int = 0  # distinct files the media store already held
+    missing: int = 0  # distinct paths not found in the upload
+    rejected: int = 0  # references refused (rejects)
+    bytes_stored: int = 0
+    missing_sample: list[str] = field(default_factory=list)
+    rejected_sample: list[str] = field(default_factory=list)
+
+    def missing_text(self) -> str:
+        more = "…" if self.missing > len(self.missing_sample) else ""
+        return ", ".join(self.missing_sample) + more
+
+
+_MISSING = None  # cache value of a path the upload lacks
+
+
+class PicturePublisher:
+    """Resolves the pictures of one upload (``root``: its archived directory) into ``store``."""
+
+    def __init__(self, root: Path | str, store: MediaStore, *, dry_run: bool) -> None:
+        self.root = Path(root)
+        self._real_root = self.root.resolve()
+        self.store = store
+        self.dry_run = dry_run
+        self.report = PictureReport()
+        # (directory of the XML file, path as written) -> the stored file, a refusal, or _MISSING
+        self._seen: dict[tuple[str, str], StoredFile | PictureRefused | None] = {}
+
+    def wrap(self, records: Iterable[Record]) -> Iterator[Record]:
+        """``records`` with the pictures of goods and offers published (see the module docstring)."""
+        for record in records:
+            if isinstance(record, Product | Offer) and record.images:
+                yield from self._publish(record)
+            yield record
+
+    def _publish(self, record: Product | Offer) -> list[Reject]:
+        directory = posixpath.dirname(record.source.file) if record.source is not None else ""
+        pictures: list[Picture] = []
+        rejects: list[Reject] = []
+        for position, raw in enumerate(record.images):
+            self.report.references += 1
+            found = self._resolve(directory, raw)
+            if isinstance(found, PictureRefused):
+                self.report.rejected += 1
+                if len(self.report.rejected_sample) < SAMPLE_SIZE:
+                    self.report.rejected_sample.append(f"{raw}: {found}")
+                rejects.append(
+                    Reject(record.entity, record.id, f"picture {raw!r}: {found}", raw, record.source)
+                )
+            elif found is _MISSING:
+                pictures.append(Picture(raw, position))
+            else:
+                pictures.append(Picture(raw, position, found.media, found.sha256, found.size))
+        record.pictures = pictures
+        return rejects
+
+    def _resolve(self, directory: str, raw: str) -> StoredFile | PictureRefused | None:
+        key = (directory, raw)
+        if key in self._seen:
+            return self._seen[key]
+        try:
+            found: StoredFile | PictureRefused | None = self._store(directory, raw)
+        except PictureRefused as refused:
+            found = refused
+        except OSError as exc:  # unreadable: say so, never fail the upload over one picture
+            found = PictureRefused(f"cannot be read: {exc.strerror or exc}")
+        self._seen[key] = found
+        return found
+
+    def _store(self, directory: str, raw: str) -> StoredFile | None:
+        path = safe_source(raw)
+        file = self._locate(directory, path)
+        if file is None:
+            self.report.missing += 1
+            if len(self.report.missing_sample) < SAMPLE_SIZE:
+                self.report.missing_sample.append(path)
+            return _MISSING
+        extension = posixpath.splitext(path)[1].lstrip(".")
+        stored = self.store.put(file, extension, dry_run=self.dry_run)
+        if stored.new:
+            self.report.stored += 1
+            self.report.bytes_stored += stored.size
+        else:
+            self.report.known += 1
+        return stored
+
+    def _locate(self, directory: str, path: str) -> Path | None:
+        """The file of ``path``: relative to the XML file's directory (as Bitrix reads it), else to the
+        upload's root. A file reached through a link that leaves the upload is refused."""
+        candidates = [posixpath.join(directory, path), path] if directory else [path]
+        for candidate in candidates:
+            file = self.root / candidate
+            if file.is_file():
+                if not file.resolve().is_relative_to(self._real_root):
+                    raise PictureRefused("the path leads out of the upload (a link)")
+                return file
+        return None

@@ -1,0 +1,40 @@
+"""The media files the catalog references: what the archive retention must keep (``onec_pipeline.media``).
+
+``goods.images`` and ``offers.images`` hold arrays of ``{"media", "sha256", "size", "source", "position"}``
+(README, "Product pictures"); an active row's ``media`` paths are referenced. Rows deactivated by a full
+export or marked deleted in 1C do not keep their files: once the retention period has passed since the last
+upload that named a file, the file goes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from onec_pipeline.store.tables import metadata, table_in
+
+#: the catalog tables whose ``images`` column names media files
+PICTURE_TABLES = ("goods", "offers")
+_BATCH = 5_000
+
+
+def referenced_media(conn: sa.Connection, *, schema: str | None) -> set[str]:
+    """Media paths named by the active rows of ``PICTURE_TABLES`` (run it on the load lock's connection,
+    ``CatalogStore.locked_connection``, so that no load commits new references meanwhile)."""
+    md = metadata(None if conn.dialect.name == "sqlite" else schema)
+    out: set[str] = set()
+    for name in PICTURE_TABLES:
+        table = table_in(md, name)
+        query = sa.select(table.c.images).where(table.c.is_active, table.c.images.is_not(None))
+        result = conn.execution_options(stream_results=True, max_row_buffer=_BATCH).execute(query)
+        for (images,) in result:
+            out.update(_media_of(images))
+    return out
+
+
+def _media_of(images: Any) -> Iterable[str]:
+    if not isinstance(images, list):
+        return ()
+    return [item["media"] for item in images if isinstance(item, dict) and isinstance(item.get("media"), str)]
