@@ -54,6 +54,7 @@ class PicturePublisher:
         self.report = PictureReport()
         # (directory of the XML file, path as written) -> the stored file, a refusal, or _MISSING
         self._seen: dict[tuple[str, str], StoredFile | PictureRefused | None] = {}
+        self._files: dict[Path, StoredFile] = {}  # each file of the upload is stored (and counted) once
 
     def wrap(self, records: Iterable[Record]) -> Iterator[Record]:
         """``records`` with the pictures of goods and offers published (see the module docstring)."""
@@ -104,8 +105,11 @@ class PicturePublisher:
             if len(self.report.missing_sample) < SAMPLE_SIZE:
                 self.report.missing_sample.append(path)
             return _MISSING
+        known = self._files.get(file)
+        if known is not None:  # the same file named another way (from another XML file's directory)
+            return known
         extension = posixpath.splitext(path)[1].lstrip(".")
-        stored = self.store.put(file, extension, dry_run=self.dry_run)
+        stored = self._files[file] = self.store.put(file, extension, dry_run=self.dry_run)
         if stored.new:
             self.report.stored += 1
             self.report.bytes_stored += stored.size
