@@ -2,8 +2,9 @@
 
 Layout: ``ONEC_MEDIA_DIR/<sha256[:2]>/<sha256>.<ext>`` (``ext``: the picture's own extension, lower case).
 A file's name is its content: two goods sharing a picture share one file, a replay finds every file in
-place and writes nothing. A file is written to a hidden temporary name in its final directory, flushed to
-disk, then renamed: a reader (the storefront, the proxy at ``/media/``) sees the whole file or none.
+place and writes nothing. A file is written to a hidden temporary name in its final directory, then
+renamed: a reader (the storefront, the proxy at ``/media/``) sees the whole file or none; :meth:`MediaStore.sync`
+flushes the files written to disk before the rows naming them commit.
 
 Refusals (:class:`PictureRefused`) say why in one line: an absolute path or one with ``..``, an extension
 that is not a picture's, a file whose first bytes are no image signature, a file over the size cap.
@@ -13,11 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import re
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO
 
 #: extensions a picture may have (lower case, without the dot)
@@ -63,7 +65,7 @@ def safe_source(raw: str) -> str:
         raise PictureRefused("the path leaves the upload (..)")
     if not parts:
         raise PictureRefused("empty path")
-    extension = PurePosixPath(parts[-1]).suffix.lower().lstrip(".")
+    extension = posixpath.splitext(parts[-1])[1].lower().lstrip(".")
     if extension not in IMAGE_EXTENSIONS:
         shown = f".{extension}" if extension else "none"
         raise PictureRefused(f"extension {shown} is not a picture's ({', '.join(sorted(IMAGE_EXTENSIONS))})")
@@ -100,6 +102,7 @@ class MediaStore:
     def __init__(self, root: Path | str, *, max_bytes: int) -> None:
         self.root = Path(root)
         self.max_bytes = max_bytes
+        self.unsynced = 0  # files written (renamed into place) and not yet flushed to disk: see sync()
 
     def path_of(self, media: str) -> Path:
         """The file of a media path (as ``goods.images`` keeps it)."""
@@ -139,7 +142,8 @@ class MediaStore:
         stream.seek(0)
 
     def _write(self, source: Path, target: Path, digest: str) -> None:
-        """Copy ``source`` to a hidden temporary file beside ``target``, flush it to disk, rename it."""
+        """Copy ``source`` to a hidden temporary file beside ``target`` and rename it: readers see the whole
+        file or none (:meth:`sync` makes it durable)."""
         target.parent.mkdir(parents=True, exist_ok=True)
         temp = target.parent / f".tmp-{uuid.uuid4().hex}-{target.name}"
         try:
@@ -148,13 +152,19 @@ class MediaStore:
                 while block := stream.read(_CHUNK):
                     hasher.update(block)
                     out.write(block)
-                out.flush()
-                os.fsync(out.fileno())
             if hasher.hexdigest() != digest:
                 raise PictureRefused("the file changed while it was being stored")
             os.replace(temp, target)
+            self.unsynced += 1
         finally:
             temp.unlink(missing_ok=True)
+
+    def sync(self) -> None:
+        """Flush the files written since the last call to disk (one ``sync`` for all of them: a per-file
+        ``fsync`` costs milliseconds each). Call it before committing rows that name them."""
+        if self.unsynced:
+            os.sync()
+            self.unsynced = 0
 
     def files(self) -> list[tuple[str, Path]]:
         """Every stored file as (media path, file), temporary files excluded."""

@@ -10,6 +10,7 @@ reported in :class:`PictureReport`, never invented.
 
 from __future__ import annotations
 
+import os
 import posixpath
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ class PicturePublisher:
         self.report = PictureReport()
         # (directory of the XML file, path as written) -> the stored file, a refusal, or _MISSING
         self._seen: dict[tuple[str, str], StoredFile | PictureRefused | None] = {}
+        self._index: dict[str, str] | None = None  # the upload's files, listed on first use
+        self._exact: set[str] = set()
         self._files: dict[Path, StoredFile] = {}  # each file of the upload is stored (and counted) once
 
     def wrap(self, records: Iterable[Record]) -> Iterator[Record]:
@@ -119,12 +122,32 @@ class PicturePublisher:
 
     def _locate(self, directory: str, path: str) -> Path | None:
         """The file of ``path``: relative to the XML file's directory (as Bitrix reads it), else to the
-        upload's root. A file reached through a link that leaves the upload is refused."""
+        upload's root; the exact name first, else one differing only in case (1C on Windows). A file reached
+        through a link that leaves the upload is refused."""
+        index = self._upload_files()
         candidates = [posixpath.join(directory, path), path] if directory else [path]
         for candidate in candidates:
-            file = self.root / candidate
-            if file.is_file():
+            name = candidate if candidate in self._exact else index.get(candidate.lower())
+            if name is not None:
+                file = self.root / name
                 if not file.resolve().is_relative_to(self._real_root):
                     raise PictureRefused("the path leads out of the upload (a link)")
                 return file
         return None
+
+    def _upload_files(self) -> dict[str, str]:
+        """The upload's files (relative POSIX path, lower case -> as named), listed once: a picture the
+        upload lacks costs a lookup, not a file system call."""
+        if self._index is None:
+            self._index = {}
+            for top, _, names in os.walk(self.root):
+                base = Path(top).relative_to(self.root).as_posix()
+                for name in names:
+                    rel = name if base == "." else f"{base}/{name}"
+                    self._exact.add(rel)
+                    self._index.setdefault(rel.lower(), rel)
+        return self._index
+
+    def finish(self) -> None:
+        """Make the files written so far durable (once per upload, before the rows that name them commit)."""
+        self.store.sync()

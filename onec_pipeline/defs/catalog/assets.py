@@ -135,6 +135,8 @@ def _load(
         if pictures is not None:
             records = pictures.wrap(records)
         loaded = tx.load(counter.wrap(records))
+        if pictures is not None:
+            pictures.finish()  # the files the rows name are on disk before the rows commit
         if not config.dry_run:
             tx.record_applied({str(e): (loaded[e].rows if e in loaded else 0) for e in present})
         tx.finish()  # full-export deactivation now, so that the report can list what it deactivated
