@@ -127,6 +127,17 @@ class MediaStore:
         self._write(source, target, digest)
         return StoredFile(media, digest, size, new=True, written=True)
 
+    def holds(self, media: str, size: int, *, touch: bool) -> bool:
+        """Whether ``media`` is stored with ``size`` bytes (``touch``: refresh its time, as :meth:`put`)."""
+        if not _MEDIA_NAME.match(media):
+            return False
+        target = self.root / media
+        if not _is_stored(target, size):
+            return False
+        if touch:
+            os.utime(target)
+        return True
+
     def _check(self, stream: IO[bytes], size: int) -> None:
         if size > self.max_bytes:
             raise PictureRefused(

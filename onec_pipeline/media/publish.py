@@ -5,14 +5,15 @@ resolved in the upload and stored in the media store before they reach the catal
 ``Offer`` with pictures leaves it with ``pictures`` filled (each stored file complete before the record
 goes on, so a committed row never names a file that is not there), preceded by a ``Reject`` per refused
 picture (the record itself still loads). A picture the upload lacks stays listed with ``media`` null and is
-reported in :class:`PictureReport`, never invented.
+reported in :class:`PictureReport`, never invented — unless the catalog's active rows already name a
+stored file for that very path (1C re-sent a product without its picture files): that file is kept.
 """
 
 from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +31,8 @@ class PictureReport:
     references: int = 0  # pictures named by the records (every row, every position)
     stored: int = 0  # distinct files written to the media store (a dry run: that would be)
     known: int = 0  # distinct files the media store already held
-    missing: int = 0  # distinct paths not found in the upload
+    missing: int = 0  # distinct paths not found in the upload (nor named by the catalog before)
+    carried: int = 0  # distinct paths not in the upload whose file active rows already name: kept
     rejected: int = 0  # references refused (rejects)
     bytes_stored: int = 0
     missing_sample: list[str] = field(default_factory=list)
@@ -47,8 +49,20 @@ _MISSING = None  # cache value of a path the upload lacks
 class PicturePublisher:
     """Resolves the pictures of one upload (``root``: its archived directory) into ``store``."""
 
-    def __init__(self, root: Path | str, store: MediaStore, *, dry_run: bool) -> None:
+    def __init__(
+        self,
+        root: Path | str,
+        store: MediaStore,
+        *,
+        dry_run: bool,
+        earlier: Callable[[], Mapping[str, Picture]] | None = None,
+    ) -> None:
         self.root = Path(root)
+        # the pictures the catalog's active rows already name, by the path 1C wrote (asked for on the first
+        # picture the upload lacks): 1C names a picture file by its own GUID, so the same path is the same
+        # picture, and a product re-sent without its files keeps them
+        self._earlier_source = earlier
+        self._earlier: Mapping[str, Picture] | None = None
         self._real_root = self.root.resolve()
         self.store = store
         self.dry_run = dry_run
@@ -104,6 +118,10 @@ class PicturePublisher:
         path = safe_source(raw)
         file = self._locate(directory, path)
         if file is None:
+            kept = self._stored_earlier(raw)
+            if kept is not None:
+                self.report.carried += 1
+                return kept
             self.report.missing += 1
             if len(self.report.missing_sample) < SAMPLE_SIZE:
                 self.report.missing_sample.append(path)
@@ -119,6 +137,19 @@ class PicturePublisher:
         else:
             self.report.known += 1
         return stored
+
+    def _stored_earlier(self, raw: str) -> StoredFile | None:
+        """The file an active row already names for this path, when it is still in the media store."""
+        if self._earlier_source is None:
+            return None
+        if self._earlier is None:
+            self._earlier = self._earlier_source()
+        picture = self._earlier.get(raw)
+        if picture is None or picture.media is None or picture.sha256 is None or picture.size is None:
+            return None
+        if not self.store.holds(picture.media, picture.size, touch=not self.dry_run):
+            return None
+        return StoredFile(picture.media, picture.sha256, picture.size, new=False, written=False)
 
     def _locate(self, directory: str, path: str) -> Path | None:
         """The file of ``path``: relative to the XML file's directory (as Bitrix reads it), else to the

@@ -13,6 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from onec_pipeline.commerceml.records import Picture
+from onec_pipeline.store.catalog import CatalogStore
 from onec_pipeline.store.tables import metadata, table_in
 
 #: the catalog tables whose ``images`` column names media files
@@ -32,6 +34,33 @@ def referenced_media(conn: sa.Connection, *, schema: str | None) -> set[str]:
         for (images,) in result:
             out.update(_media_of(images))
     return out
+
+
+def stored_pictures(store: CatalogStore) -> dict[str, Picture]:
+    """The stored pictures active rows name, by the path 1C wrote (``source``): what a product re-sent
+    without its picture files keeps (``media.PicturePublisher``)."""
+    out: dict[str, Picture] = {}
+    with store.engine.connect() as conn:
+        for name in PICTURE_TABLES:
+            table = store.tables[name]
+            query = sa.select(table.c.images).where(table.c.is_active, table.c.images.is_not(None))
+            for (images,) in conn.execution_options(stream_results=True, max_row_buffer=_BATCH).execute(
+                query
+            ):
+                for item in images if isinstance(images, list) else ():
+                    picture = _picture(item)
+                    if picture is not None:
+                        out[picture.source] = picture
+    return out
+
+
+def _picture(item: Any) -> Picture | None:
+    if not isinstance(item, dict) or not isinstance(item.get("media"), str):
+        return None
+    source, sha256, size = item.get("source"), item.get("sha256"), item.get("size")
+    if not isinstance(source, str) or not isinstance(sha256, str) or not isinstance(size, int):
+        return None
+    return Picture(source, int(item.get("position") or 0), item["media"], sha256, size)
 
 
 def _media_of(images: Any) -> Iterable[str]:

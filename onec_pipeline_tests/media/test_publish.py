@@ -74,3 +74,27 @@ def test_a_file_already_stored_is_only_touched(tmp_path):
     list(real.wrap([Product("p", None, images=["import_files/b.png"])]))
     assert path.stat().st_mtime > 0  # named again: its retention period starts again
     assert first[0].pictures[0].media == media
+
+
+def test_a_path_the_upload_lacks_keeps_the_file_the_catalog_names_if_it_is_still_stored(tmp_path):
+    from onec_pipeline.commerceml.records import Picture
+
+    store = MediaStore(tmp_path / "media", max_bytes=10_000)
+    kept = store.put(write(tmp_path / "old" / "a.png", png((7, 7, 7))), "png")
+    gone = store.put(write(tmp_path / "old" / "b.jpg", jpeg(8)), "jpg")
+    store.path_of(gone.media).unlink()  # removed by retention since
+    asked = []
+
+    def earlier():
+        asked.append(1)
+        return {
+            "import_files/a.png": Picture("import_files/a.png", 0, kept.media, kept.sha256, kept.size),
+            "import_files/b.jpg": Picture("import_files/b.jpg", 1, gone.media, gone.sha256, gone.size),
+        }
+
+    (tmp_path / "upload").mkdir()
+    publisher = PicturePublisher(tmp_path / "upload", store, dry_run=False, earlier=earlier)
+    product = Product("p", None, images=["import_files/a.png", "import_files/b.jpg"])
+    list(publisher.wrap([product, Product("q", None, images=["import_files/a.png"])]))
+    assert [(p.media, p.sha256) for p in product.pictures or []] == [(kept.media, kept.sha256), (None, None)]
+    assert (publisher.report.carried, publisher.report.missing, len(asked)) == (1, 1, 1)

@@ -170,7 +170,7 @@ def run_asset_import(
     full = frozenset(e for e in present if upload.is_full(e))
     ref = UploadRef(key=key, exported_at=upload.exported_at, full=full)
     counter = RecordCounter(log, asset_name, key, progress, meter=upload.meter)
-    pictures = picture_publisher(present, upload, upload_dirs, dry_run=config.dry_run)
+    pictures = picture_publisher(present, upload, upload_dirs, store, dry_run=config.dry_run)
     progress.start(asset_name, key)
     started = time.perf_counter()
     results, parse_seconds, changes = _load(store, ref, upload, present, config, counter, log, pictures)

@@ -9,6 +9,8 @@ from dagster import MetadataValue
 
 from onec_pipeline.commerceml import Entity, Upload
 from onec_pipeline.media import PicturePublisher, PictureReport
+from onec_pipeline.store import CatalogStore
+from onec_pipeline.store.media import stored_pictures
 
 from ..constants import format_count
 from ..importing import Metadata
@@ -19,12 +21,15 @@ PICTURE_ENTITIES = frozenset({Entity.GOODS, Entity.OFFERS})
 
 
 def picture_publisher(
-    present: set[Entity], upload: Upload, upload_dirs: UploadDirs, *, dry_run: bool
+    present: set[Entity], upload: Upload, upload_dirs: UploadDirs, store: CatalogStore, *, dry_run: bool
 ) -> PicturePublisher | None:
-    """The publisher of an asset loading goods or offers (None for the others: nothing to look at)."""
+    """The publisher of an asset loading goods or offers (None for the others: nothing to look at); a
+    picture the upload lacks keeps the stored file the catalog's active rows name for the same path."""
     if PICTURE_ENTITIES.isdisjoint(present):
         return None
-    return PicturePublisher(upload.root, upload_dirs.media(), dry_run=dry_run)
+    return PicturePublisher(
+        upload.root, upload_dirs.media(), dry_run=dry_run, earlier=lambda: stored_pictures(store)
+    )
 
 
 def pictures_metadata(report: PictureReport, *, dry_run: bool) -> Metadata:
@@ -35,6 +40,7 @@ def pictures_metadata(report: PictureReport, *, dry_run: bool) -> Metadata:
         "pictures_stored": MetadataValue.int(report.stored),
         "pictures_known": MetadataValue.int(report.known),
         "pictures_missing": MetadataValue.int(report.missing),
+        "pictures_kept": MetadataValue.int(report.carried),
         "pictures_rejected": MetadataValue.int(report.rejected),
     }
     if report.references:
@@ -49,6 +55,11 @@ def _note(report: PictureReport, *, dry_run: bool) -> str:
         f"files ({format_count(report.bytes_stored)} bytes), {format_count(report.known)} already in the "
         f"media store."
     ]
+    if report.carried:
+        lines.append(
+            f"{format_count(report.carried)} pictures not in the upload keep the stored file the catalog "
+            f"already names for the same path."
+        )
     if report.missing:
         lines.append(
             f"{format_count(report.missing)} pictures named but not in the upload (listed with media null): "

@@ -306,3 +306,28 @@ def test_retention_keeps_referenced_pictures_and_removes_the_rest(env, tmp_path)
         for images in _images(env["store"], table).values():
             for picture in images or []:
                 assert picture["media"] is None or (media / picture["media"]).is_file()
+
+
+def test_a_product_re_sent_without_its_files_keeps_its_pictures(env, tmp_path):
+    _run(env, _first_upload(tmp_path))
+    before = _images(env["store"], "goods")["p1"]
+    # a day later 1C re-sends p1 (renamed) with the same picture paths, but no picture file, and a new one
+    later = _upload(
+        tmp_path / "src" / "later",
+        "2026-11-22T10:00:00",
+        goods={"p1": ["import_files/ab/a.jpg", "import_files/sh/shared.png", "import_files/nn/new.jpg"]},
+        offers={},
+        files={},
+    )
+    summary = _run(env, later)
+    after = _images(env["store"], "goods")["p1"]
+    assert after[:2] == before  # the files the catalog already names for those paths
+    assert after[2] == {
+        "media": None,
+        "sha256": None,
+        "size": None,
+        "source": "import_files/nn/new.jpg",
+        "position": 2,
+    }
+    meta = summary.assets["goods"].metadata
+    assert (meta["pictures_kept"], meta["pictures_missing"], meta["pictures_stored"]) == (2, 1, 0)
