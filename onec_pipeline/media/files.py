@@ -127,16 +127,20 @@ class MediaStore:
         self._write(source, target, digest)
         return StoredFile(media, digest, size, new=True, written=True)
 
-    def holds(self, media: str, size: int, *, touch: bool) -> bool:
-        """Whether ``media`` is stored with ``size`` bytes (``touch``: refresh its time, as :meth:`put`)."""
+    def stored(self, media: str, *, touch: bool) -> StoredFile | None:
+        """``media`` as stored (its name says its hash), None when the store does not hold it; ``touch``
+        refreshes its time, as :meth:`put` does."""
         if not _MEDIA_NAME.match(media):
-            return False
+            return None
         target = self.root / media
-        if not _is_stored(target, size):
-            return False
+        try:
+            size = target.stat().st_size
+        except OSError:
+            return None
         if touch:
             os.utime(target)
-        return True
+        digest = media.split("/", 1)[1].split(".", 1)[0]
+        return StoredFile(media, digest, size, new=False, written=False)
 
     def _check(self, stream: IO[bytes], size: int) -> None:
         if size > self.max_bytes:

@@ -55,14 +55,14 @@ class PicturePublisher:
         store: MediaStore,
         *,
         dry_run: bool,
-        earlier: Callable[[], Mapping[str, Picture]] | None = None,
+        earlier: Callable[[], Mapping[str, str]] | None = None,
     ) -> None:
         self.root = Path(root)
         # the pictures the catalog's active rows already name, by the path 1C wrote (asked for on the first
         # picture the upload lacks): 1C names a picture file by its own GUID, so the same path is the same
         # picture, and a product re-sent without its files keeps them
         self._earlier_source = earlier
-        self._earlier: Mapping[str, Picture] | None = None
+        self._earlier: Mapping[str, str] | None = None  # path 1C wrote -> media path
         self._real_root = self.root.resolve()
         self.store = store
         self.dry_run = dry_run
@@ -144,12 +144,8 @@ class PicturePublisher:
             return None
         if self._earlier is None:
             self._earlier = self._earlier_source()
-        picture = self._earlier.get(raw)
-        if picture is None or picture.media is None or picture.sha256 is None or picture.size is None:
-            return None
-        if not self.store.holds(picture.media, picture.size, touch=not self.dry_run):
-            return None
-        return StoredFile(picture.media, picture.sha256, picture.size, new=False, written=False)
+        media = self._earlier.get(raw)
+        return None if media is None else self.store.stored(media, touch=not self.dry_run)
 
     def _locate(self, directory: str, path: str) -> Path | None:
         """The file of ``path``: relative to the XML file's directory (as Bitrix reads it), else to the

@@ -13,7 +13,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from onec_pipeline.commerceml.records import Picture
 from onec_pipeline.store.catalog import CatalogStore
 from onec_pipeline.store.tables import metadata, table_in
 
@@ -36,10 +35,10 @@ def referenced_media(conn: sa.Connection, *, schema: str | None) -> set[str]:
     return out
 
 
-def stored_pictures(store: CatalogStore) -> dict[str, Picture]:
-    """The stored pictures active rows name, by the path 1C wrote (``source``): what a product re-sent
-    without its picture files keeps (``media.PicturePublisher``)."""
-    out: dict[str, Picture] = {}
+def stored_pictures(store: CatalogStore) -> dict[str, str]:
+    """The path 1C wrote (``source``) -> ``media`` of the stored pictures active rows name: what a product
+    re-sent without its picture files keeps (``media.PicturePublisher``)."""
+    out: dict[str, str] = {}
     with store.engine.connect() as conn:
         for name in PICTURE_TABLES:
             table = store.tables[name]
@@ -48,19 +47,11 @@ def stored_pictures(store: CatalogStore) -> dict[str, Picture]:
                 query
             ):
                 for item in images if isinstance(images, list) else ():
-                    picture = _picture(item)
-                    if picture is not None:
-                        out[picture.source] = picture
+                    if isinstance(item, dict) and isinstance(item.get("media"), str):
+                        source = item.get("source")
+                        if isinstance(source, str):
+                            out[source] = item["media"]
     return out
-
-
-def _picture(item: Any) -> Picture | None:
-    if not isinstance(item, dict) or not isinstance(item.get("media"), str):
-        return None
-    source, sha256, size = item.get("source"), item.get("sha256"), item.get("size")
-    if not isinstance(source, str) or not isinstance(sha256, str) or not isinstance(size, int):
-        return None
-    return Picture(source, int(item.get("position") or 0), item["media"], sha256, size)
 
 
 def _media_of(images: Any) -> Iterable[str]:

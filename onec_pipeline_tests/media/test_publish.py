@@ -77,8 +77,6 @@ def test_a_file_already_stored_is_only_touched(tmp_path):
 
 
 def test_a_path_the_upload_lacks_keeps_the_file_the_catalog_names_if_it_is_still_stored(tmp_path):
-    from onec_pipeline.commerceml.records import Picture
-
     store = MediaStore(tmp_path / "media", max_bytes=10_000)
     kept = store.put(write(tmp_path / "old" / "a.png", png((7, 7, 7))), "png")
     gone = store.put(write(tmp_path / "old" / "b.jpg", jpeg(8)), "jpg")
@@ -87,14 +85,14 @@ def test_a_path_the_upload_lacks_keeps_the_file_the_catalog_names_if_it_is_still
 
     def earlier():
         asked.append(1)
-        return {
-            "import_files/a.png": Picture("import_files/a.png", 0, kept.media, kept.sha256, kept.size),
-            "import_files/b.jpg": Picture("import_files/b.jpg", 1, gone.media, gone.sha256, gone.size),
-        }
+        return {"import_files/a.png": kept.media, "import_files/b.jpg": gone.media}
 
     (tmp_path / "upload").mkdir()
     publisher = PicturePublisher(tmp_path / "upload", store, dry_run=False, earlier=earlier)
     product = Product("p", None, images=["import_files/a.png", "import_files/b.jpg"])
     list(publisher.wrap([product, Product("q", None, images=["import_files/a.png"])]))
-    assert [(p.media, p.sha256) for p in product.pictures or []] == [(kept.media, kept.sha256), (None, None)]
+    assert [(p.media, p.sha256, p.size) for p in product.pictures or []] == [
+        (kept.media, kept.sha256, kept.size),
+        (None, None, None),
+    ]
     assert (publisher.report.carried, publisher.report.missing, len(asked)) == (1, 1, 1)
