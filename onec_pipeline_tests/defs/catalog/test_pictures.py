@@ -249,6 +249,7 @@ def test_hostile_pictures_are_rejects_and_the_product_loads(env, tmp_path):
     # a refused picture warns; it does not make the goods file "unusable"
     check = {c.name: c for c in summary.checks}["goods_rejects"]
     assert not check.passed and check.severity == "WARN"
+    assert check.metadata["rejected"] == 5 and check.metadata["reject_share"] == 0.0  # p3 loaded
     assert summary.assets["offers"].status == "success"
 
 
