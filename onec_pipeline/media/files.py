@@ -111,11 +111,15 @@ class MediaStore:
     def put(self, source: Path, extension: str, *, dry_run: bool = False) -> StoredFile:
         """Check ``source`` (size cap, image signature), then store it once under its hash (unless
         ``dry_run``). A file already stored is left as it is, its time refreshed (the retention period
-        counts from the last upload that referenced it)."""
-        with source.open("rb") as stream:
-            size = os.fstat(stream.fileno()).st_size
-            self._check(stream, size)
-            digest = _sha256(stream, self.max_bytes)
+        counts from the last upload that referenced it). The upload's file unreadable: ``PictureRefused``;
+        the store unwritable (disk full, permissions): ``OSError``, which fails the import."""
+        try:
+            with source.open("rb") as stream:
+                size = os.fstat(stream.fileno()).st_size
+                self._check(stream, size)
+                digest = _sha256(stream, self.max_bytes)
+        except OSError as exc:  # the upload's file: a reason; writing the store fails loudly (below)
+            raise PictureRefused(f"cannot be read: {exc.strerror or exc}") from None
         media = f"{digest[:2]}/{digest}.{extension.lower()}"
         target = self.root / media
         if _is_stored(target, size):

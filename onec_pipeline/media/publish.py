@@ -107,10 +107,8 @@ class PicturePublisher:
             return self._seen[key]
         try:
             found: StoredFile | PictureRefused | None = self._store(directory, raw)
-        except PictureRefused as refused:
+        except PictureRefused as refused:  # the store failing to write is no refusal: it fails the import
             found = refused
-        except OSError as exc:  # unreadable: say so, never fail the upload over one picture
-            found = PictureRefused(f"cannot be read: {exc.strerror or exc}")
         self._seen[key] = found
         return found
 
@@ -157,7 +155,11 @@ class PicturePublisher:
             name = candidate if candidate in self._exact else index.get(candidate.lower())
             if name is not None:
                 file = self.root / name
-                if not file.resolve().is_relative_to(self._real_root):
+                try:
+                    inside = file.resolve().is_relative_to(self._real_root)
+                except (OSError, RuntimeError) as exc:  # a link loop
+                    raise PictureRefused(f"cannot be resolved: {exc}") from None
+                if not inside:
                     raise PictureRefused("the path leads out of the upload (a link)")
                 return file
         return None

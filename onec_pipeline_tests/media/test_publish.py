@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from onec_pipeline.commerceml.records import Entity, Offer, Price, Product, Reject, Source
 from onec_pipeline.media import MediaStore, PicturePublisher
 
@@ -96,3 +98,17 @@ def test_a_path_the_upload_lacks_keeps_the_file_the_catalog_names_if_it_is_still
         (None, None, None),
     ]
     assert (publisher.report.carried, publisher.report.missing, len(asked)) == (1, 1, 1)
+
+
+def test_an_unreadable_picture_is_refused_an_unwritable_store_fails(tmp_path):
+    upload = tmp_path / "upload"
+    (upload / "import_files").mkdir(parents=True)
+    (upload / "import_files" / "dangling.png").symlink_to(upload / "import_files" / "nothing.png")
+    write(upload / "import_files" / "ok.png", png())
+    blocked = tmp_path / "media-is-a-file"
+    blocked.write_text("not a directory")
+    publisher = PicturePublisher(upload, MediaStore(blocked, max_bytes=10_000), dry_run=False)
+    out = list(publisher.wrap([Product("p", None, images=["import_files/dangling.png"])]))
+    assert isinstance(out[0], Reject) and "cannot be read: No such file or directory" in out[0].reason
+    with pytest.raises(OSError):  # the store cannot be written: the import fails, nothing is half-done
+        list(publisher.wrap([Product("q", None, images=["import_files/ok.png"])]))
