@@ -28,6 +28,9 @@ class Settings:
     settle_seconds: float
     retention_days: int
     stuck_seconds: float  # an upload incomplete and unchanged this long is reported stuck
+    # media store (issue 15): product pictures kept once by content hash, served read-only at /media/
+    media_dir: Path = Path("var/media")  # ONEC_MEDIA_DIR (default ONEC_HOME/media)
+    media_max_bytes: int = 20_000_000  # ONEC_MEDIA_MAX_BYTES: a larger picture is rejected
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -43,6 +46,8 @@ class Settings:
             settle_seconds=float(_env("ONEC_SETTLE_SECONDS", "30")),
             retention_days=int(_env("ONEC_RETENTION_DAYS", "90")),
             stuck_seconds=float(_env("ONEC_STUCK_SECONDS", "1800")),
+            media_dir=Path(_env("ONEC_MEDIA_DIR", str(home / "media"))).resolve(),
+            media_max_bytes=int(_env("ONEC_MEDIA_MAX_BYTES", "20000000")),
         )
 
 
