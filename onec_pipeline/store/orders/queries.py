@@ -1,0 +1,54 @@
+"""Read-only questions about orders: counts, lines whose offer the catalog does not know."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from onec_pipeline.commerceml.reader.documents import DELIVERY_ITEM_ID
+from onec_pipeline.store.orders.tables import tables_for
+
+SAMPLE = 20
+
+
+def order_counts(conn: sa.Connection, schema: str | None = None) -> dict[str, int]:
+    """Orders in total, from 1C, waiting for 1C (pending), sent and unconfirmed, delivered, with 1C's number."""
+    orders = tables_for(conn, schema).orders
+    c = orders.c
+
+    def count(*where: Any) -> Any:
+        return sa.func.count().filter(*where) if where else sa.func.count()
+
+    query = sa.select(
+        count().label("orders"),
+        count(c.origin == "1c").label("from_1c"),
+        count(c.needs_1c_export.is_(True)).label("pending_export"),
+        count(c.needs_1c_export.is_(True), c.sent_to_1c_at.is_not(None)).label("sent_unconfirmed"),
+        count(c.confirmed_at.is_not(None)).label("confirmed"),
+        count(c.number_1c.is_not(None)).label("with_1c_number"),
+    )
+    row = conn.execute(query).mappings().one()
+    return {name: int(value) for name, value in row.items()}
+
+
+def unknown_offer_lines(
+    conn: sa.Connection, schema: str | None = None, *, limit: int = SAMPLE
+) -> tuple[int, list[dict]]:
+    """Order lines whose ``offer_id`` is neither an offer nor a product of the catalog (the delivery line
+    excepted): how many, and the first ``limit`` as ``{order_id, offer_id, name}``."""
+    tables = tables_for(conn, schema)
+    items, offers = tables.items, tables.offers
+    unknown = sa.and_(
+        items.c.offer_id != DELIVERY_ITEM_ID,
+        ~sa.exists().where(offers.c.id == items.c.offer_id),
+        ~sa.exists().where(offers.c.product_id == items.c.offer_id),
+    )
+    total = conn.execute(sa.select(sa.func.count()).select_from(items).where(unknown)).scalar_one()
+    sample = conn.execute(
+        sa.select(items.c.order_id, items.c.offer_id, items.c.name)
+        .where(unknown)
+        .order_by(items.c.id)
+        .limit(limit)
+    ).mappings()
+    return int(total), [dict(row) for row in sample]
