@@ -25,7 +25,13 @@ from onec_pipeline.store.orders.export import (
     serve_query,
     write_outbox,
 )
-from onec_pipeline.store.orders.queries import order_counts, unknown_offer_lines
+from onec_pipeline.store.orders.queries import (
+    counts_of,
+    order_counts,
+    stale_unconfirmed,
+    unknown_offer_lines,
+    unknown_offers_of,
+)
 from onec_pipeline.store.orders.records import orders_with_lines, row_to_order
 from onec_pipeline.store.orders.tables import OrderTables, order_tables
 from onec_pipeline.store.orders.updates import OrderUpdateResult, apply_order_updates
@@ -40,12 +46,15 @@ __all__ = [
     "apply_order_updates",
     "confirm_previous",
     "confirm_session",
+    "counts_of",
     "export_to_outbox",
     "order_counts",
     "order_tables",
     "orders_with_lines",
     "row_to_order",
     "serve_query",
+    "stale_unconfirmed",
     "unknown_offer_lines",
+    "unknown_offers_of",
     "write_outbox",
 ]

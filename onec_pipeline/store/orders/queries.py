@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from onec_pipeline.commerceml.reader.documents import DELIVERY_ITEM_ID
+from onec_pipeline.store.catalog import CatalogStore
+from onec_pipeline.store.orders.export import utcnow
 from onec_pipeline.store.orders.tables import tables_for
 
 SAMPLE = 20
@@ -52,3 +55,34 @@ def unknown_offer_lines(
         .limit(limit)
     ).mappings()
     return int(total), [dict(row) for row in sample]
+
+
+def counts_of(store: CatalogStore) -> dict[str, int]:
+    """:func:`order_counts` on a connection of its own (read-only)."""
+    store.ensure_schema()
+    with store.engine.connect() as conn:
+        return order_counts(conn, store.schema)
+
+
+def unknown_offers_of(store: CatalogStore, *, limit: int = SAMPLE) -> tuple[int, list[dict]]:
+    """:func:`unknown_offer_lines` on a connection of its own (read-only)."""
+    store.ensure_schema()
+    with store.engine.connect() as conn:
+        return unknown_offer_lines(conn, store.schema, limit=limit)
+
+
+def stale_unconfirmed(store: CatalogStore, *, hours: float, limit: int = SAMPLE) -> tuple[int, list[dict]]:
+    """Orders sent to 1C more than ``hours`` ago that 1C has not confirmed yet: how many, and a sample."""
+    store.ensure_schema()
+    with store.engine.connect() as conn:
+        orders = tables_for(conn, store.schema).orders
+        since = utcnow() - timedelta(hours=hours)
+        where = sa.and_(orders.c.needs_1c_export.is_(True), orders.c.sent_to_1c_at < since)
+        total = conn.execute(sa.select(sa.func.count()).select_from(orders).where(where)).scalar_one()
+        rows = conn.execute(
+            sa.select(orders.c.id, orders.c.number, orders.c.sent_to_1c_at, orders.c.export_batch)
+            .where(where)
+            .order_by(orders.c.sent_to_1c_at)
+            .limit(limit)
+        ).mappings()
+        return int(total), [{k: str(v) for k, v in row.items()} for row in rows]
