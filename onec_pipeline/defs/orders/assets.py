@@ -36,20 +36,21 @@ from onec_pipeline.store.orders import (
     unknown_offer_lines,
 )
 
-from ..constants import ORDERS_GROUP, POOL, format_count
+from ..constants import COUNT_NAMES, ORDERS_GROUP, POOL, format_count
 from ..importing import (
     ImportConfig,
     Metadata,
     RecordCounter,
     nothing_to_load,
     open_archived_upload,
+    skip_if_applied,
     timing_metadata,
 )
 from ..partitions import uploads_partitions
 from ..resources import CatalogDatabase, ImportProgress, UploadDirs
 
 EXPORT_CRON = "*/15 * * * *"
-UPDATE_COUNTS = ("updated", "unchanged", "stale", "created", "confirmed", "linked_customers", "rejected")
+UPDATE_COUNTS = (*COUNT_NAMES, "confirmed", "linked_customers")
 
 
 class _Documents:
@@ -83,6 +84,10 @@ def run_order_updates(
             "order_updates", key, metadata, log=log, progress=progress, counts=UPDATE_COUNTS
         )
     store = catalog_db.get_store()
+    if not config.force:
+        skipped = skip_if_applied("order_updates", key, store, {Entity.ORDERS}, metadata, log, progress)
+        if skipped is not None:
+            return skipped
     ref = UploadRef(key=key, exported_at=upload.exported_at, full=frozenset())
     stats = ReadStats()
     counter = RecordCounter(log, "order_updates", key, progress, meter=upload.meter)
@@ -96,6 +101,8 @@ def run_order_updates(
         )
         if documents.rejects:
             tx.load(documents.rejects)
+        if not config.dry_run:
+            tx.record_applied({str(Entity.ORDERS): counter.count})
         counts = order_counts(tx.conn, store.schema)
         unknown, _sample = unknown_offer_lines(tx.conn, store.schema, limit=0)
     seconds = time.perf_counter() - started
@@ -107,6 +114,7 @@ def run_order_updates(
         {
             "has_data": MetadataValue.bool(True),
             "rejected": MetadataValue.int(rejected),
+            "deactivated": MetadataValue.int(0),
             "matched_by": MetadataValue.json(result.matched_by),
             "unknown_offer_lines": MetadataValue.int(unknown),
             "table_counts": MetadataValue.json(counts),
@@ -117,7 +125,7 @@ def run_order_updates(
     log.info(
         f"order_updates [{key}]: {format_count(counter.count)} documents in {seconds:.2f}s "
         f"({format_count(result.updated)} updated, {format_count(result.unchanged)} unchanged, "
-        f"{format_count(result.stale)} stale, {format_count(result.created)} created by 1C, "
+        f"{format_count(result.stale)} stale, {format_count(result.inserted)} created by 1C, "
         f"{format_count(result.confirmed)} confirmed, {format_count(rejected)} rejected)"
         + (" [dry run: rolled back]" if config.dry_run else "")
     )

@@ -58,7 +58,7 @@ class OrderUpdateResult:
     updated: int = 0
     unchanged: int = 0
     stale: int = 0
-    created: int = 0  # orders 1C created itself, first seen
+    inserted: int = 0  # orders 1C created itself, first seen
     confirmed: int = 0  # sent orders an update confirmed
     linked_customers: int = 0
     matched_by: dict[str, int] = field(default_factory=dict)
@@ -68,7 +68,7 @@ class OrderUpdateResult:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "stale": self.stale,
-            "created": self.created,
+            "inserted": self.inserted,
             "confirmed": self.confirmed,
             "linked_customers": self.linked_customers,
             "matched_by": dict(self.matched_by),
@@ -159,7 +159,7 @@ class _Applier:
             )
         )
         self._replace_lines(order.id, order)
-        self.result.created += 1
+        self.result.inserted += 1
 
     def _replace_lines(self, order_id: str, order: Order) -> None:
         items = self.tables.items

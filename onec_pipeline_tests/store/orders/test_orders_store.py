@@ -124,7 +124,7 @@ def test_updates_set_the_1c_columns_and_replays_change_nothing(db, samples_dir):
         site_order(conn, schema, "142", customer_id=customer, sent_to_1c_at=sa.func.now())
         site_order(conn, schema, "235")
         result = so.apply_order_updates(conn, updates, KEY_NEW, schema=schema)
-    assert (result.updated, result.unchanged, result.stale, result.created) == (2, 0, 0, 0)
+    assert (result.updated, result.unchanged, result.stale, result.inserted) == (2, 0, 0, 0)
     assert result.confirmed == 1 and result.linked_customers == 1 and result.matched_by == {"number": 2}
     with engine.begin() as conn:
         row = order_row(conn, schema, "142")
@@ -173,7 +173,7 @@ def test_an_order_1c_created_is_stored_with_its_origin_and_unknown_offers_are_re
         row = order_row(conn, schema, "319")
         count, sample = so.unknown_offer_lines(conn, schema)
         counts = so.order_counts(conn, schema)
-    assert result.created == 4 and counts["from_1c"] == 4 and counts["pending_export"] == 0
+    assert result.inserted == 4 and counts["from_1c"] == 4 and counts["pending_export"] == 0
     assert (row["origin"], row["onec_id"], row["number_1c"], row["total"]) == (
         "1c",
         "319",
