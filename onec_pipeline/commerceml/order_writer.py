@@ -273,3 +273,28 @@ def write_orders(
         partial.unlink(missing_ok=True)
         raise
     return count
+
+
+# the root of mode=info's status list as Bitrix spells it: a Latin "C", then Cyrillic (1C expects exactly this)
+INFO_STATUSES = "C" + "татусы"
+
+
+def info_document(statuses: Iterable[tuple[str, str]], payment_systems: Iterable[tuple[str, str]]) -> bytes:
+    """``type=sale&mode=info``: the site's order statuses and payment systems, in windows-1251, in Bitrix's
+    shape (``Справочник/Cтатусы/Элемент{Ид, Название}`` — the Latin C is Bitrix's and 1C matches it —,
+    ``ПлатежныеСистемы/Элемент{Ид, Название, ТипОплаты}``)."""
+    root = etree.Element("Справочник")
+    for box_name, rows, extra in (
+        (INFO_STATUSES, statuses, False),
+        ("ПлатежныеСистемы", payment_systems, True),
+    ):
+        box = etree.SubElement(root, box_name)
+        for ident, name in rows:
+            item = etree.SubElement(box, "Элемент")
+            etree.SubElement(item, "Ид").text = xml_text(ident)
+            etree.SubElement(item, "Название").text = xml_text(name)
+            if extra:
+                etree.SubElement(item, "ТипОплаты").text = xml_text(name)
+    etree.indent(root, space="\t")
+    body = etree.tostring(root, encoding="windows-1251", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="windows-1251"?>\n' + body + b"\n"
