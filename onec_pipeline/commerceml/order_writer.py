@@ -23,13 +23,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import IO
 
 from lxml import etree
 
 from .records import Customer, Order, OrderItem
-from .writer import xml_text
+from .writer import atomic_file, xml_text
 
 NAMESPACE_2 = "urn:1C.ru:commerceml_2"
 NAMESPACE_3 = "urn:1C.ru:commerceml_3"
@@ -260,19 +259,8 @@ def write_orders(
     generated_at: datetime | None = None,
 ) -> int:
     """:func:`write_orders_to` into the file ``path``, which appears atomically (``<path>.part``, renamed)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
-    try:
-        with open(partial, "wb") as fh:
-            count = write_orders_to(fh, orders, version=version, encoding=encoding, generated_at=generated_at)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(partial, target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return count
+    with atomic_file(path) as fh:
+        return write_orders_to(fh, orders, version=version, encoding=encoding, generated_at=generated_at)
 
 
 # the root of mode=info's status list as Bitrix spells it: a Latin "C", then Cyrillic (1C expects exactly this)

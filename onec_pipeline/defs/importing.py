@@ -18,7 +18,7 @@ from typing import IO, Any, TypeVar
 from dagster import AssetObservation, Config, Failure, MaterializeResult, MetadataValue
 
 from onec_pipeline import intake
-from onec_pipeline.commerceml import Entity, FileHeader, Upload
+from onec_pipeline.commerceml import Entity, FileHeader, Reject, Upload
 from onec_pipeline.store import CatalogStore
 from onec_pipeline.store.changes import ChangeReport
 
@@ -199,6 +199,23 @@ def skip_if_applied(
     log.info(f"{asset_name} [{key}]: already applied at {when:%Y-%m-%d %H:%M:%S} UTC: nothing to do")
     progress.done(asset_name, records=0, seconds=0.0, has_data=True, already_applied=True)
     return MaterializeResult(metadata=metadata)
+
+
+class RecordsOf(Iterable[T]):
+    """The records of one type (``Customer``, ``Order``) of a read, for a store function that applies them;
+    reject records are kept aside in ``rejects`` for the store's ``rejects`` table."""
+
+    def __init__(self, records: Iterable[Any], kind: type[T]) -> None:
+        self.records = records
+        self.kind = kind
+        self.rejects: list[Reject] = []
+
+    def __iter__(self) -> Iterator[T]:
+        for record in self.records:
+            if isinstance(record, self.kind):
+                yield record
+            elif isinstance(record, Reject):
+                self.rejects.append(record)
 
 
 def full_export_text(entities: Iterable[Entity]) -> MetadataValue:

@@ -11,7 +11,6 @@
 
 import logging
 import time
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from dagster import (
     asset,
 )
 
-from onec_pipeline.commerceml import Customer, Entity, ReadStats, Record, Reject, read_upload
+from onec_pipeline.commerceml import Customer, Entity, ReadStats, read_upload
 from onec_pipeline.settings import Settings
 from onec_pipeline.store import UploadRef
 from onec_pipeline.store.customers import counts_in_transaction, export_to_outbox, import_in_transaction
@@ -35,6 +34,7 @@ from ..importing import (
     ImportConfig,
     Metadata,
     RecordCounter,
+    RecordsOf,
     full_export_text,
     nothing_to_load,
     open_archived_upload,
@@ -44,21 +44,6 @@ from ..partitions import uploads_partitions
 from ..resources import CatalogDatabase, ImportProgress, UploadDirs
 
 EXPORT_CRON = "*/15 * * * *"
-
-
-class _Contragents:
-    """The upload's Контрагент records for the resolution; reject records are kept aside for the store."""
-
-    def __init__(self, records: Iterable[Record]) -> None:
-        self.records = records
-        self.rejects: list[Reject] = []
-
-    def __iter__(self) -> Iterator[Customer]:
-        for record in self.records:
-            if isinstance(record, Customer):
-                yield record
-            elif isinstance(record, Reject):
-                self.rejects.append(record)
 
 
 def _sync_metadata(result: Any, counts: dict[str, int], rejected: int) -> Metadata:
@@ -97,7 +82,7 @@ def run_customers_import(
     ref = UploadRef(key=key, exported_at=upload.exported_at, full=full)
     stats = ReadStats()
     counter = RecordCounter(log, "customers", key, progress, meter=upload.meter)
-    contragents = _Contragents(counter.wrap(read_upload(upload, {Entity.CUSTOMERS}, stats)))
+    contragents = RecordsOf(counter.wrap(read_upload(upload, {Entity.CUSTOMERS}, stats)), Customer)
     progress.start("customers", key)
     started = time.perf_counter()
     with store.transaction(

@@ -12,7 +12,6 @@
 
 import logging
 import time
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from dagster import (
@@ -25,7 +24,7 @@ from dagster import (
     asset,
 )
 
-from onec_pipeline.commerceml import Entity, Order, ReadStats, Record, Reject, read_upload
+from onec_pipeline.commerceml import Entity, Order, ReadStats, read_upload
 from onec_pipeline.settings import OrderSettings, Settings
 from onec_pipeline.store import UploadRef
 from onec_pipeline.store.orders import (
@@ -41,6 +40,7 @@ from ..importing import (
     ImportConfig,
     Metadata,
     RecordCounter,
+    RecordsOf,
     nothing_to_load,
     open_archived_upload,
     skip_if_applied,
@@ -51,21 +51,6 @@ from ..resources import CatalogDatabase, ImportProgress, UploadDirs
 
 EXPORT_CRON = "*/15 * * * *"
 UPDATE_COUNTS = (*COUNT_NAMES, "confirmed", "linked_customers")
-
-
-class _Documents:
-    """The upload's Order records; reject records are kept aside for the store."""
-
-    def __init__(self, records: Iterable[Record]) -> None:
-        self.records = records
-        self.rejects: list[Reject] = []
-
-    def __iter__(self) -> Iterator[Order]:
-        for record in self.records:
-            if isinstance(record, Order):
-                yield record
-            elif isinstance(record, Reject):
-                self.rejects.append(record)
 
 
 def run_order_updates(
@@ -91,7 +76,7 @@ def run_order_updates(
     ref = UploadRef(key=key, exported_at=upload.exported_at, full=frozenset())
     stats = ReadStats()
     counter = RecordCounter(log, "order_updates", key, progress, meter=upload.meter)
-    documents = _Documents(counter.wrap(read_upload(upload, {Entity.ORDERS}, stats)))
+    documents = RecordsOf(counter.wrap(read_upload(upload, {Entity.ORDERS}, stats)), Order)
     progress.start("order_updates", key)
     started = time.perf_counter()
     with store.transaction(ref, dry_run=config.dry_run) as tx:
