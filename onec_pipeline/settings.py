@@ -178,3 +178,24 @@ class ShopRules:
             "ONEC_CUSTOMERS_WITHOUT_ROLE": str(self.customers_without_role).lower(),
             "ONEC_BRAND_PROPERTIES": LIST_SEPARATOR.join(self.brand_properties) or "(Изготовитель only)",
         }
+
+
+@dataclass(frozen=True)
+class OrderSettings:
+    """How orders go to 1C (README, "Orders"): the CommerceML version and encoding of the files when 1C does
+    not ask for one, what confirms a ``type=sale`` batch, and how many orders one ``mode=query`` carries."""
+
+    version: str = "2.05"  # ONEC_ORDERS_VERSION: 2.03 / 2.04 / 2.05 / 2.08 / 2.09 / 2.10 / 3.1
+    encoding: str = "windows-1251"  # ONEC_ORDERS_ENCODING: windows-1251 (what 1C expects of Bitrix) or utf-8
+    confirm: str = "success"  # ONEC_SALE_CONFIRM: success | next_query (see store/orders/export.py)
+    query_limit: int = 500  # ONEC_SALE_QUERY_LIMIT: orders per mode=query answer (the rest: next query)
+
+    @classmethod
+    def from_env(cls) -> OrderSettings:
+        defaults = cls()
+        return cls(
+            version=_env("ONEC_ORDERS_VERSION", defaults.version),
+            encoding=_env("ONEC_ORDERS_ENCODING", defaults.encoding),
+            confirm=_env("ONEC_SALE_CONFIRM", defaults.confirm),
+            query_limit=int(_env("ONEC_SALE_QUERY_LIMIT", str(defaults.query_limit))),
+        )

@@ -30,12 +30,12 @@ from onec_pipeline.store.shop_rules import RulesReport
 from ..constants import ASSET_ENTITIES, CATALOG_ENTITIES, CATALOG_GROUP, COUNT_NAMES, POOL, format_count
 from ..importing import (
     ImportConfig,
-    Metadata,
     RecordCounter,
     changes_metadata,
     full_export_text,
     nothing_to_load,
     open_archived_upload,
+    skip_if_applied,
     timing_metadata,
 )
 from ..partitions import uploads_partitions
@@ -61,34 +61,6 @@ def _per_entity_markdown(results: Mapping[Entity, LoadResult]) -> str:
             f"| {entity} | " + " | ".join(format_count(getattr(res, c, 0) or 0) for c in RESULT_FIELDS) + " |"
         )
     return "\n".join(rows)
-
-
-def _skip_if_applied(
-    asset_name: str,
-    key: str,
-    store: CatalogStore,
-    present: set[Entity],
-    metadata: Metadata,
-    log: logging.Logger,
-    progress: ImportProgress,
-) -> MaterializeResult | None:
-    """A committed load of the same upload (same key = same content) already applied every entity of this
-    asset: replaying it would change nothing (version guard), so report that instead of re-reading."""
-    done = store.applied_entities(key)
-    if not all(str(e) in done for e in present):
-        return None
-    when = max(done[str(e)] for e in present)
-    metadata["has_data"] = MetadataValue.bool(True)
-    metadata["already_applied"] = MetadataValue.bool(True)
-    for name in COUNT_NAMES:
-        metadata[name] = MetadataValue.int(0)
-    metadata["note"] = MetadataValue.text(
-        f"upload {key} was already applied to this catalog ({when:%Y-%m-%d %H:%M:%S} UTC); a replay changes "
-        f"nothing (version guard), so its files were not read again. Run with config force: true to re-read."
-    )
-    log.info(f"{asset_name} [{key}]: already applied at {when:%Y-%m-%d %H:%M:%S} UTC: nothing to do")
-    progress.done(asset_name, records=0, seconds=0.0, has_data=True, already_applied=True)
-    return MaterializeResult(metadata=metadata)
 
 
 #: the rows of an asset that need a catalog to attach to (its reference data — price types, warehouses —
@@ -165,7 +137,7 @@ def run_asset_import(
     store = catalog_db.get_store()
     _refuse_into_empty_catalog(asset_name, key, upload, store)
     if not config.force:
-        skipped = _skip_if_applied(asset_name, key, store, present, metadata, log, progress)
+        skipped = skip_if_applied(asset_name, key, store, present, metadata, log, progress)
         if skipped is not None:
             return skipped
 
