@@ -28,6 +28,9 @@ class Settings:
     settle_seconds: float
     retention_days: int
     stuck_seconds: float  # an upload incomplete and unchanged this long is reported stuck
+    # intake reliability: an export time further than this ahead of an upload's arrival is not trusted
+    # for the upload key (ONEC_FUTURE_TOLERANCE, seconds)
+    future_tolerance_seconds: float = 86400.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -43,6 +46,7 @@ class Settings:
             settle_seconds=float(_env("ONEC_SETTLE_SECONDS", "30")),
             retention_days=int(_env("ONEC_RETENTION_DAYS", "90")),
             stuck_seconds=float(_env("ONEC_STUCK_SECONDS", "1800")),
+            future_tolerance_seconds=float(_env("ONEC_FUTURE_TOLERANCE", "86400")),
         )
 
 

@@ -179,6 +179,19 @@ def parse_datetime(text: str | None) -> datetime | None:
     return None
 
 
+def composite_id_problem(offer_id: str) -> str | None:
+    """Why a composite ``product#characteristic`` id is unusable (None: it is usable, or not composite).
+
+    ``#`` and ``#abc`` name no product: a reject, never a row. ``abc#`` is 1C's "no characteristic"
+    (FORMAT.md, Identifiers) and stays valid."""
+    if "#" not in offer_id:
+        return None
+    product = offer_id.partition("#")[0]
+    if not product.strip():
+        return f"composite Ид {offer_id[:80]!r} names no product (nothing before '#')"
+    return None
+
+
 def split_offer_id(offer_id: str) -> tuple[str, str | None]:
     """``product#characteristic`` -> (product, characteristic); empty right side -> None."""
     product, sep, characteristic = offer_id.partition("#")
