@@ -95,7 +95,7 @@ def _check_prolog(head: bytes, rel: str) -> XmlProof:
         raise CommerceMLError(
             f"UTF-16 without a byte order mark is not supported ({SUPPORTED})", file=rel, line=1
         )
-    text = _head_text(head, bom, skip)
+    text = _head_text(head, bom, skip).lstrip(" \t\r\n")  # whitespace before a root is XML (libxml2 judges)
     if not text.startswith("<"):
         shown = head[skip : skip + 8]
         raise CommerceMLError(
@@ -158,6 +158,7 @@ def _syntax_error(exc: etree.XMLSyntaxError, rel: str, *, last_line: int | None)
     """The parser's error as a refusal; ``last_line``: the file's last line when the parser failed at the
     end of its bytes (a truncated file), else None."""
     msg = str(exc.msg if getattr(exc, "msg", None) else exc).strip()
+    msg = (msg.splitlines() or [""])[0][:200]  # libxml2 may quote the bytes it choked on, newlines and all
     line = exc.lineno or None
     at_end = last_line is not None and (line is None or line >= last_line)
     low = msg.lower()

@@ -65,6 +65,8 @@ def gated_key(staged: Path) -> Manifest:
     the upload staged at ``staged``; raises ``IntakeError`` naming the file for a refused upload."""
     roots = gate.check_files(staged)
     _key, manifest = compute_key(staged, strict=True)
+    if not manifest.files:
+        raise IntakeError("the upload holds no files")
     manifest.not_imported = gate.not_imported(manifest.headers or [], roots)
     return manifest
 
@@ -121,6 +123,8 @@ def archive_upload(
     archive_dir.mkdir(parents=True, exist_ok=True)
     if upload.kind == "zip":
         return archive_zip(upload.root, archive_dir, keep_source=keep_source, marker=upload.marker)
+    if upload.kind == "dir":
+        gate.check_symlinks(upload.root)  # a copy would skip them in silence; nothing is moved yet
     same_fs = _same_filesystem(upload.root, archive_dir) and not keep_source
     moved_dir = upload.kind == "dir" and same_fs
     if moved_dir:

@@ -49,16 +49,23 @@ def _root_name(path: Path) -> str | None:
     return found[1].rpartition(":")[2] if found else None
 
 
+def check_symlinks(root: Path) -> None:
+    """Refuse an upload directory holding a symlink anywhere (``walk_files`` would skip it in silence)."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in [*dirnames, *filenames]:
+            full = Path(dirpath) / name
+            if full.is_symlink():
+                rel = printable(full.relative_to(root).as_posix())
+                raise IntakeError(f"{rel}: a symlink (uploads hold plain files only)", file=rel)
+
+
 def check_files(root: Path) -> dict[str, str | None]:
     """Prove every file of the upload staged at ``root``; returns each XML file's root element name."""
+    check_symlinks(root)
     roots: dict[str, str | None] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         for name in sorted([*dirnames, *filenames]):
-            full = Path(dirpath) / name
-            rel = full.relative_to(root).as_posix()
-            _check_name(rel)
-            if full.is_symlink():
-                raise IntakeError(f"{rel}: a symlink (uploads hold plain files only)", file=rel)
+            _check_name((Path(dirpath) / name).relative_to(root).as_posix())
         dirnames[:] = sorted(dirnames)
         for name in sorted(filenames):
             rel = (Path(dirpath) / name).relative_to(root).as_posix()

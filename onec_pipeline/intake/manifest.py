@@ -164,7 +164,9 @@ def _local_naive(dt: datetime) -> datetime:
 
 
 def make_key(exported_at: datetime, digest: str) -> str:
-    return f"{_local_naive(exported_at).strftime(KEY_TIME_FORMAT)}-{digest}"
+    when = _local_naive(exported_at)
+    # the year zero-padded by hand: strftime writes year 1 as "1", which is no key
+    return f"{when.year:04d}{when.strftime(KEY_TIME_FORMAT)[-11:]}-{digest}"
 
 
 def key_time(key: str) -> datetime | None:

@@ -88,6 +88,10 @@ def _archive_notes(manifest: intake.Manifest) -> dict[str, Any]:
 
 def refusal_message(path: Path | str, exc: Exception) -> str:
     """One line for an upload that could not be taken: the upload, the file and line, and why."""
+    return " ".join(_refusal_text(path, exc).split())
+
+
+def _refusal_text(path: Path | str, exc: Exception) -> str:
     if isinstance(exc, intake.IntakeError):
         where = f"{exc.file}:{exc.line}" if exc.file and exc.line else (exc.file or "")
         detail = exc.message if not where or where in exc.message else f"{where}: {exc.message}"

@@ -24,7 +24,7 @@ from typing import Any
 from ..elements import MARK_ELEMENT, STATUS_ELEMENT, deleted_mark, element_text
 from ..header import CHANGES_IDENTIFICATION_CHILDREN, OFFER_DEFINITION_CHILDREN, WAREHOUSE_STOCK_CHILDREN
 from ..records import Entity, Offer, Price, Record, Source, Stock, StockTotal
-from ..values import BadNumber, composite_id_problem, parse_decimal, split_offer_id
+from ..values import MAX_ADJUSTED, BadNumber, composite_id_problem, parse_decimal, split_offer_id
 from .context import ParseContext, make_source, new_object, set_source_file, set_source_line
 from .handler import CHANGES, Batch, Handler
 from .item_fields import base_unit, characteristics, property_values
@@ -240,7 +240,12 @@ class OfferHandler(Handler):
                 value = Decimal(raw_value)
             except (InvalidOperation, TypeError):
                 value = None
-            if value is None or "_" in raw_value or not value.is_finite():  # not plain: the slow path
+            if (  # not plain, or beyond 1e±100: the slow path (which rejects what is no number)
+                value is None
+                or "_" in raw_value
+                or not value.is_finite()
+                or not -MAX_ADJUSTED <= value.adjusted() <= MAX_ADJUSTED
+            ):
                 value = self._price_value(offer_id, raw_value, element, out)
                 if value is None:
                     continue
