@@ -19,7 +19,7 @@ from onec_pipeline import intake
 from onec_pipeline.commerceml import Entity, Reject, read_upload
 from onec_pipeline.runs import run_import
 
-from .corpus import CASES, Case
+from .corpus import CASES, EMPTY_PACKAGE, Case, document
 
 
 def tree_digest(path: Path) -> dict[str, str]:
@@ -107,3 +107,22 @@ def test_the_corpus_covers_every_class_with_enough_cases():
         "export times in the future",
     ):
         assert classes[needed] >= 3, needed
+
+
+def test_an_upload_holding_no_data_names_every_file_and_why(tmp_path, monkeypatch):
+    monkeypatch.setenv("ONEC_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    files = {
+        "orders.xml": document("<Документ><Ид>o1</Ид><Номер>1</Номер></Документ>\n").encode(),
+        # UTF-16 with a BOM: read (it used to be refused as "holds no data"), and empty
+        "offers.xml": document(EMPTY_PACKAGE, enc="UTF-16").encode("utf-16"),
+    }
+    src = tmp_path / "src"
+    src.mkdir()
+    for name, data in files.items():
+        (src / name).write_bytes(data)
+    summary = run_import(src, archive_dir=tmp_path / "archive", database_url=f"sqlite:///{tmp_path / 'c.db'}")
+    assert not summary.success and summary.run_id is None
+    error = summary.error or ""
+    assert error.startswith(f"upload {summary.key} holds no data for any asset: ")
+    assert "orders.xml: order documents" in error and "offers.xml: CommerceML with no records" in error
