@@ -14,7 +14,7 @@ from dagster import AssetSelection, DagsterInstance, build_sensor_context, mater
 from onec_pipeline import intake
 from onec_pipeline.defs.catalog.assets import catalog_assets
 from onec_pipeline.defs.intake.quarantine import quarantined_upload
-from onec_pipeline.defs.intake.sensors import onec_upload_sensor
+from onec_pipeline.defs.intake.sensors import evaluate_uploads, onec_upload_sensor
 from onec_pipeline.defs.resources import CatalogDatabase, ImportProgress, UploadDirs
 from onec_pipeline_tests.robustness.corpus import BY_ID, document, goods_body, offers_body
 
@@ -99,3 +99,23 @@ def test_poison_uploads_between_good_ones_are_quarantined_in_the_same_tick(pg_sc
         names = conn.execute(sa.text(f'SELECT name FROM "{schema}".goods')).scalars().all()
     engine.dispose()
     assert names == ["Второй"]
+
+
+def test_the_tick_reports_files_not_imported_and_an_untrusted_export_time(tmp_path):
+    incoming = tmp_path / "in"
+    good_upload(incoming / "future", "2099-01-01T00:00:00", "Из будущего")
+    orders = document("<Документ><Ид>o1</Ид><Номер>1</Номер></Документ>\n")
+    (incoming / "future" / "orders.xml").write_text(orders, "utf-8")
+    requests, keys, _cursor, notes = evaluate_uploads(
+        import_dir=incoming,
+        archive_dir=tmp_path / "archive",
+        quarantine_dir=tmp_path / "quarantine",
+        settle_seconds=30,
+        cursor=None,
+        known_partitions=set(),
+    )
+    [key] = keys
+    assert [r.partition_key for r in requests] == [key] and not key.startswith("2099")
+    assert any("not imported: orders.xml: order documents" in note for note in notes), notes
+    assert any("2099-01-01T00:00:00" in note and "not trusted" in note for note in notes), notes
+    assert intake.read_manifest(tmp_path / "archive" / key).untrusted_export_time == "2099-01-01T00:00:00"
