@@ -80,7 +80,7 @@ def upload_metadata(
     """What every import asset's materialisation says about its upload."""
     present = [e for e in entities if upload.has(e)]
     full = bool(present) and all(upload.is_full(e) for e in present)
-    return {
+    metadata = {
         "upload_key": MetadataValue.text(key),
         "files": MetadataValue.md(_files_markdown(upload, manifest)),
         "file_count": MetadataValue.int(len(upload.files)),
@@ -88,6 +88,11 @@ def upload_metadata(
         "export": MetadataValue.text("full" if full else "partial"),
         "source": MetadataValue.text(manifest.source if manifest else ""),
     }
+    if manifest and manifest.untrusted_export_time:  # the intake gate's time sanity (README, Reliability)
+        metadata["untrusted_export_time"] = MetadataValue.text(manifest.untrusted_export_time)
+    if manifest and manifest.not_imported:
+        metadata["not_imported"] = MetadataValue.md("\n".join(f"- {n}" for n in manifest.not_imported))
+    return metadata
 
 
 def open_archived_upload(
