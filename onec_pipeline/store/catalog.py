@@ -24,6 +24,7 @@ from onec_pipeline.store.engine import attach_watchdog, connect_args, watchdog_f
 from onec_pipeline.store.liveness import Reporter
 from onec_pipeline.store.load_lock import take_load_lock
 from onec_pipeline.store.loads import LoadResult, ProgressCallback, UploadRef
+from onec_pipeline.store.revision import at_head
 from onec_pipeline.store.tables import ACTIVE_TABLES, BOOKKEEPING_TABLES, CATALOG_TABLES, metadata
 from onec_pipeline.store.transaction import Transaction
 
@@ -118,8 +119,13 @@ class CatalogStore:
             return ctx.get_current_revision()
 
     def ensure_schema(self) -> None:
-        if not self._upgraded:
-            self.upgrade()
+        """Migrate the catalog up to head once per store; a catalog found at head costs one query."""
+        if self._upgraded:
+            return
+        if at_head(self.engine, self.schema, MIGRATIONS_DIR / "versions"):
+            self._upgraded = True
+            return
+        self.upgrade()
 
     def table(self, name: str) -> sa.Table:
         return self.tables[name]
