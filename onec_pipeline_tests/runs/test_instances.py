@@ -26,7 +26,13 @@ def test_the_forkserver_is_started_with_the_executors_preload(monkeypatch) -> No
     warm_forkserver()  # an in-process executor has no forkserver to warm
     assert forkserver._forkserver._forkserver_pid == before
     monkeypatch.delenv("ONEC_EXECUTOR")
-    warm_forkserver()
-    assert forkserver._forkserver._forkserver_pid is not None
-    assert "onec_pipeline.defs.definitions" in forkserver._forkserver._preload_modules
-    warm_forkserver()  # idempotent: the running server stays
+    try:
+        warm_forkserver()
+        pid = forkserver._forkserver._forkserver_pid
+        assert pid is not None
+        assert "onec_pipeline.defs.definitions" in forkserver._forkserver._preload_modules
+        warm_forkserver()  # idempotent: the running server stays
+        assert forkserver._forkserver._forkserver_pid == pid
+    finally:
+        if before is None:  # leave no server behind: a later run's steps would inherit this environment
+            forkserver._forkserver._stop()
