@@ -40,7 +40,7 @@ from onec_pipeline.defs.resources import CatalogDatabase, ImportProgress, Upload
 from onec_pipeline.defs.selection import import_selection, upload_check_keys_for
 from onec_pipeline.settings import Settings
 
-from .instances import persistent_instance, run_instance
+from .instances import persistent_instance, run_instance, warm_forkserver
 from .progress import CallbackProgress, RunFollower
 from .summary import ImportSummary, ProgressCallback, RunEvents
 
@@ -266,6 +266,8 @@ def run_import(
     started = time.perf_counter()
     if only is not None and only not in ONLY_CHOICES:
         raise ValueError(f"only must be one of {sorted(ONLY_CHOICES)}, not {only!r}")
+    if parallel and not dry_run:
+        warm_forkserver()  # imports Dagster in the forkserver while this process archives the upload
     archive = Path(archive_dir).resolve() if archive_dir else Settings.from_env().archive_dir.resolve()
     summary = ImportSummary(key=None, archive_path=None, success=False, dry_run=dry_run)
     try:
