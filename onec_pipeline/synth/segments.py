@@ -29,7 +29,16 @@ CLASSIFIER_SEGMENTS = {
     "units": "ЕдиницыИзмерения",
     "groups": "Группы",
 }
-DEFAULT_SEGMENTS = {"goods": 20, "offers": 33, "prices": 17, "rests": 17}  # the old system's full export
+# the old system's full export: 113 sessions (with priceLists, storages, units and groups)
+DEFAULT_SEGMENTS = {
+    "propertiesGoods": 11,
+    "propertiesOffers": 11,
+    "goods": 20,
+    "offers": 33,
+    "prices": 17,
+    "rests": 17,
+}
+ITEM_SEGMENTS = ("goods", "offers", "prices", "rests")
 _CLASSIFIER_HEAD = {"Ид", "Наименование", "Владелец"}
 
 
@@ -42,18 +51,34 @@ def _local(element) -> str:
     return etree.QName(element).localname
 
 
-def _cut_classifier(src: Path, keep: str, dst: Path) -> None:
-    """``src``'s root and Классификатор head with only the ``keep`` section (no Каталог)."""
+def _cut_classifier(
+    src: Path, keep: str, dst: Path, part: int = 0, parts: int = 1, others: bool = False
+) -> None:
+    """``src``'s root and Классификатор head with only the ``keep`` section, and of its items only every
+    ``parts``-th from ``part`` on; the root's other sections (the empty Каталог) go unless ``others``."""
     tree = etree.parse(str(src), etree.XMLParser(resolve_entities=False, no_network=True))
     root = tree.getroot()
     for child in list(root):
         if _local(child) != "Классификатор":
-            root.remove(child)
+            if not others:
+                root.remove(child)
             continue
         for section in list(child):
             if _local(section) not in _CLASSIFIER_HEAD | {keep}:
                 child.remove(section)
+            elif _local(section) == keep:
+                items = list(section)
+                # more segments than items (a small generated classifier): each segment repeats one item,
+                # as no segment 1C sends is empty
+                wanted = part % len(items) if 0 < len(items) < parts else None
+                for index, item in enumerate(items):
+                    if (index != wanted) if wanted is not None else (index % parts != part):
+                        section.remove(item)
     tree.write(str(dst), xml_declaration=True, encoding="UTF-8")
+
+
+def _name(seed: int, kind: str, number: int, count: int) -> str:
+    return f"{kind}_{number}_{count}_{_guid(seed, kind, number)}.xml"
 
 
 def generate_segmented_export(
@@ -81,14 +106,20 @@ def generate_segmented_export(
     [offer_classifier] = generate_upload(work / "oc", sections={"offer_classifier"}, **common)  # type: ignore[arg-type]
     for name, keep in CLASSIFIER_SEGMENTS.items():
         if name == "units":  # 1C's order: … propertiesGoods, propertiesOffers, units …
-            sent.append(out / f"propertiesOffers_1_1_{_guid(seed, 'propertiesOffers')}.xml")
-            shutil.copyfile(offer_classifier, sent[-1])
-        sent.append(out / f"{name}_1_1_{_guid(seed, name)}.xml")
-        _cut_classifier(classifier, keep, sent[-1])
-    for kind, count in segments.items():
-        files = generate_upload(work / kind, sections={kind}, files_per_kind=count, **common)  # type: ignore[arg-type]
+            count = segments.get("propertiesOffers", 1)
+            for number in range(1, count + 1):
+                sent.append(out / _name(seed, "propertiesOffers", number, count))
+                _cut_classifier(offer_classifier, "Свойства", sent[-1], number - 1, count, others=True)
+        count = segments.get(name, 1)
+        for number in range(1, count + 1):
+            sent.append(out / _name(seed, name, number, count))
+            _cut_classifier(classifier, keep, sent[-1], number - 1, count)
+    for kind in ITEM_SEGMENTS:
+        if not segments.get(kind):
+            continue
+        files = generate_upload(work / kind, sections={kind}, files_per_kind=segments[kind], **common)  # type: ignore[arg-type]
         for number, path in enumerate(files, start=1):
-            sent.append(out / f"{kind}_{number}_{len(files)}_{_guid(seed, kind, number)}.xml")
+            sent.append(out / _name(seed, kind, number, len(files)))
             os.replace(path, sent[-1])
     shutil.rmtree(work)
     return sent

@@ -169,4 +169,4 @@ def test_sale_transport_with_and_without_a_provider(server):
     finally:
         sale.register_provider(None)
     assert onec.get("info")[0] == "failure"
-    assert PASSWORD not in str(server.server.config.app)
+    assert PASSWORD not in repr(server.app.state.exchange.config)

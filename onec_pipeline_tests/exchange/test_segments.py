@@ -119,7 +119,7 @@ def test_an_export_closes_when_something_else_arrives_or_when_idle(onec, dagster
     assert len(names) == 2 and names[0].startswith("1c-") and any("export" in n for n in names)
     # an export nobody completes is handed over once idle
     _send_segments(onec, files[3:5])
-    exchange = server.server.config.app.state.exchange
+    exchange = server.app.state.exchange
     assert exchange.exports.close_idle() == []  # not idle yet
     [closed] = exchange.exports.close_idle(now=time.time() + exchange.config.export_idle_seconds + 1)
     assert closed.files == 2 and (dirs.incoming / closed.name / intake.READY_MARKER).exists()
