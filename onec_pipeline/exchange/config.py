@@ -71,7 +71,7 @@ class Credentials:
             same_password = _check_hash(self.password_hash, password)
         else:
             same_password = hmac.compare_digest(password.encode(), (self.password or "").encode())
-        return same_user and same_password
+        return same_user and same_password and bool(password) and bool(self.user)
 
 
 def _check_hash(stored: str, password: str) -> bool:
