@@ -30,7 +30,7 @@ from . import sale
 from .auth import COOKIE_NAME, RateLimiter, Session, Sessions, basic_credentials
 from .config import ExchangeConfig
 from .exports import Exports, is_segment
-from .files import ClosedUpload, RefusedFile, SessionFiles, clean_filename
+from .files import ClosedUpload, RefusedFile, SessionFiles, clean_filename, remove_stale_sessions
 from .status import Answer, UploadStatus
 
 log = logging.getLogger("onec_pipeline.exchange")
@@ -272,8 +272,13 @@ class Exchange:
             try:
                 for closed in await run_in_threadpool(self.exports.close_idle):
                     log.info("idle export handed to the sensor as %s (%d files)", closed.name, closed.files)
+                stale = await run_in_threadpool(
+                    remove_stale_sessions, self.config.import_dir, max(self.config.session_seconds, 60) * 2
+                )
+                for name in stale:
+                    log.warning("session files %s abandoned (never imported): removed", name)
             except Exception:  # noqa: BLE001 - logged; the next round tries again
-                log.exception("closing idle exports failed")
+                log.exception("housekeeping of the exchange directory failed")
 
 
 def upload_state(session: Session) -> SessionUpload:
