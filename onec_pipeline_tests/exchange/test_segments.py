@@ -54,15 +54,15 @@ def test_segment_names():
     assert not is_segment(["import.xml"]) and not is_segment(["import_files/ab/x.jpg"])
 
 
-def test_a_full_export_in_many_sessions_deactivates_once(onec, dagster, catalog, dirs, tmp_path):
-    first = generate_segmented_export(
-        tmp_path / "a",
-        offers=200,
-        goods=60,
-        segments=SEGMENTS,
-        seed=5,
-        exported_at=datetime(2026, 11, 20, 10),
+def _full_export(out, *, offers: int, goods: int, day: int):
+    """A full export of one generated catalog (the same seed: the same ids), exported on November ``day``."""
+    return generate_segmented_export(
+        out, offers=offers, goods=goods, segments=SEGMENTS, seed=5, exported_at=datetime(2026, 11, day, 10)
     )
+
+
+def test_a_full_export_in_many_sessions_deactivates_once(onec, dagster, catalog, dirs, tmp_path):
+    first = _full_export(tmp_path / "a", offers=200, goods=60, day=20)
     answers = _send_segments(onec, first)
     assert [a[0] for a in answers] == ["success"] * len(first)
     assert answers[-1][1].startswith(f"segment {len(first)} of the export received")
@@ -74,14 +74,7 @@ def test_a_full_export_in_many_sessions_deactivates_once(onec, dagster, catalog,
     assert _active(catalog, "goods") == (60, 60) and _active(catalog, "offers") == (200, 200)
 
     # the next full export lacks 10 goods and 50 offers; its early segments must survive its later ones
-    second = generate_segmented_export(
-        tmp_path / "b",
-        offers=150,
-        goods=50,
-        segments=SEGMENTS,
-        seed=5,
-        exported_at=datetime(2026, 11, 21, 10),
-    )
+    second = _full_export(tmp_path / "b", offers=150, goods=50, day=21)
     _send_segments(onec, second)
     key_b = _import_export(onec, dagster)
     assert key_b > key_a
