@@ -72,7 +72,7 @@ class Exchange:
         self.config = config
         self.sessions = Sessions(config.session_seconds)
         self.limiter = RateLimiter(config.max_failures, config.failure_window)
-        self.exports = Exports(config.import_dir, config.export_idle_seconds)
+        self.exports = Exports(config.import_dir, config.export_idle_seconds, config.delta_idle_seconds)
         self._instance = instance if instance is not None else DagsterInstance.get
         self._status: UploadStatus | None = None
 
@@ -268,7 +268,8 @@ class Exchange:
 
     async def close_idle_exports(self) -> None:
         while True:
-            await asyncio.sleep(max(1.0, min(30.0, self.config.export_idle_seconds / 4)))
+            idle = min(self.config.export_idle_seconds, self.config.delta_idle_seconds)
+            await asyncio.sleep(max(1.0, min(30.0, idle / 4)))
             try:
                 for closed in await run_in_threadpool(self.exports.close_idle):
                     log.info("idle export handed to the sensor as %s (%d files)", closed.name, closed.files)

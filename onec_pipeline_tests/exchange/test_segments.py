@@ -112,7 +112,16 @@ def test_an_export_closes_when_something_else_arrives_or_when_idle(onec, dagster
     assert len(names) == 2 and names[0].startswith("1c-") and any("export" in n for n in names)
     # an export nobody completes is handed over once idle
     _send_segments(onec, files[3:5])
-    exchange = server.app.state.exchange
-    assert exchange.exports.close_idle() == []  # not idle yet
-    [closed] = exchange.exports.close_idle(now=time.time() + exchange.config.export_idle_seconds + 1)
+    exports, config = server.app.state.exchange.exports, server.app.state.exchange.config
+    assert exports.close_idle() == []  # not idle yet
+    # a full export waits for complete longer than an export of changes only
+    assert exports.close_idle(now=time.time() + config.delta_idle_seconds + 1) == []
+    [closed] = exports.close_idle(now=time.time() + config.export_idle_seconds + 1)
     assert closed.files == 2 and (dirs.incoming / closed.name / intake.READY_MARKER).exists()
+    # changes only (1C sends no complete then): closed after the short idle time
+    deltas = generate_segmented_export(
+        tmp_path / "d", offers=40, segments={"prices": 2}, seed=3, only_changes=True
+    )
+    _send_segments(onec, deltas[-2:])
+    [closed] = exports.close_idle(now=time.time() + config.delta_idle_seconds + 1)
+    assert closed.files == 2
