@@ -117,6 +117,8 @@ class Exchange:
 
     def _log(self, call: Call, status: str, text: str) -> None:
         session = call.session
+        if session is not None:  # the token is a credential while it lives: never in a log
+            text = text.replace(session.token, "<token>")
         log.info(
             "client=%s user=%s session=%s type=%s mode=%s file=%s bytes=%d -> %s %s",
             call.client,

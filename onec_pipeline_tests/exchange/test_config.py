@@ -74,10 +74,12 @@ def test_every_request_is_logged_without_the_password(onec, caplog):
     caplog.set_level(logging.INFO, logger="onec_pipeline.exchange")
     onec.checkauth(password="not-the-password")
     onec.session()
+    token = onec.cookie.split("=", 1)[1]
     onec.file("goods/1/import.xml", b"<a/>")
     lines = [r.getMessage() for r in caplog.records if r.name == "onec_pipeline.exchange"]
     assert any("mode=checkauth" in line and "-> failure" in line for line in lines), lines
     assert any(f"user={USER}" in line and "mode=init" in line for line in lines), lines
     [file_line] = [line for line in lines if "mode=file" in line]
     assert "file=goods/1/import.xml bytes=4 -> success" in file_line
-    assert not any(PASSWORD in line or "not-the-password" in line for line in lines)
+    assert not any(PASSWORD in line or "not-the-password" in line or token in line for line in lines)
+    assert any("mode=checkauth" in line and "onec_session | <token>" in line for line in lines), lines
