@@ -174,11 +174,15 @@ class Dagster:
                 asset_check_selection=set(request.asset_check_keys or []),
             )
         job = job.with_executor_def(in_process_executor)
-        tags = {**request.tags, "dagster/partition": request.partition_key or ""}
+        tags = dict(request.tags)
+        if request.partition_key:
+            tags["dagster/partition"] = request.partition_key
+        resources = {k: v for k, v in self.resources.items() if k in job.resource_defs}
         run = self.instance.create_run_for_job(
             job_def=job,
             run_config={
-                "resources": self.resources,
+                **(request.run_config or {}),
+                "resources": resources,
                 "loggers": {"console": {"config": {"log_level": "ERROR"}}},
             },
             tags=tags,
