@@ -203,3 +203,18 @@ def test_a_hostile_zip_is_refused_and_quarantined(onec, dirs):
     [record] = intake.list_quarantined(dirs.quarantine)
     assert "escaping the archive" in record.reason
     assert not (dirs.root / "escape.xml").exists() and not (dirs.incoming / "escape.xml").exists()
+
+
+def test_a_failed_run_ends_in_failure_with_its_first_error(onec, dagster, catalog, tmp_path):
+    """Prices before any catalog: the upload is sound, its run fails (price rows, no goods or offers), and 1C
+    hears the run's first error."""
+    [prices] = synth.generate_upload(tmp_path / "p", offers=40, sections={"prices"}, exported_at=EXPORTED)
+    onec.session()
+    onec.file(prices.name, prices.read_bytes())
+    answers = _import_until_done(onec, dagster, prices.name)
+    status, reason = answers[-1]
+    assert status == "failure", answers
+    assert "load the catalog first" in reason and "Traceback" not in reason, reason
+    assert any(a[0] == "progress" and "queued" in a[1] for a in answers), answers
+    [run] = dagster.instance.get_runs()
+    assert run.is_failure
