@@ -131,6 +131,32 @@ class PropertyValue:
     property_name: str | None = None
 
 
+@dataclass(slots=True, frozen=True)
+class Picture:
+    """One picture of a product or offer as the catalog stores it (``goods.images``, ``offers.images``).
+
+    The reader gives only the paths 1C wrote (``Product.images``); the media store (``onec_pipeline.media``)
+    resolves them in the upload and fills ``media``/``sha256``/``size``. ``media`` is the file's path under
+    ``ONEC_MEDIA_DIR`` (served at ``/media/<media>``), None when the file was not in the upload.
+    """
+
+    source: str  # the path 1C wrote (Картинка), relative to its upload
+    position: int  # 0-based, in the order 1C listed the pictures
+    media: str | None = None  # "<sha256[:2]>/<sha256>.<ext>" under ONEC_MEDIA_DIR
+    sha256: str | None = None
+    size: int | None = None  # bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of the column contract (README, "Product pictures")."""
+        return {
+            "media": self.media,
+            "sha256": self.sha256,
+            "size": self.size,
+            "source": self.source,
+            "position": self.position,
+        }
+
+
 @dataclass(slots=True)
 class Product:
     id: str
@@ -142,7 +168,7 @@ class Product:
     description: str | None = None
     unit: str | None = None  # short name or code as given (БазоваяЕдиница)
     unit_code: str | None = None
-    images: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)  # Картинка paths as 1C wrote them
     manufacturer: dict[str, str] | None = None
     properties: list[PropertyValue] = field(default_factory=list)
     requisites: dict[str, str] = field(default_factory=dict)  # ЗначенияРеквизитов
@@ -151,6 +177,8 @@ class Product:
     category_id: str | None = None
     deleted: bool = False
     source: Source | None = None
+    # ``images`` resolved by the media store (None: not resolved, the column keeps the paths only)
+    pictures: list[Picture] | None = None
     entity = Entity.GOODS
 
     @property
@@ -175,6 +203,8 @@ class Offer:
     properties: list[PropertyValue] = field(default_factory=list)
     deleted: bool = False
     source: Source | None = None
+    images: list[str] = field(default_factory=list)  # Картинка paths (3.x: per characteristic)
+    pictures: list[Picture] | None = None  # as Product.pictures
     entity = Entity.OFFERS
 
 

@@ -11,6 +11,7 @@
 
 import logging
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from dagster import (
 )
 
 from onec_pipeline.commerceml import Customer, Entity, ReadStats, read_upload
-from onec_pipeline.settings import Settings
+from onec_pipeline.settings import Settings, ShopRules
 from onec_pipeline.store import UploadRef
 from onec_pipeline.store.customers import counts_in_transaction, export_to_outbox, import_in_transaction
 
@@ -44,6 +45,28 @@ from ..partitions import uploads_partitions
 from ..resources import CatalogDatabase, ImportProgress, UploadDirs
 
 EXPORT_CRON = "*/15 * * * *"
+
+
+class _Contragents(RecordsOf[Customer]):
+    """The upload's Контрагент records for the resolution (rejects kept aside, as ``RecordsOf`` does);
+    contragents whose Роль the shop does not import (``ONEC_CUSTOMER_ROLES``) are counted per role."""
+
+    def __init__(self, records: Iterable[Any], rules: ShopRules) -> None:
+        super().__init__(records, Customer)
+        self.rules = rules
+        self.skipped_roles: dict[str, int] = {}
+
+    def __iter__(self) -> Iterator[Customer]:
+        for record in super().__iter__():
+            if self.rules.admits_role(record.role):
+                yield record
+            else:
+                role = (record.role or "").strip() or "(no role)"
+                self.skipped_roles[role] = self.skipped_roles.get(role, 0) + 1
+
+    @property
+    def skipped(self) -> int:
+        return sum(self.skipped_roles.values())
 
 
 def _sync_metadata(result: Any, counts: dict[str, int], rejected: int) -> Metadata:
@@ -82,7 +105,8 @@ def run_customers_import(
     ref = UploadRef(key=key, exported_at=upload.exported_at, full=full)
     stats = ReadStats()
     counter = RecordCounter(log, "customers", key, progress, meter=upload.meter)
-    contragents = RecordsOf(counter.wrap(read_upload(upload, {Entity.CUSTOMERS}, stats)), Customer)
+    rules = store.rules
+    contragents = _Contragents(counter.wrap(read_upload(upload, {Entity.CUSTOMERS}, stats)), rules)
     progress.start("customers", key)
     started = time.perf_counter()
     with store.transaction(
@@ -97,13 +121,18 @@ def run_customers_import(
     metadata.update(_sync_metadata(result, table_counts, rejected))
     metadata["records"] = MetadataValue.int(counter.count)
     metadata["full_entities"] = full_export_text(full)
+    metadata["skipped_by_role"] = MetadataValue.int(contragents.skipped)
+    metadata["skipped_roles"] = MetadataValue.json(contragents.skipped_roles)
+    metadata["shop_rules"] = MetadataValue.json(
+        {k: v for k, v in rules.describe().items() if k.startswith("ONEC_CUSTOMER")}
+    )
     metadata.update(timing_metadata(counter.count, seconds, stats.seconds))
     log.info(
         f"customers [{key}]: {format_count(counter.count)} records in {seconds:.2f}s "
         f"({format_count(result.inserted)} inserted, {format_count(result.updated)} updated, "
         f"{format_count(result.unchanged)} unchanged, {format_count(result.stale)} stale, "
         f"{format_count(result.conflicts)} new conflicts, {format_count(result.flagged)} with invalid values, "
-        f"{format_count(rejected)} rejected"
+        f"{format_count(rejected)} rejected, {format_count(contragents.skipped)} skipped by role"
         + (", replay" if result.replay else "")
         + ")"
         + (" [dry run: rolled back]" if config.dry_run else "")

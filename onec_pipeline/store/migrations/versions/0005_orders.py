@@ -1,7 +1,7 @@
 """Orders: orders, order_items, order_export_batches (issue 14; see store/tables/orders.py).
 
 Revision ID: 0005_orders
-Revises: 0004_reliability
+Revises: 0005_media
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from onec_pipeline.store.schema import ExactDecimal, Json, migration_schema
 
 revision = "0005_orders"
-down_revision = "0004_reliability"
+down_revision = "0005_media"
 branch_labels = None
 depends_on = None
 
