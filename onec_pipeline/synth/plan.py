@@ -128,6 +128,7 @@ def count_records(spec: SynthSpec) -> dict[str, int]:
         "rests": spec.offers * spec.warehouses if has("rests") else 0,
         "stock_totals": spec.offers if classic and has("rests") else 0,
         "customers": spec.customers if has("customers") else 0,
+        "orders": 0,  # the generator writes no order documents
         "deleted_groups": count_in_share(spec.group_count, 5, deleted) if has("classifier") else 0,
         "deleted_goods": count_in_share(spec.goods_count, 11, deleted) if has("goods") else 0,
         "deleted_offers": count_in_share(spec.offers, 13, deleted) if has("offers") else 0,

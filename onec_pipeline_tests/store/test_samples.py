@@ -14,7 +14,7 @@ from onec_pipeline_tests.store.helpers import snapshot
 def _load_all(store: CatalogStore, replay: bool) -> None:
     for i, path in enumerate(sample_uploads()):
         upload = discover_upload(path)
-        entities = {e for e in Entity if e is not Entity.CUSTOMERS and upload.has(e)}
+        entities = {e for e in Entity if e not in (Entity.CUSTOMERS, Entity.ORDERS) and upload.has(e)}
         ref = UploadRef(
             key=f"20261122T{i:06d}-{i:08x}",
             exported_at=upload.exported_at,

@@ -29,6 +29,7 @@ from onec_pipeline.store.tables import (
     CATALOG_TABLES,
     CUSTOMER_TABLES,
     FAMILIES,
+    ORDER_TABLES,
     build_metadata,
     metadata,
     table_in,
@@ -121,7 +122,7 @@ def test_apply_order_deactivation_and_table_lists_come_from_the_tables():
 def test_one_metadata_holds_every_family_once():
     md = build_metadata("onec")
     names = [t.name for t in md.tables.values()]
-    assert sorted(names) == sorted(CATALOG_TABLES + BOOKKEEPING_TABLES + CUSTOMER_TABLES)
+    assert sorted(names) == sorted(CATALOG_TABLES + BOOKKEEPING_TABLES + CUSTOMER_TABLES + ORDER_TABLES)
     assert {t.info["family"] for t in md.tables.values()} == {f.FAMILY for f in FAMILIES}
     assert all(t.schema == "onec" for t in md.tables.values())
     assert metadata("onec") is metadata("onec"), "shared, built once per schema"
