@@ -134,8 +134,7 @@ class OfferHandler(Handler):
                 mark = child
             elif name == STATUS_ELEMENT:
                 status = child
-        if characteristic_id and offer_id and "#" not in offer_id:
-            offer_id = f"{offer_id}#{characteristic_id}"
+        offer_id = _with_characteristic(offer_id, characteristic_id)
         return offer_id, defined or deleted_mark(element, mark, status), None
 
     def _describe_and_read_offer(
@@ -149,6 +148,7 @@ class OfferHandler(Handler):
         defined = False
         characteristic_id = mark = status = name = article = barcode = unit = properties_box = None
         pairs: list[tuple[str, str]] = []  # ХарактеристикиТовара
+        images: list[str] = []  # Картинка (3.x: pictures of the characteristic), repeatable, may be empty
         for tag, child in others:
             defined = defined or tag in defining
             if tag == "Наименование":
@@ -165,12 +165,15 @@ class OfferHandler(Handler):
                 properties_box = child
             elif tag == "ИдХарактеристики":
                 characteristic_id = element_text(child)
+            elif tag == "Картинка":
+                image = element_text(child)
+                if image:
+                    images.append(image)
             elif tag == MARK_ELEMENT:
                 mark = child
             elif tag == STATUS_ELEMENT:
                 status = child
-        if characteristic_id and offer_id and "#" not in offer_id:
-            offer_id = f"{offer_id}#{characteristic_id}"
+        offer_id = _with_characteristic(offer_id, characteristic_id)
         deleted = deleted_mark(element, mark, status)
         if not (defined or deleted) or not offer_id:
             return offer_id, defined or deleted, None
@@ -194,6 +197,7 @@ class OfferHandler(Handler):
             values,
             deleted,
             source,
+            images,
         )
         return offer_id, True, offer
 
@@ -378,3 +382,10 @@ class OfferHandler(Handler):
             return  # an empty <Количество/> says nothing
         out.append(StockTotal(offer_id, quantity, make_source(context.file, element.sourceline)))
         context.stats.counts[Entity.STOCK_TOTALS] += 1
+
+
+def _with_characteristic(offer_id: str | None, characteristic_id: str | None) -> str | None:
+    """The offer id with its ИдХарактеристики folded in (``product#characteristic``)."""
+    if characteristic_id and offer_id and "#" not in offer_id:
+        return f"{offer_id}#{characteristic_id}"
+    return offer_id
