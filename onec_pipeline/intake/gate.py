@@ -8,8 +8,8 @@ without ``.ready``. It refuses (``IntakeError`` naming the file, the line where 
 * an ``*.xml`` file that is not a CommerceML document (another root element): nothing is skipped in silence.
 
 What it lets through but reports (``Manifest.not_imported``, the sensor's tick log, the run's metadata):
-order documents (``Документ``: recognised, not imported) and CommerceML files holding no record we import
-(an empty offer package, a bare ``КоммерческаяИнформация``).
+CommerceML files holding no record any asset imports (an empty offer package, a bare
+``КоммерческаяИнформация``). Order documents (``Документ``) feed the orders asset.
 """
 
 from __future__ import annotations
@@ -85,9 +85,7 @@ def not_imported(headers: list[FileHeader], roots: dict[str, str | None]) -> lis
     a CommerceML document at all."""
     notes = []
     for header in headers:
-        if header.kind == FileKind.DOCUMENTS:
-            notes.append(f"{header.path}: order documents (Документ), not imported by this pipeline")
-        elif header.kind == FileKind.UNKNOWN:
+        if header.kind == FileKind.UNKNOWN:
             root = roots.get(header.path)
             if root is not None and root != ROOT:
                 raise IntakeError(

@@ -72,7 +72,7 @@ class Manifest:
     headers: list[FileHeader] | None = None
     other_files: int = 0  # files that are not XML (pictures), as the reader counts them
     other_bytes: int = 0
-    # XML files that feed no asset, "file: why" (order documents, CommerceML with nothing to import)
+    # XML files that feed no asset, "file: why" (CommerceML with nothing to import)
     not_imported: list[str] = field(default_factory=list)
     # the export time the files declare when it lay more than ONEC_FUTURE_TOLERANCE ahead of the upload's
     # arrival: not trusted for the key (which then carries the arrival time); None when trusted

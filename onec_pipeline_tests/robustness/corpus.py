@@ -499,11 +499,11 @@ def _reported() -> list[Case]:
     ).encode()
     return [
         Case(
-            "reported-orders-document",
+            "orders-document-beside-the-catalog",
             "known non-catalog documents",
             _write_dir(_with(GOOD_FILES, "orders.xml", orders)),
-            "reported",
-            file="orders.xml",
+            "loaded",
+            expect={"goods": 3, "orders": 1},
         ),
         Case(
             "reported-empty-commerceml",

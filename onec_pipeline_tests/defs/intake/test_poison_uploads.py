@@ -104,8 +104,7 @@ def test_poison_uploads_between_good_ones_are_quarantined_in_the_same_tick(pg_sc
 def test_the_tick_reports_files_not_imported_and_an_untrusted_export_time(tmp_path):
     incoming = tmp_path / "in"
     good_upload(incoming / "future", "2099-01-01T00:00:00", "Из будущего")
-    orders = document("<Документ><Ид>o1</Ид><Номер>1</Номер></Документ>\n")
-    (incoming / "future" / "orders.xml").write_text(orders, "utf-8")
+    (incoming / "future" / "empty.xml").write_text(document(""), "utf-8")
     requests, keys, _cursor, notes = evaluate_uploads(
         import_dir=incoming,
         archive_dir=tmp_path / "archive",
@@ -116,6 +115,6 @@ def test_the_tick_reports_files_not_imported_and_an_untrusted_export_time(tmp_pa
     )
     [key] = keys
     assert [r.partition_key for r in requests] == [key] and not key.startswith("2099")
-    assert any("not imported: orders.xml: order documents" in note for note in notes), notes
+    assert any("not imported: empty.xml: CommerceML with no records" in note for note in notes), notes
     assert any("2099-01-01T00:00:00" in note and "not trusted" in note for note in notes), notes
     assert intake.read_manifest(tmp_path / "archive" / key).untrusted_export_time == "2099-01-01T00:00:00"
