@@ -11,7 +11,6 @@ from dagster import DagsterInstance, build_sensor_context
 from onec_pipeline.defs.definitions import defs
 from onec_pipeline.defs.intake.sensors import evaluate_uploads, onec_upload_sensor
 from onec_pipeline.defs.resources import UploadDirs
-from onec_pipeline_tests.conftest import SAMPLES_DIR
 
 TRUNCATED = "<?xml version='1.0' encoding='UTF-8'?>\n<КоммерческаяИнформация ВерсияСхемы='2.07'><Каталог>"
 
@@ -63,9 +62,9 @@ def test_a_stuck_upload_gets_one_failed_run_with_the_reason(tmp_path):
     assert requests == []
 
 
-def test_sensor_runs_are_runs_of_import_upload(tmp_path):
+def test_sensor_runs_are_runs_of_import_upload(tmp_path, samples_dir):
     incoming = tmp_path / "in"
-    shutil.copytree(SAMPLES_DIR / "cml-203", incoming / "u1")
+    shutil.copytree(samples_dir / "cml-203", incoming / "u1")
     (incoming / "u1" / ".ready").touch()
     resource = UploadDirs(import_dir=str(incoming), archive_dir=str(tmp_path / "archive"), stuck_seconds=600)
     with DagsterInstance.ephemeral() as instance:
