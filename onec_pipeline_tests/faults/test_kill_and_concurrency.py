@@ -2,7 +2,9 @@
 ``onec-pipeline import``, real PostgreSQL).
 
 * kill -9 while an asset loads: every table equals a committed state (each asset's tables either as before
-  the import or as a clean import leaves them), and the re-run completes equal to a clean import;
+  the import or as a clean import leaves them — but for the columns a later asset derives, such as
+  ``offers.quantity``, the sellable quantity the rests asset keeps in step), and the re-run completes equal to
+  a clean import;
 * two and three imports of successive uploads started at once all succeed and end in the chronological
   state (the load lock serialises their writing, the version guard their order).
 """
@@ -17,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from onec_pipeline.defs.constants import ASSET_ENTITIES, CATALOG_ASSETS
+from onec_pipeline.store.tables import metadata
 from onec_pipeline_tests.faults.helpers import (
     archived_key,
     catalog_state,
@@ -25,6 +28,7 @@ from onec_pipeline_tests.faults.helpers import (
     start_import,
     wait_for_statement,
 )
+from onec_pipeline_tests.store.helpers import WALL_CLOCK
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -73,6 +77,22 @@ def _asset_tables(asset: str) -> list[str]:
     return sorted(e.value for e in ASSET_ENTITIES[asset])
 
 
+# Columns of a table that a later asset of the run writes (store/shop_rules.py): offers.quantity is the sellable
+# quantity, kept in step by the rests asset's transaction, so an import killed while rests load leaves the
+# committed offers with the quantity they had before.
+DERIVED_BY_LATER_ASSETS = {"offers": {"quantity"}}
+
+
+def _own_columns(table: str, rows: list[tuple]) -> list[tuple]:
+    """``rows`` (as ``catalog_state`` reads them) without the columns a later asset derives."""
+    derived = DERIVED_BY_LATER_ASSETS.get(table)
+    if not derived:
+        return rows
+    names = [c.name for c in metadata(None).tables[table].c if c.name not in WALL_CLOCK]
+    keep = [i for i, name in enumerate(names) if name not in derived]
+    return [tuple(row[i] for i in keep) for row in rows]
+
+
 @pytest.mark.parametrize("during", ["goods", "prices", "rests"])
 def test_kill_9_mid_load_leaves_a_committed_state_and_a_rerun_completes(
     during, uploads, clean_states, pg_database_url, schemas, tmp_path
@@ -90,8 +110,9 @@ def test_kill_9_mid_load_leaves_a_committed_state_and_a_rerun_completes(
     state = catalog_state(url, schema)
     for asset in CATALOG_ASSETS:
         tables = _asset_tables(asset)
-        got = {t: state[t] for t in tables}
-        assert got in ({t: empty[t] for t in tables}, {t: clean_states[0][t] for t in tables}), (
+        got = {t: _own_columns(t, state[t]) for t in tables}
+        committed = {t: _own_columns(t, clean_states[0][t]) for t in tables}
+        assert got in ({t: empty[t] for t in tables}, committed), (
             f"{asset}: its tables hold neither the state before the import nor a committed load"
         )
     assert all(state[t] == [] for t in _asset_tables(during)), f"{during} was killed before its commit"
