@@ -127,7 +127,11 @@ def run_customers_import(
     metadata["skipped_by_role"] = MetadataValue.int(contragents.skipped)
     metadata["skipped_roles"] = MetadataValue.json(contragents.skipped_roles)
     metadata["shop_rules"] = MetadataValue.json(
-        {k: v for k, v in rules.describe().items() if k.startswith("ONEC_CUSTOMER")}
+        {
+            k: v
+            for k, v in rules.describe().items()
+            if k in ("ONEC_CUSTOMER_ROLES", "ONEC_CUSTOMERS_WITHOUT_ROLE")
+        }
     )
     metadata.update(timing_metadata(counter.count, seconds, stats.seconds))
     log.info(
