@@ -28,6 +28,12 @@ class Settings:
     settle_seconds: float
     retention_days: int
     stuck_seconds: float  # an upload incomplete and unchanged this long is reported stuck
+    # media store (issue 15): product pictures kept once by content hash, served read-only at /media/
+    media_dir: Path = Path("var/media")  # ONEC_MEDIA_DIR (default ONEC_HOME/media)
+    media_max_bytes: int = 20_000_000  # ONEC_MEDIA_MAX_BYTES: a larger picture is rejected
+    # intake reliability: an export time further than this ahead of an upload's arrival is not trusted
+    # for the upload key (ONEC_FUTURE_TOLERANCE, seconds)
+    future_tolerance_seconds: float = 86400.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -43,6 +49,9 @@ class Settings:
             settle_seconds=float(_env("ONEC_SETTLE_SECONDS", "30")),
             retention_days=int(_env("ONEC_RETENTION_DAYS", "90")),
             stuck_seconds=float(_env("ONEC_STUCK_SECONDS", "1800")),
+            media_dir=Path(_env("ONEC_MEDIA_DIR", str(home / "media"))).resolve(),
+            media_max_bytes=int(_env("ONEC_MEDIA_MAX_BYTES", "20000000")),
+            future_tolerance_seconds=float(_env("ONEC_FUTURE_TOLERANCE", "86400")),
         )
 
 
@@ -173,3 +182,24 @@ class ShopRules:
             "ONEC_CUSTOMERS_WITHOUT_ROLE": str(self.customers_without_role).lower(),
             "ONEC_BRAND_PROPERTIES": LIST_SEPARATOR.join(self.brand_properties) or "(Изготовитель only)",
         }
+
+
+@dataclass(frozen=True)
+class OrderSettings:
+    """How orders go to 1C (README, "Orders"): the CommerceML version and encoding of the files when 1C does
+    not ask for one, what confirms a ``type=sale`` batch, and how many orders one ``mode=query`` carries."""
+
+    version: str = "2.05"  # ONEC_ORDERS_VERSION: 2.03 / 2.04 / 2.05 / 2.08 / 2.09 / 2.10 / 3.1
+    encoding: str = "windows-1251"  # ONEC_ORDERS_ENCODING: windows-1251 (what 1C expects of Bitrix) or utf-8
+    confirm: str = "success"  # ONEC_SALE_CONFIRM: success | next_query (see store/orders/export.py)
+    query_limit: int = 500  # ONEC_SALE_QUERY_LIMIT: orders per mode=query answer (the rest: next query)
+
+    @classmethod
+    def from_env(cls) -> OrderSettings:
+        defaults = cls()
+        return cls(
+            version=_env("ONEC_ORDERS_VERSION", defaults.version),
+            encoding=_env("ONEC_ORDERS_ENCODING", defaults.encoding),
+            confirm=_env("ONEC_SALE_CONFIRM", defaults.confirm),
+            query_limit=int(_env("ONEC_SALE_QUERY_LIMIT", str(defaults.query_limit))),
+        )

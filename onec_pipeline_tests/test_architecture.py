@@ -3,7 +3,7 @@
 Layers, dependencies pointing one way (a module may import its own layer and the layers below):
 
     0  settings, commerceml                 pure: no Dagster, no database
-    1  intake, store, synth                 files and SQL; no Dagster
+    1  intake, store, synth, media          files and SQL; no Dagster
     2  defs                                 Dagster definitions, thin
     3  runs                                 running uploads through Dagster (run_import, run status)
     4  cli, exchange, bench                 entry points
@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "intake": 1,
     "store": 1,
     "synth": 1,
+    "media": 1,
     "defs": 2,
     "runs": 3,
     "cli": 4,
@@ -41,6 +42,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "intake": ("dagster", "sqlalchemy", "alembic", "psycopg2"),
     "store": ("dagster",),
     "synth": ("dagster", "sqlalchemy"),
+    "media": ("dagster", "sqlalchemy", "alembic", "psycopg2"),
     "defs": ("sqlalchemy", "alembic", "psycopg2"),
 }
 MAX_MODULE_LINES = 500

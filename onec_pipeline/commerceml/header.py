@@ -115,6 +115,8 @@ def offer_has_definition(children: set[str] | frozenset[str], changes_section: b
 
 def classify(entities: set[Entity] | frozenset[Entity], sections: tuple[str, ...] | list[str]) -> FileKind:
     """One kind per file, from the entities it can contribute (the most specific wins)."""
+    if entities == {Entity.ORDERS}:
+        return FileKind.DOCUMENTS
     if Entity.CUSTOMERS in entities:
         return FileKind.CUSTOMERS
     if Entity.OFFERS in entities:
@@ -202,6 +204,7 @@ class _Peek:
         if flag is not None:
             self.flags.append(flag)
         if name == "Документ" or name == "Контейнер":
+            self.entities.add(Entity.ORDERS)
             self.bulk += 1
 
     def _list_item_start(self, section: str, list_name: str, name: str) -> None:
@@ -314,10 +317,13 @@ def header_from(opener: Opener, rel: str, size: int) -> FileHeader:
             head = fh.read(PROLOG_BYTES)
     except OSError as exc:
         raise CommerceMLError(f"cannot read file: {exc}", file=rel) from None
-    encoding, _bom = sniff_prolog(head)
+    encoding, bom = sniff_prolog(head)
+    utf16 = bom and encoding == "UTF-16"
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not stripped.startswith(b"<"):
-        return FileHeader(path=rel, kind=FileKind.UNKNOWN, encoding=encoding, size=size)
+    if not utf16 and not stripped.startswith(b"<"):
+        # never skipped in silence: a file named *.xml that is not XML fails, naming itself
+        shown = stripped[:8]
+        raise CommerceMLError(f"not XML: the file starts with {shown!r} instead of '<'", file=rel, line=1)
     check_prolog(head, rel)
     state = _Peek(rel)
     try:

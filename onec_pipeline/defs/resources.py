@@ -14,6 +14,7 @@ from typing import Any
 
 from dagster import ConfigurableResource
 
+from onec_pipeline.media import MediaStore
 from onec_pipeline.settings import Settings, normalise_database_url
 from onec_pipeline.store import CatalogStore
 
@@ -55,7 +56,8 @@ class CatalogDatabase(ConfigurableResource):
 
 class UploadDirs(ConfigurableResource):
     """Incoming, archive and quarantine directories (``ONEC_IMPORT_DIR``, ``ONEC_ARCHIVE_DIR``,
-    ``ONEC_QUARANTINE_DIR``), settling and retention."""
+    ``ONEC_QUARANTINE_DIR``), settling and retention; the media store (``ONEC_MEDIA_DIR``,
+    ``ONEC_MEDIA_MAX_BYTES``)."""
 
     import_dir: str | None = None
     archive_dir: str | None = None
@@ -63,6 +65,8 @@ class UploadDirs(ConfigurableResource):
     settle_seconds: float | None = None
     retention_days: int | None = None
     stuck_seconds: float | None = None  # ONEC_STUCK_SECONDS
+    media_dir: str | None = None  # ONEC_MEDIA_DIR
+    media_max_bytes: int | None = None  # ONEC_MEDIA_MAX_BYTES
 
     def incoming(self) -> Path:
         return Path(self.import_dir) if self.import_dir else Settings.from_env().import_dir
@@ -84,6 +88,13 @@ class UploadDirs(ConfigurableResource):
 
     def upload_dir(self, key: str) -> Path:
         return self.archive() / key
+
+    def media(self) -> MediaStore:
+        """The media store (product pictures), created on first write."""
+        settings = Settings.from_env()
+        root = Path(self.media_dir) if self.media_dir else settings.media_dir
+        cap = self.media_max_bytes if self.media_max_bytes is not None else settings.media_max_bytes
+        return MediaStore(root, max_bytes=cap)
 
 
 class ImportProgress:

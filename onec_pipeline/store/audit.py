@@ -76,6 +76,22 @@ def reject_count(store: CatalogStore, key: str, entities: Iterable[Any]) -> int:
         )
 
 
+def rejected_records(store: CatalogStore, key: str, entities: Iterable[Any], table: str) -> int:
+    """Rejects of upload ``key`` whose record did not load: no row of ``table`` written by that upload has
+    its id (a product whose picture was refused is rejected *and* loaded: it does not count here)."""
+    rejects = store.tables["rejects"]
+    target = store.tables[table]
+    loaded = sa.exists().where(target.c.id == rejects.c.entity_id, target.c.data_key == key)
+    with store.engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.select(sa.func.count())
+                .select_from(rejects)
+                .where(rejects.c.upload == key, rejects.c.entity.in_([str(e) for e in entities]), ~loaded)
+            ).scalar_one()
+        )
+
+
 def written_count(store: CatalogStore, table: str, key: str) -> int:
     target = store.tables[table]
     with store.engine.connect() as conn:

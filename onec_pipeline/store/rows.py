@@ -21,6 +21,7 @@ from onec_pipeline.commerceml.records import (
     Entity,
     Group,
     Offer,
+    Picture,
     Price,
     PriceType,
     Product,
@@ -290,6 +291,14 @@ def _warehouse(record: Warehouse) -> tuple:
     )
 
 
+def pictures(resolved: list[Picture] | None, images: list[str] | None) -> list[dict[str, Any]]:
+    """The ``images`` column: the pictures the media store resolved, else the paths 1C wrote, unresolved
+    (``media``/``sha256``/``size`` null): one shape for every row (README, "Product pictures")."""
+    if resolved is None:
+        resolved = [Picture(source, position) for position, source in enumerate(images or ())]
+    return [picture.to_dict() for picture in resolved]
+
+
 def _product(record: Product) -> tuple:
     group_ids = list(record.group_ids or ())
     barcodes = list(record.barcodes or ())
@@ -306,7 +315,7 @@ def _product(record: Product) -> tuple:
         opt_key(record.category_id, "category id"),
         js(barcodes, "barcodes"),
         js(group_ids, "group_ids"),
-        js(list(record.images or ()), "images"),
+        js(pictures(record.pictures, record.images), "images"),
         js(record.manufacturer, "manufacturer"),
         js(list(record.properties or ()), "properties"),
         js(record.requisites, "requisites"),
@@ -329,6 +338,7 @@ def _offer(record: Offer) -> tuple:
         text(record.unit, "unit"),
         js([list(c) for c in record.characteristics or ()], "characteristics"),
         js(list(record.properties or ()), "properties"),
+        js(pictures(record.pictures, record.images), "images"),
         flag(record.deleted),
     )
 

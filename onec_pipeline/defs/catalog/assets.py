@@ -21,6 +21,7 @@ from dagster import (
 )
 
 from onec_pipeline.commerceml import Entity, ReadStats, Upload, read_upload
+from onec_pipeline.media import PicturePublisher
 from onec_pipeline.store import CatalogStore, LoadResult, UploadRef
 from onec_pipeline.store.audit import catalog_is_empty
 from onec_pipeline.store.changes import ChangeCapture, ChangeReport
@@ -29,17 +30,18 @@ from onec_pipeline.store.shop_rules import RulesReport
 from ..constants import ASSET_ENTITIES, CATALOG_ENTITIES, CATALOG_GROUP, COUNT_NAMES, POOL, format_count
 from ..importing import (
     ImportConfig,
-    Metadata,
     RecordCounter,
     changes_metadata,
     full_export_text,
     nothing_to_load,
     open_archived_upload,
+    skip_if_applied,
     timing_metadata,
 )
 from ..partitions import uploads_partitions
 from ..resources import CatalogDatabase, ImportProgress, UploadDirs
 from .checks import evaluate_upload_checks, upload_check_specs
+from .pictures import log_pictures, picture_publisher, pictures_metadata
 
 RESULT_FIELDS = (*COUNT_NAMES, "duplicates", "rows")
 
@@ -59,34 +61,6 @@ def _per_entity_markdown(results: Mapping[Entity, LoadResult]) -> str:
             f"| {entity} | " + " | ".join(format_count(getattr(res, c, 0) or 0) for c in RESULT_FIELDS) + " |"
         )
     return "\n".join(rows)
-
-
-def _skip_if_applied(
-    asset_name: str,
-    key: str,
-    store: CatalogStore,
-    present: set[Entity],
-    metadata: Metadata,
-    log: logging.Logger,
-    progress: ImportProgress,
-) -> MaterializeResult | None:
-    """A committed load of the same upload (same key = same content) already applied every entity of this
-    asset: replaying it would change nothing (version guard), so report that instead of re-reading."""
-    done = store.applied_entities(key)
-    if not all(str(e) in done for e in present):
-        return None
-    when = max(done[str(e)] for e in present)
-    metadata["has_data"] = MetadataValue.bool(True)
-    metadata["already_applied"] = MetadataValue.bool(True)
-    for name in COUNT_NAMES:
-        metadata[name] = MetadataValue.int(0)
-    metadata["note"] = MetadataValue.text(
-        f"upload {key} was already applied to this catalog ({when:%Y-%m-%d %H:%M:%S} UTC); a replay changes "
-        f"nothing (version guard), so its files were not read again. Run with config force: true to re-read."
-    )
-    log.info(f"{asset_name} [{key}]: already applied at {when:%Y-%m-%d %H:%M:%S} UTC: nothing to do")
-    progress.done(asset_name, records=0, seconds=0.0, has_data=True, already_applied=True)
-    return MaterializeResult(metadata=metadata)
 
 
 #: the rows of an asset that need a catalog to attach to (its reference data — price types, warehouses —
@@ -119,16 +93,24 @@ def _load(
     config: ImportConfig,
     counter: RecordCounter,
     log: logging.Logger,
+    pictures: PicturePublisher | None = None,
 ) -> tuple[dict[Entity, LoadResult], float, ChangeReport, RulesReport]:
     """One transaction: stream the records in and record the upload applied; (results, reader seconds,
     what the upload changed, what the shop's rules did). Waits (for another import's load lock, for a lock
-    another session holds) are reported to ``log``."""
+    another session holds) are reported to ``log``. ``pictures`` publishes the pictures of goods and offers
+    on their way in: each file is stored before its row is written, so a committed row names complete files
+    only."""
     stats = ReadStats()
     with store.transaction(
         ref, dry_run=config.dry_run, allow_mass_deactivation=config.allow_mass_deactivation, log=log
     ) as tx:
         capture = ChangeCapture.attach(tx)
-        loaded = tx.load(counter.wrap(read_upload(upload, present, stats)))
+        records = read_upload(upload, present, stats)
+        if pictures is not None:
+            records = pictures.wrap(records)
+        loaded = tx.load(counter.wrap(records))
+        if pictures is not None:
+            pictures.finish()  # the files the rows name are on disk before the rows commit
         if not config.dry_run:
             tx.record_applied({str(e): (loaded[e].rows if e in loaded else 0) for e in present})
         tx.finish()  # full-export deactivation now, so that the report can list what it deactivated
@@ -155,16 +137,19 @@ def run_asset_import(
     store = catalog_db.get_store()
     _refuse_into_empty_catalog(asset_name, key, upload, store)
     if not config.force:
-        skipped = _skip_if_applied(asset_name, key, store, present, metadata, log, progress)
+        skipped = skip_if_applied(asset_name, key, store, present, metadata, log, progress)
         if skipped is not None:
             return skipped
 
     full = frozenset(e for e in present if upload.is_full(e))
     ref = UploadRef(key=key, exported_at=upload.exported_at, full=full)
     counter = RecordCounter(log, asset_name, key, progress, meter=upload.meter)
+    pictures = picture_publisher(present, upload, upload_dirs, store, dry_run=config.dry_run)
     progress.start(asset_name, key)
     started = time.perf_counter()
-    results, parse_seconds, changes, rules = _load(store, ref, upload, present, config, counter, log)
+    results, parse_seconds, changes, rules = _load(
+        store, ref, upload, present, config, counter, log, pictures
+    )
     seconds = time.perf_counter() - started
     counts = _result_counts(results)
     metadata["has_data"] = MetadataValue.bool(True)
@@ -183,6 +168,9 @@ def run_asset_import(
             f"{asset_name} [{key}]: ONEC_CATALOG_ROOTS names no stored group for "
             f"{'; '.join(rules.roots.not_found)}: goods there are not admitted"
         )
+    if pictures is not None:
+        metadata.update(pictures_metadata(pictures.report, dry_run=config.dry_run))
+        log_pictures(log, f"{asset_name} [{key}]", pictures.report)
     done = ", ".join(f"{format_count(counts[name])} {name}" for name in COUNT_NAMES)
     log.info(
         f"{asset_name} [{key}]: {format_count(counter.count)} records in {seconds:.2f}s ({done})"

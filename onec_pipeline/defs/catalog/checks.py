@@ -42,6 +42,7 @@ from onec_pipeline.store.audit import (
     negative_count,
     orphans,
     reject_count,
+    rejected_records,
     table_rows,
     written_count,
 )
@@ -90,13 +91,24 @@ def rejects_result(store: CatalogStore, asset_name: str, key: str) -> AssetCheck
     blocking = asset_name in BLOCKING_REJECTS
     rejected = reject_count(store, key, ASSET_ENTITIES[asset_name])
     written = written_count(store, asset_name, key) if blocking else 0
-    share = rejected / (rejected + written) if rejected + written else 0.0
-    error = blocking and rejected > 0 and share > REJECT_BLOCK_SHARE
+    # the share counts records that did not load (a refused picture rejects, yet its product loads)
+    lost = (
+        rejected_records(store, key, ASSET_ENTITIES[asset_name], asset_name)
+        if blocking and rejected
+        else rejected
+    )
+    share = lost / (lost + written) if lost + written else 0.0
+    error = blocking and lost > 0 and share > REJECT_BLOCK_SHARE
+    loaded = (
+        f" ({format_count(rejected - lost)} of them refused pictures of records that loaded)"
+        if lost < rejected
+        else ""
+    )
     return AssetCheckResult(
         passed=rejected == 0,
         severity=AssetCheckSeverity.ERROR if error else AssetCheckSeverity.WARN,
         description=(
-            f"{format_count(rejected)} {asset_name} records of upload {key} rejected"
+            f"{format_count(rejected)} {asset_name} records of upload {key} rejected{loaded}"
             + (f" ({share:.1%}: more than {REJECT_BLOCK_SHARE:.0%}, the file is unusable)" if error else "")
             + ": see the rejects table"
             if rejected

@@ -25,7 +25,7 @@ from dagster import (
     asset,
 )
 
-from onec_pipeline.commerceml import Customer, Entity, ReadStats, Record, Reject, read_upload
+from onec_pipeline.commerceml import Customer, Entity, ReadStats, read_upload
 from onec_pipeline.settings import Settings, ShopRules
 from onec_pipeline.store import UploadRef
 from onec_pipeline.store.customers import counts_in_transaction, export_to_outbox, import_in_transaction
@@ -35,6 +35,7 @@ from ..importing import (
     ImportConfig,
     Metadata,
     RecordCounter,
+    RecordsOf,
     full_export_text,
     nothing_to_load,
     open_archived_upload,
@@ -46,26 +47,22 @@ from ..resources import CatalogDatabase, ImportProgress, UploadDirs
 EXPORT_CRON = "*/15 * * * *"
 
 
-class _Contragents:
-    """The upload's Контрагент records for the resolution; reject records are kept aside for the store, and
+class _Contragents(RecordsOf[Customer]):
+    """The upload's Контрагент records for the resolution (rejects kept aside, as ``RecordsOf`` does);
     contragents whose Роль the shop does not import (``ONEC_CUSTOMER_ROLES``) are counted per role."""
 
-    def __init__(self, records: Iterable[Record], rules: ShopRules) -> None:
-        self.records = records
+    def __init__(self, records: Iterable[Any], rules: ShopRules) -> None:
+        super().__init__(records, Customer)
         self.rules = rules
-        self.rejects: list[Reject] = []
         self.skipped_roles: dict[str, int] = {}
 
     def __iter__(self) -> Iterator[Customer]:
-        for record in self.records:
-            if isinstance(record, Customer):
-                if self.rules.admits_role(record.role):
-                    yield record
-                else:
-                    role = (record.role or "").strip() or "(no role)"
-                    self.skipped_roles[role] = self.skipped_roles.get(role, 0) + 1
-            elif isinstance(record, Reject):
-                self.rejects.append(record)
+        for record in super().__iter__():
+            if self.rules.admits_role(record.role):
+                yield record
+            else:
+                role = (record.role or "").strip() or "(no role)"
+                self.skipped_roles[role] = self.skipped_roles.get(role, 0) + 1
 
     @property
     def skipped(self) -> int:

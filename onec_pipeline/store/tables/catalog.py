@@ -125,6 +125,7 @@ def _goods(md: sa.MetaData) -> sa.Table:
         sa.Column("category_id", sa.Text),
         sa.Column("barcodes", Json()),
         sa.Column("group_ids", Json()),
+        # [{media, sha256, size, source, position}]: README "Product pictures" (migration 0005)
         sa.Column("images", Json()),
         sa.Column("manufacturer", Json()),
         sa.Column("properties", Json()),
@@ -154,6 +155,8 @@ def _offers(md: sa.MetaData) -> sa.Table:
         sa.Column("unit", sa.Text),
         sa.Column("characteristics", Json()),
         sa.Column("properties", Json()),
+        # pictures of the offer (1C 3.x: per characteristic), as goods.images (migration 0005_media)
+        sa.Column("images", Json()),
         # The sellable quantity (store/shop_rules.py), kept in step whenever offers or stock are written:
         # 1C's active total, else the sum over the active warehouses' rows (ONEC_STOCK_WAREHOUSES), negative
         # stock counted as 0; 0 when a newer full stock export dropped it; NULL when 1C never sent stock.
