@@ -78,3 +78,35 @@ def current(database_url: str, schema: str) -> None:
     finally:
         store.dispose()
     click.echo(revision or "none")
+
+
+@db.command("apply-rules")
+@_database_url_option
+@_schema_option
+@click.option("--dry-run", is_flag=True, help="Report what would change, then roll back.")
+def apply_rules(database_url: str, schema: str, dry_run: bool) -> None:
+    """Apply the shop's rules to the whole catalog now (after changing ONEC_CATALOG_ROOTS,
+    ONEC_STOCK_WAREHOUSES or ONEC_BRAND_PROPERTIES); the same as the job reevaluate_shop_rules."""
+    from onec_pipeline.store import CatalogStore
+
+    store = CatalogStore(database_url, schema=schema)
+    try:
+        report = store.reevaluate_rules(dry_run=dry_run)
+    except Exception as exc:  # noqa: BLE001 - report, exit 1
+        raise click.ClickException(
+            f"applying the shop's rules to {_safe_url(database_url)} failed: {exc}"
+        ) from exc
+    finally:
+        store.dispose()
+    for name, value in report.rules.describe().items():
+        click.echo(f"{name} = {value}")
+    if report.roots is not None and report.roots.not_found:
+        click.echo(
+            f"warning: ONEC_CATALOG_ROOTS names no stored group for {'; '.join(report.roots.not_found)}"
+        )
+    click.echo(
+        f"{report.admission_changed:,} admissions, {report.quantities:,} quantities, {report.brands:,} brands "
+        + ("would change (dry run: rolled back)" if dry_run else "changed")
+    )
+    for label, n in sorted(report.admission.items()):
+        click.echo(f"  {label}: {n:,}")

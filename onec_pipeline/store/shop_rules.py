@@ -1,4 +1,4 @@
-"""The shop's rules applied by the store (``settings.ShopRules``; README, "Table contract"), set-based.
+"""The shop's rules applied by the store (``settings.ShopRules``; README, "The shop's rules"), set-based.
 
 * **Sellable quantity.** ``offers.quantity`` is what the shop can sell: 1C's active total when it sends one
   (``stock_totals``), else the sum over the offer's active per-warehouse rows (``rests``; only the warehouses
@@ -16,7 +16,7 @@
   (an offer of an unknown product is not admitted while roots are configured). Independent of
   ``is_active`` (deletion marks, full exports): the storefront shows a product when both are true.
   Re-evaluated over the whole catalog by every load that writes groups, goods or offers, and by
-  :func:`reevaluate`.
+  :meth:`RuleApplier.everything` (``CatalogStore.reevaluate_rules``, the ``shop_rules`` asset).
 """
 
 from __future__ import annotations
