@@ -140,6 +140,7 @@ def env(tmp_path, monkeypatch, pg_schema_url):
     monkeypatch.setenv("ONEC_MEDIA_DIR", str(media))
     monkeypatch.setenv("ONEC_MEDIA_MAX_BYTES", str(CAP))
     url, schema = pg_schema_url
+    store = CatalogStore(url, schema=schema)
     with DagsterInstance.ephemeral() as instance:
         yield {
             "media": media,
@@ -147,8 +148,9 @@ def env(tmp_path, monkeypatch, pg_schema_url):
             "url": url,
             "schema": schema,
             "instance": instance,
-            "store": CatalogStore(url, schema=schema),
+            "store": store,
         }
+    store.dispose()
 
 
 def _run(env, path: Path, **kwargs):
