@@ -89,3 +89,113 @@ class DatabaseTimeouts:
                 _env("ONEC_DB_IDLE_TRANSACTION_TIMEOUT", str(defaults.idle_in_transaction))
             ),
         )
+
+
+# --- the shop's rules (issue 16): what the assets admit, count and resolve -----------------------------
+
+LIST_SEPARATOR = ";"  # group names and property names may contain commas
+
+
+def _list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    return tuple(
+        part.strip() for part in raw.replace("\n", LIST_SEPARATOR).split(LIST_SEPARATOR) if part.strip()
+    )
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name}={raw!r}: expected true or false")
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+@dataclass(frozen=True)
+class ShopRules:
+    """The shop's rules the import assets apply (README, "Configuration reference" and "Table contract").
+
+    Lists are ``;``-separated environment variables; every default keeps the behaviour of a shop that
+    configured nothing (everything admitted, every warehouse counted), except roles: suppliers and the shop's
+    own organisations are not customers.
+    """
+
+    #: ONEC_CATALOG_ROOTS: groups (1C Ид, or a name path from the top: ``Каталог/СПОРТ``) whose subtrees the
+    #: shop sells; goods outside them are kept but not admitted. Empty: every product is admitted.
+    catalog_roots: tuple[str, ...] = ()
+    #: ONEC_STOCK_WAREHOUSES: warehouses (Ид or name) summed into offers.quantity. Empty: every warehouse.
+    stock_warehouses: tuple[str, ...] = ()
+    #: ONEC_CUSTOMER_ROLES: contragent roles imported as customers (``*``: every role)
+    customer_roles: tuple[str, ...] = ("Покупатель",)
+    #: ONEC_CUSTOMERS_WITHOUT_ROLE: whether contragents without a Роль are imported
+    customers_without_role: bool = True
+    #: ONEC_BRAND_PROPERTIES: property names read as the brand, in order, after Изготовитель
+    brand_properties: tuple[str, ...] = ("Бренд", "Производитель")
+
+    @classmethod
+    def from_env(cls) -> ShopRules:
+        defaults = cls()
+        return cls(
+            catalog_roots=_list("ONEC_CATALOG_ROOTS", defaults.catalog_roots),
+            stock_warehouses=_list("ONEC_STOCK_WAREHOUSES", defaults.stock_warehouses),
+            customer_roles=_list("ONEC_CUSTOMER_ROLES", defaults.customer_roles),
+            customers_without_role=_flag("ONEC_CUSTOMERS_WITHOUT_ROLE", defaults.customers_without_role),
+            brand_properties=_list("ONEC_BRAND_PROPERTIES", defaults.brand_properties),
+        )
+
+    def admits_role(self, role: str | None) -> bool:
+        """Whether a contragent with this Роль is imported (names compared case- and space-insensitively)."""
+        if role is None or not role.strip():
+            return self.customers_without_role
+        wanted = {_fold(r) for r in self.customer_roles}
+        return "*" in wanted or _fold(role) in wanted
+
+    def brand_rank(self, property_name: str | None) -> int | None:
+        """Position of a property name in ``brand_properties`` (1 first; None: not a brand property)."""
+        if property_name is None:
+            return None
+        folded = _fold(property_name)
+        for rank, name in enumerate(self.brand_properties, start=1):
+            if _fold(name) == folded:
+                return rank
+        return None
+
+    def describe(self) -> dict[str, str]:
+        """The rules as the environment would spell them (asset metadata)."""
+        return {
+            "ONEC_CATALOG_ROOTS": LIST_SEPARATOR.join(self.catalog_roots) or "(everything)",
+            "ONEC_STOCK_WAREHOUSES": LIST_SEPARATOR.join(self.stock_warehouses) or "(every warehouse)",
+            "ONEC_CUSTOMER_ROLES": LIST_SEPARATOR.join(self.customer_roles),
+            "ONEC_CUSTOMERS_WITHOUT_ROLE": str(self.customers_without_role).lower(),
+            "ONEC_BRAND_PROPERTIES": LIST_SEPARATOR.join(self.brand_properties) or "(Изготовитель only)",
+        }
+
+
+@dataclass(frozen=True)
+class OrderSettings:
+    """How orders go to 1C (README, "Orders"): the CommerceML version and encoding of the files when 1C does
+    not ask for one, what confirms a ``type=sale`` batch, and how many orders one ``mode=query`` carries."""
+
+    version: str = "2.05"  # ONEC_ORDERS_VERSION: 2.03 / 2.04 / 2.05 / 2.08 / 2.09 / 2.10 / 3.1
+    encoding: str = "windows-1251"  # ONEC_ORDERS_ENCODING: windows-1251 (what 1C expects of Bitrix) or utf-8
+    confirm: str = "success"  # ONEC_SALE_CONFIRM: success | next_query (see store/orders/export.py)
+    query_limit: int = 500  # ONEC_SALE_QUERY_LIMIT: orders per mode=query answer (the rest: next query)
+
+    @classmethod
+    def from_env(cls) -> OrderSettings:
+        defaults = cls()
+        return cls(
+            version=_env("ONEC_ORDERS_VERSION", defaults.version),
+            encoding=_env("ONEC_ORDERS_ENCODING", defaults.encoding),
+            confirm=_env("ONEC_SALE_CONFIRM", defaults.confirm),
+            query_limit=int(_env("ONEC_SALE_QUERY_LIMIT", str(defaults.query_limit))),
+        )

@@ -17,7 +17,10 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SAMPLES_DIR = (REPO_ROOT.parent / "shared" / "commerceml" / "samples").resolve()
+# ONEC_SAMPLES_DIR points a git worktree elsewhere at the corpus (default: ../shared next to the repository)
+SAMPLES_DIR = Path(
+    os.environ.get("ONEC_SAMPLES_DIR", "").strip() or REPO_ROOT.parent / "shared" / "commerceml" / "samples"
+).resolve()
 DEFAULT_TEST_DB_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

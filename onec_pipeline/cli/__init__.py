@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, str] = {
     "demo-data": "onec_pipeline.cli.demo_cmd:demo_data",
     "bench": "onec_pipeline.cli.bench_cmd:bench",
     "exchange": "onec_pipeline.cli.exchange_cmd:exchange",
+    "orders": "onec_pipeline.cli.orders_cmd:orders",
 }
 
 

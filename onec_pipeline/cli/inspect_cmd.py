@@ -36,6 +36,7 @@ ENTITY_COLUMNS = [
     Entity.RESTS,
     Entity.STOCK_TOTALS,
     Entity.CUSTOMERS,
+    Entity.ORDERS,
 ]
 
 
@@ -47,7 +48,7 @@ def inspect_upload(upload: Upload) -> dict:
     total_stats = ReadStats()
     for header in upload.all_files:
         stats = ReadStats()
-        if header.kind not in (FileKind.DOCUMENTS, FileKind.UNKNOWN):
+        if header.kind != FileKind.UNKNOWN:
             for _record in iter_file_records(upload, header, stats=stats, lookups=lookups):
                 pass
         counts = {str(e): stats.counts.get(e, 0) for e in ENTITY_COLUMNS if stats.counts.get(e, 0)}
@@ -69,7 +70,7 @@ def inspect_upload(upload: Upload) -> dict:
                 "counts": counts,
                 "empty_prices": stats.empty_prices,
                 "rejects": stats.rejects,
-                "imported": header.kind not in (FileKind.DOCUMENTS, FileKind.UNKNOWN),
+                "imported": header.kind != FileKind.UNKNOWN,
             }
         )
     exported_at = upload.exported_at

@@ -115,6 +115,8 @@ def offer_has_definition(children: set[str] | frozenset[str], changes_section: b
 
 def classify(entities: set[Entity] | frozenset[Entity], sections: tuple[str, ...] | list[str]) -> FileKind:
     """One kind per file, from the entities it can contribute (the most specific wins)."""
+    if entities == {Entity.ORDERS}:
+        return FileKind.DOCUMENTS
     if Entity.CUSTOMERS in entities:
         return FileKind.CUSTOMERS
     if Entity.OFFERS in entities:
@@ -202,6 +204,7 @@ class _Peek:
         if flag is not None:
             self.flags.append(flag)
         if name == "Документ" or name == "Контейнер":
+            self.entities.add(Entity.ORDERS)
             self.bulk += 1
 
     def _list_item_start(self, section: str, list_name: str, name: str) -> None:

@@ -44,7 +44,7 @@ class FileKind(enum.StrEnum):
     PRICES = "prices"  # ПакетПредложений whose offers carry only prices
     RESTS = "rests"  # ПакетПредложений whose offers carry only stock
     CUSTOMERS = "customers"  # root-level Контрагенты
-    DOCUMENTS = "documents"  # Документ / Контейнер (orders): recognised, not imported
+    DOCUMENTS = "documents"  # Документ / Контейнер (orders): order records (Entity.ORDERS)
     UNKNOWN = "unknown"  # not CommerceML, or nothing we import
 
 
@@ -62,6 +62,7 @@ class Entity(enum.StrEnum):
     RESTS = "rests"  # per-warehouse stock
     STOCK_TOTALS = "stock_totals"  # total stock per offer (offers.quantity)
     CUSTOMERS = "customers"
+    ORDERS = "orders"  # Документ (ХозОперация «Заказ товара»), site → 1C and 1C → site
 
 
 @dataclass(slots=True)
@@ -262,6 +263,67 @@ class Customer:
 
 
 @dataclass(slots=True)
+class OrderItem:
+    """One ``Товар`` of a ``Документ``: ``offer_id`` is ``product`` or ``product#characteristic`` (or the
+    ``ORDER_DELIVERY`` pseudo-line); ``service`` when 1C calls it a service (ВидНоменклатуры/ТипНоменклатуры
+    «Услуга») or it is the delivery line."""
+
+    offer_id: str | None
+    name: str | None = None
+    quantity: Decimal | None = None
+    price: Decimal | None = None  # ЦенаЗаЕдиницу (2.x) or Цена (3.1)
+    total: Decimal | None = None
+    unit: str | None = None  # БазоваяЕдиница text or Единица/НаименованиеКраткое
+    unit_code: str | None = None
+    service: bool = False
+
+
+@dataclass(slots=True)
+class Order:
+    """One ``Документ`` «Заказ товара», in either direction (FORMAT.md §9).
+
+    ``id`` / ``number`` are the site's Ид and Номер (1C keeps them); ``number_1c`` / ``date_1c`` what 1C calls
+    the order (``Номер1С``/``Дата1С`` elements in 2.09/3.1, «Номер по 1С»/«Дата по 1С» requisites in 2.03).
+    The status fields are None when the document does not say. ``requisites`` keeps every document-level
+    ЗначениеРеквизита as sent (name → value); ``customer`` is the buyer (the Контрагент with Роль «Покупатель»,
+    else the first one).
+    """
+
+    id: str
+    number: str | None = None
+    date: str | None = None  # Дата, ISO ``YYYY-MM-DD`` as sent
+    time: str | None = None  # Время, ``HH:MM:SS``
+    operation: str | None = None  # ХозОперация
+    role: str | None = None
+    currency: str | None = None  # normalised (руб → RUB)
+    rate: Decimal | None = None
+    total: Decimal | None = None
+    comment: str | None = None
+    customer: Customer | None = None
+    items: list[OrderItem] = field(default_factory=list)
+    requisites: dict[str, str] = field(default_factory=dict)
+    version: str | None = None  # НомерВерсии
+    number_1c: str | None = None
+    date_1c: str | None = None
+    posted: bool | None = None  # Проведен
+    paid: bool | None = None  # «Заказ оплачен», or a payment number from 1C
+    payment_number: str | None = None  # «Номер оплаты по 1С»
+    payment_date: str | None = None
+    shipped: bool | None = None  # Отгружен, or a shipment number from 1C
+    shipment_number: str | None = None  # «Номер отгрузки по 1С»
+    shipment_date: str | None = None
+    cancelled: bool | None = None  # Отменен
+    status_id: str | None = None  # «Статуса заказа ИД»
+    status: str | None = None  # «Статус заказа»
+    payment_method: str | None = None  # «Метод оплаты»
+    delivery_method: str | None = None  # «Способ доставки»
+    delivery_address: str | None = None  # «Адрес доставки»
+    deleted: bool = False
+    source: Source | None = None
+    entity = Entity.ORDERS
+
+
+@dataclass(slots=True)
 class Reject:
     """A record the reader could not turn into a valid entity (no id, a number that is not one...).
 
@@ -343,5 +405,6 @@ Record = (
     | Stock
     | StockTotal
     | Customer
+    | Order
     | Reject
 )

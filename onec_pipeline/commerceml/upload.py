@@ -48,7 +48,7 @@ class Upload:
     """One upload: its XML files classified and ordered for import.
 
     ``files`` holds the importable files ordered classifier -> goods -> offer classifier -> offers ->
-    prices -> rests, then customers; ``documents`` the order files (recognised, not imported);
+    prices -> rests, then customers; ``documents`` the order files (``Entity.ORDERS``, read after ``files``);
     ``unknown`` XML files that hold nothing we import. ``other_files`` counts non-XML files (pictures).
     """
 
@@ -72,13 +72,18 @@ class Upload:
     def all_files(self) -> list[FileHeader]:
         return [*self.files, *self.documents, *self.unknown]
 
+    @property
+    def readable(self) -> list[FileHeader]:
+        """The files records are read from, in import order: ``files``, then the order ``documents``."""
+        return [*self.files, *self.documents]
+
     def files_for(self, entity: Entity) -> list[FileHeader]:
         """The files (in import order) that can contribute records of ``entity``."""
-        return [h for h in self.files if entity in h.entities]
+        return [h for h in self.readable if entity in file_entities(h)]
 
     def has(self, entity: Entity) -> bool:
         """Whether any file can contribute records of ``entity`` (decided from the headers only)."""
-        return any(entity in h.entities for h in self.files)
+        return any(entity in file_entities(h) for h in self.readable)
 
     def is_full(self, entity: Entity) -> bool:
         """True only when every file contributing ``entity`` says СодержитТолькоИзменения=false."""
@@ -88,8 +93,8 @@ class Upload:
     @property
     def entities(self) -> frozenset[Entity]:
         out: set[Entity] = set()
-        for header in self.files:
-            out |= header.entities
+        for header in self.readable:
+            out |= file_entities(header)
         return frozenset(out)
 
     @property
@@ -231,6 +236,14 @@ def upload_from_headers(
     for header in headers:
         _place(upload, header)
     return _finish(upload)
+
+
+def file_entities(header: FileHeader) -> frozenset[Entity]:
+    """What a file can contribute; an order file of a manifest written before orders were read says nothing,
+    its kind does."""
+    if header.kind == FileKind.DOCUMENTS and not header.entities:
+        return frozenset({Entity.ORDERS})
+    return header.entities
 
 
 def _place(upload: Upload, header: FileHeader) -> None:

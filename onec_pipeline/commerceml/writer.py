@@ -18,11 +18,13 @@ written as ``Адрес``. E-mails and phones that no contact holds are written 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from lxml import etree
 
@@ -145,34 +147,42 @@ def write_customers(
     ``only_changes`` is the section's ``СодержитТолькоИзменения`` (True: the file is not a full directory).
     The file appears atomically (written to ``<path>.part``, then renamed).
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
     stamp = (generated_at or datetime.now()).replace(microsecond=0)
     if stamp.tzinfo is not None:
         stamp = stamp.replace(tzinfo=None)
     count = 0
+    with atomic_file(path) as fh:
+        fh.write(b'<?xml version="1.0" encoding="UTF-8"?>\n')
+        with etree.xmlfile(fh, encoding="utf-8") as xf:
+            root_attrs = {"ВерсияСхемы": SCHEMA_VERSION, "ДатаФормирования": stamp.isoformat()}
+            with xf.element(_q("КоммерческаяИнформация"), root_attrs, nsmap={None: NAMESPACE}):
+                xf.write("\n\t")
+                section_attrs = {"СодержитТолькоИзменения": "true" if only_changes else "false"}
+                with xf.element(_q("Контрагенты"), section_attrs):
+                    for customer in customers:
+                        element = customer_element(customer)
+                        etree.indent(element, space="\t", level=2)
+                        xf.write("\n\t\t", element)
+                        count += 1
+                    xf.write("\n\t")
+                xf.write("\n")
+        fh.write(b"\n")
+    return count
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """A binary file written as ``<path>.part``, flushed to disk and renamed to ``path`` when the block ends
+    (a reader, or 1C polling the outbox, never sees half a file); removed again when the block fails."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
     try:
         with open(partial, "wb") as fh:
-            fh.write(b'<?xml version="1.0" encoding="UTF-8"?>\n')
-            with etree.xmlfile(fh, encoding="utf-8") as xf:
-                root_attrs = {"ВерсияСхемы": SCHEMA_VERSION, "ДатаФормирования": stamp.isoformat()}
-                with xf.element(_q("КоммерческаяИнформация"), root_attrs, nsmap={None: NAMESPACE}):
-                    xf.write("\n\t")
-                    section_attrs = {"СодержитТолькоИзменения": "true" if only_changes else "false"}
-                    with xf.element(_q("Контрагенты"), section_attrs):
-                        for customer in customers:
-                            element = customer_element(customer)
-                            etree.indent(element, space="\t", level=2)
-                            xf.write("\n\t\t", element)
-                            count += 1
-                        xf.write("\n\t")
-                    xf.write("\n")
-            fh.write(b"\n")
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(partial, target)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    return count

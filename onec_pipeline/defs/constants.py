@@ -16,6 +16,7 @@ INCOMING_TAG = "onec/incoming"  # the incoming upload a run is about (stuck uplo
 
 CATALOG_GROUP = "catalog"
 CUSTOMERS_GROUP = "customers"
+ORDERS_GROUP = "orders"
 SUMMARY_ASSET = "catalog_summary"  # the catalog's state at a glance (not partitioned)
 
 COUNT_NAMES = ("inserted", "updated", "unchanged", "stale", "deactivated", "rejected")  # what a load did
@@ -30,6 +31,7 @@ ASSET_ENTITIES: dict[str, frozenset[Entity]] = {
     "prices": frozenset({Entity.PRICE_TYPES, Entity.PRICES}),
     "rests": frozenset({Entity.WAREHOUSES, Entity.RESTS, Entity.STOCK_TOTALS}),
     "customers": frozenset({Entity.CUSTOMERS}),
+    "order_updates": frozenset({Entity.ORDERS}),
 }
 IMPORT_ASSETS = tuple(ASSET_ENTITIES)
 CATALOG_ASSETS = ("groups", "goods", "offers", "prices", "rests")
@@ -39,6 +41,7 @@ ONLY_CHOICES: dict[str, tuple[str, ...]] = {
     "prices": ("prices",),
     "stocks": ("rests",),
     "customers": ("customers",),
+    "orders": ("order_updates",),
 }
 # the entities whose presence in an upload means "the upload carries a catalog"
 CATALOG_ENTITIES = frozenset({Entity.GOODS, Entity.OFFERS})

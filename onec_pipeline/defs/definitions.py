@@ -9,6 +9,7 @@ from .catalog import definitions as catalog
 from .customers import definitions as customers
 from .executor import run_executor
 from .intake import definitions as intake
+from .orders import definitions as orders
 from .resources import default_resources
 from .summary import definitions as summary
 
@@ -16,6 +17,7 @@ defs = Definitions.merge(
     catalog.defs,
     customers.defs,
     intake.defs,
+    orders.defs,
     summary.defs,
     Definitions(resources=default_resources(), executor=run_executor()),
 )

@@ -18,7 +18,8 @@ from typing import IO, Any, TypeVar
 from dagster import AssetObservation, Config, Failure, MaterializeResult, MetadataValue
 
 from onec_pipeline import intake
-from onec_pipeline.commerceml import Entity, FileHeader, Upload
+from onec_pipeline.commerceml import Entity, FileHeader, Reject, Upload
+from onec_pipeline.store import CatalogStore
 from onec_pipeline.store.changes import ChangeReport
 
 from .constants import COUNT_NAMES, PROGRESS_EVERY, format_count
@@ -170,6 +171,51 @@ def changes_metadata(asset_name: str, report: ChangeReport) -> Metadata:
         metadata["marked_deleted"] = MetadataValue.int(report.deleted.get(asset_name, 0))
     metadata["what_changed"] = MetadataValue.md("\n".join(lines) if lines else "nothing changed")
     return metadata
+
+
+def skip_if_applied(
+    asset_name: str,
+    key: str,
+    store: CatalogStore,
+    present: set[Entity],
+    metadata: Metadata,
+    log: logging.Logger,
+    progress: ImportProgress,
+) -> MaterializeResult | None:
+    """A committed load of the same upload (same key = same content) already applied every entity of this
+    asset: replaying it would change nothing (version guard), so report that instead of re-reading."""
+    done = store.applied_entities(key)
+    if not all(str(e) in done for e in present):
+        return None
+    when = max(done[str(e)] for e in present)
+    metadata["has_data"] = MetadataValue.bool(True)
+    metadata["already_applied"] = MetadataValue.bool(True)
+    for name in COUNT_NAMES:
+        metadata[name] = MetadataValue.int(0)
+    metadata["note"] = MetadataValue.text(
+        f"upload {key} was already applied to this catalog ({when:%Y-%m-%d %H:%M:%S} UTC); a replay changes "
+        f"nothing (version guard), so its files were not read again. Run with config force: true to re-read."
+    )
+    log.info(f"{asset_name} [{key}]: already applied at {when:%Y-%m-%d %H:%M:%S} UTC: nothing to do")
+    progress.done(asset_name, records=0, seconds=0.0, has_data=True, already_applied=True)
+    return MaterializeResult(metadata=metadata)
+
+
+class RecordsOf(Iterable[T]):
+    """The records of one type (``Customer``, ``Order``) of a read, for a store function that applies them;
+    reject records are kept aside in ``rejects`` for the store's ``rejects`` table."""
+
+    def __init__(self, records: Iterable[Any], kind: type[T]) -> None:
+        self.records = records
+        self.kind = kind
+        self.rejects: list[Reject] = []
+
+    def __iter__(self) -> Iterator[T]:
+        for record in self.records:
+            if isinstance(record, self.kind):
+                yield record
+            elif isinstance(record, Reject):
+                self.rejects.append(record)
 
 
 def full_export_text(entities: Iterable[Entity]) -> MetadataValue:

@@ -9,12 +9,13 @@ from dagster import AssetCheckKey, AssetKey, AssetSelection
 
 from .catalog.checks import catalog_upload_check_keys
 from .customers.checks import customer_upload_check_keys
+from .orders.checks import order_upload_check_keys
 
 
 def upload_check_keys_for(asset_names: Iterable[str]) -> list[AssetCheckKey]:
     """Per-upload check keys of the given assets (what an import run of those assets executes)."""
     names = set(asset_names)
-    keys = [*catalog_upload_check_keys(), *customer_upload_check_keys()]
+    keys = [*catalog_upload_check_keys(), *customer_upload_check_keys(), *order_upload_check_keys()]
     return [k for k in keys if k.asset_key.path[-1] in names]
 
 

@@ -7,6 +7,7 @@ transport), served by uvicorn (``onec-pipeline exchange serve``).
 * ``exports`` segmented 3.1 exports gathered into one upload
 * ``status``  what ``mode=import`` answers: quarantine, archive and the upload's Dagster run
 * ``sale``    the hook the orders code fills for ``mode=query`` / ``mode=success``
+* ``orders``  the orders' providers of that hook (``mode=query``, ``mode=info``) on the catalog database
 * ``app``     the Starlette app; ``server`` runs it with uvicorn
 """
 

@@ -10,6 +10,7 @@ from dagster import DagsterInstance
 
 from .app import create_app
 from .config import ExchangeConfig
+from .orders import install_from_env as install_orders
 
 DEFAULT_PORT = 8081
 
@@ -37,6 +38,7 @@ def serve(
     its ``X-Forwarded-For``: failed logins are then limited per real client."""
     configure_logging()
     config.import_dir.mkdir(parents=True, exist_ok=True)
+    install_orders()  # type=sale: the site's orders for mode=query / mode=info
     app = create_app(config, instance)
     uvicorn.run(
         app,

@@ -169,16 +169,6 @@ def _updates(spec: EntitySpec) -> list[str]:
     ]
 
 
-def mirror_quantity_statement(offer_ids: str, offers: str, stock_totals: str, *, pg: bool) -> str:
-    """``offers.quantity`` mirrors ``stock_totals`` whichever side arrives last (``offer_ids``: a query):
-    the active total, 0 when a newer full stock export no longer lists the offer."""
-    quantity = "CASE WHEN s.is_active THEN s.quantity ELSE 0 END"
-    return f"""UPDATE {offers} AS o SET quantity = {quantity}
-            FROM {stock_totals} s
-            WHERE s.offer_id = o.id AND o.id IN ({offer_ids})
-              AND o.quantity {_distinct(pg)} {quantity}"""
-
-
 def rederive_statement(derivation: Derivation, target: str, source: str, source_ids: str, *, pg: bool) -> str:
     """Keep a derived column in step when its source rows change (``source_ids``: a query of their ids):
     prices without their own currency follow their price type's. Set-based; run only when the source

@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from onec_pipeline.commerceml.records import Entity
-from onec_pipeline.settings import DatabaseTimeouts, normalise_database_url
+from onec_pipeline.settings import DatabaseTimeouts, ShopRules, normalise_database_url
 from onec_pipeline.store import applied, rows
+from onec_pipeline.store.connection import LoadConnection
 from onec_pipeline.store.engine import attach_watchdog, connect_args, watchdog_for
 from onec_pipeline.store.liveness import Reporter
 from onec_pipeline.store.load_lock import take_load_lock
 from onec_pipeline.store.loads import LoadResult, ProgressCallback, UploadRef
+from onec_pipeline.store.shop_rules import RuleApplier, RulesReport
 from onec_pipeline.store.tables import ACTIVE_TABLES, BOOKKEEPING_TABLES, CATALOG_TABLES, metadata
 from onec_pipeline.store.transaction import Transaction
 
@@ -47,6 +49,7 @@ class CatalogStore:
         *,
         engine: sa.Engine | None = None,
         timeouts: DatabaseTimeouts | None = None,
+        rules: ShopRules | None = None,
         **engine_kw: Any,
     ):
         self.url = normalise_database_url(str(url))
@@ -64,6 +67,17 @@ class CatalogStore:
         self.tables: dict[str, sa.Table] = {t.name: t for t in self.metadata.sorted_tables}
         self._upgraded = False
         self._upgrade_lock = threading.Lock()
+        self._rules = rules
+
+    @property
+    def rules(self) -> ShopRules:
+        """The shop's rules loads apply: as given, else read from the environment at every use (a changed
+        setting takes effect on the next load without restarting the process holding this store)."""
+        return self._rules if self._rules is not None else ShopRules.from_env()
+
+    @rules.setter
+    def rules(self, rules: ShopRules | None) -> None:
+        self._rules = rules
 
     # --- schema --------------------------------------------------------------------------------------
 
@@ -224,6 +238,12 @@ class CatalogStore:
                 trans.rollback()
             else:
                 trans.commit()
+
+    def reevaluate_rules(self, *, dry_run: bool = False) -> RulesReport:
+        """Apply the shop's rules (:attr:`rules`) to the whole catalog under the load lock: sellable
+        quantities, brands, root admission (after a setting changed); what changed, with the admission counts."""
+        with self.locked_connection(dry_run=dry_run) as conn:
+            return RuleApplier(LoadConnection(conn), self.qualified, self.rules, "").everything()
 
     def applied_entities(self, key: str) -> dict[str, datetime]:
         """Entities of upload ``key`` a committed load already applied here, with when (see ``applied``)."""

@@ -32,7 +32,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from onec_pipeline.commerceml.records import Entity
-from onec_pipeline.store import apply, rows
+from onec_pipeline.store import rows
 from onec_pipeline.store.connection import LoadConnection
 from onec_pipeline.store.errors import MassDeactivationError
 from onec_pipeline.store.loads import UploadRef, naive
@@ -164,17 +164,6 @@ class FullExports:
                 upload=self.key,
                 exported=bind(self.exported_at),
                 now=bind(self.now),
-            )
-        if going and spec.entity is Entity.STOCK_TOTALS:
-            self.db.execute_sql(
-                apply.mirror_quantity_statement(
-                    f"""SELECT offer_id FROM {target}
-                        WHERE upload_key = :upload AND data_key < :upload""",
-                    self.qualified("offers"),
-                    target,
-                    pg=self.db.pg,
-                ),
-                upload=self.key,
             )
         self.db.execute_sql(
             f"""INSERT INTO {self.qualified("full_exports")} AS f

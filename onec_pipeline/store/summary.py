@@ -79,7 +79,9 @@ def last_full_exports(store: CatalogStore, conn: sa.Connection) -> pd.DataFrame:
 
 
 def _stock_per_offer(store: CatalogStore) -> sa.Subquery:
-    """Active offers with their stock: the total when 1C sent one, else the sum over warehouses."""
+    """Active offers with their stock: the sellable ``offers.quantity`` (1C's total, else the sum over
+    warehouses: ``store/shop_rules.py``), else the plain sum over warehouses (rows a rules re-evaluation has
+    not reached yet)."""
     offers, rests = store.tables["offers"], store.tables["rests"]
     per_offer = (
         sa.select(rests.c.offer_id, sa.func.sum(rests.c.quantity).label("quantity"))

@@ -30,7 +30,8 @@ Details that keep that promise and keep replays cheap:
   deactivated by full exports (``rows.DEACTIVATING_ENTITIES``), reference data only by deletion marks;
 * derived columns (``prices.currency``: the price's own, else its price type's) are computed while
   de-duplicating and re-derived when their source rows change, so they too end in the same state in any
-  order; ``offers.quantity`` mirrors the active stock total the same way.
+  order; the shop's rules (``offers.quantity``, the brand, root admission: :mod:`onec_pipeline.store.shop_rules`)
+  are recomputed set-based after each entity and when the block ends, so they do too.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from onec_pipeline.commerceml.records import Entity, Reject
-from onec_pipeline.settings import DatabaseTimeouts
+from onec_pipeline.settings import DatabaseTimeouts, ShopRules
 from onec_pipeline.store import applied, apply, rows
 from onec_pipeline.store.connection import LoadConnection
 from onec_pipeline.store.errors import RowError, StoreError
@@ -52,7 +53,8 @@ from onec_pipeline.store.liveness import Reporter
 from onec_pipeline.store.load_lock import take_load_lock
 from onec_pipeline.store.loads import LoadResult, ProgressCallback, UploadRef, naive, utcnow
 from onec_pipeline.store.rejects import RejectLog
-from onec_pipeline.store.staging import StagingTable, quote
+from onec_pipeline.store.shop_rules import RuleApplier
+from onec_pipeline.store.staging import StagingTable
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,7 @@ class TableSource(Protocol):
     schema: str | None
     tables: dict[str, sa.Table]
     timeouts: DatabaseTimeouts
+    rules: ShopRules
 
     def qualified(self, name: str) -> str: ...
 
@@ -132,6 +135,8 @@ class Transaction:
             allow_mass_deactivation=allow_mass_deactivation,
             max_deactivation_share=max_deactivation_share,
         )
+        #: the shop's rules (quantity, brand, root admission), applied as entities are written
+        self.shop_rules = RuleApplier(self.db, store.qualified, store.rules, self.key)
         self._finished = False
         self._locked = False
         self.changes: ChangeObserver | None = None  # what the upload changes (store/changes.py), optional
@@ -303,16 +308,7 @@ class Transaction:
             self._upsert(spec, dedup, target, found)
         if found.inserted or found.updated:
             self._rederive(spec, dedup)
-        if spec.entity in (Entity.OFFERS, Entity.STOCK_TOTALS):
-            offer_id = "id" if spec.entity is Entity.OFFERS else "offer_id"
-            self.db.execute_sql(
-                apply.mirror_quantity_statement(
-                    f"SELECT {quote(offer_id)} FROM {dedup}",
-                    self._qualified("offers"),
-                    self._qualified("stock_totals"),
-                    pg=self.pg,
-                )
-            )
+        self.shop_rules.after_apply(spec.entity, dedup, bool(found.inserted or found.updated))
 
     def _upsert(self, spec: rows.EntitySpec, dedup: str, target: str, found: apply.Classified) -> None:
         # what a new row gets: inactive if a newer full export of this entity has been applied
@@ -353,9 +349,12 @@ class Transaction:
         self._finished = True
         self.lock()
         started = time.perf_counter()
-        for entity, deactivated in self.full_exports.finish().items():
+        by_full_exports = self.full_exports.finish()
+        for entity, deactivated in by_full_exports.items():
             if deactivated or entity in self.results:
                 self.result(entity).deactivated += deactivated
+        self.shop_rules.after_full_exports(by_full_exports)
+        self.shop_rules.finish()
         bind = self.db.bind_time
         self.db.execute_sql(
             f"""INSERT INTO {self._qualified("uploads")} (key, exported_at, first_loaded_at, loaded_at)

@@ -726,7 +726,11 @@ def test_order_party_contragents_are_not_customers(tmp_path):
     write(tmp_path, "orders.xml", doc(body, version="2.05"))
     upload = discover_upload(tmp_path)
     assert upload.files == [] and [h.kind for h in upload.documents] == [FileKind.DOCUMENTS]
-    assert list(read_upload(upload, set(Entity))) == []
+    records = list(read_upload(upload, set(Entity)))
+    # the party is the order's customer, never a Customer record of its own
+    assert [type(r).__name__ for r in records] == ["Order"]
+    assert records[0].customer is not None and records[0].customer.id == "buyer"
+    assert list(read_upload(upload, {Entity.CUSTOMERS})) == []
 
 
 # --------------------------------------------------------------------------- encodings and formatting

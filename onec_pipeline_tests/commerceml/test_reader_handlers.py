@@ -15,6 +15,7 @@ from onec_pipeline.commerceml.records import (
     Customer,
     Group,
     Offer,
+    Order,
     Price,
     PriceType,
     Product,
@@ -42,6 +43,7 @@ _RECORD_ENTITIES = {
         Stock,
         StockTotal,
         Customer,
+        Order,
     )
 }
 
@@ -59,7 +61,7 @@ def _documented() -> dict[tuple[str, str], set[Entity]]:
 
 def test_the_table_covers_every_documented_section_and_element():
     documented = _documented()
-    assert len(documented) >= 14
+    assert len(documented) >= 16
     assert set(documented) == set(HANDLERS), "the reader's docstring table and HANDLERS disagree"
     for key, entities in documented.items():
         assert HANDLERS[key].entities == entities, key
@@ -101,4 +103,8 @@ def test_a_new_record_family_is_a_handler_plus_table_entries(tmp_path, monkeypat
     # the document's lines and parties are not goods or customers
     assert list(iter_file_records(container)) == [("document", "d3"), ("document", "d4")]
     monkeypatch.undo()
-    assert list(iter_file_records(classic)) == [] and list(iter_file_records(container)) == []
+    # the real handler: the same documents as orders, their lines and parties inside them
+    for path, ids in ((classic, ["d1", "d2"]), (container, ["d3", "d4"])):
+        orders = list(iter_file_records(path))
+        assert [(type(o).__name__, o.id) for o in orders] == [("Order", i) for i in ids]
+        assert [i.offer_id for i in orders[0].items] == ["line"] and orders[0].customer.id == "buyer"

@@ -85,7 +85,8 @@ def test_first_load_inserts_rows_with_exact_values(store):
     assert row(store, "rests", offer_id="p1", warehouse_id="w1")["quantity"] == Decimal("-70.687")
     assert row(store, "rests", offer_id="p1#c38", warehouse_id="w1")["quantity"] == Decimal("2.635")
     assert row(store, "offers", id="p1")["quantity"] == Decimal("30.5")
-    assert row(store, "offers", id="p1#c38")["quantity"] is None
+    # no total from 1C: the sum over warehouses (issue 16)
+    assert row(store, "offers", id="p1#c38")["quantity"] == Decimal("2.635")
 
 
 def test_ids_are_trimmed(store):
@@ -380,7 +381,7 @@ def test_stock_totals_and_offer_quantity_in_both_arrival_orders(store):
     store.load([offer("a"), offer("b"), offer("c")], ref(2))
     assert rows(store, "offers", "id", "quantity") == [
         ("a", Decimal("5")),
-        ("b", Decimal("-1.5")),
+        ("b", Decimal("0")),  # a negative total is kept in stock_totals, never sellable
         ("c", None),
     ]
     # offers before rests; a newer offers upload keeps the quantity
@@ -388,7 +389,7 @@ def test_stock_totals_and_offer_quantity_in_both_arrival_orders(store):
     store.load([offer("a", "renamed")], ref(4))
     assert rows(store, "offers", "id", "quantity") == [
         ("a", Decimal("6")),
-        ("b", Decimal("-1.5")),
+        ("b", Decimal("0")),
         ("c", Decimal("7")),
     ]
     # a stale total changes nothing

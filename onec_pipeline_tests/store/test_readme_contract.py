@@ -8,7 +8,14 @@ import re
 
 import pytest
 
-from onec_pipeline.store.tables import BOOKKEEPING_TABLES, CATALOG_TABLES, CUSTOMER_TABLES, metadata, table_in
+from onec_pipeline.store.tables import (
+    BOOKKEEPING_TABLES,
+    CATALOG_TABLES,
+    CUSTOMER_TABLES,
+    ORDER_TABLES,
+    metadata,
+    table_in,
+)
 from onec_pipeline_tests.conftest import REPO_ROOT
 
 SECTION = "## The table contract (what the storefront reads)"
@@ -59,7 +66,7 @@ def test_the_version_columns_documented_once_exist_on_every_catalog_table():
         )
 
 
-@pytest.mark.parametrize("name", CATALOG_TABLES + BOOKKEEPING_TABLES + CUSTOMER_TABLES)
+@pytest.mark.parametrize("name", CATALOG_TABLES + BOOKKEEPING_TABLES + CUSTOMER_TABLES + ORDER_TABLES)
 def test_every_table_and_column_is_documented_and_exists(name):
     rows = _rows(_contract())
     assert name in rows, f"the README's table contract does not list {name}"
@@ -68,6 +75,6 @@ def test_every_table_and_column_is_documented_and_exists(name):
     own = columns - VERSION_COLUMNS if name in CATALOG_TABLES else columns
     assert own - named == set(), f"{name}: columns the README does not name"
     # what the row names in backticks is a column of this table, a table it refers to, or a run config field
-    tables = set(CATALOG_TABLES + BOOKKEEPING_TABLES + CUSTOMER_TABLES)
+    tables = set(CATALOG_TABLES + BOOKKEEPING_TABLES + CUSTOMER_TABLES + ORDER_TABLES)
     other = {"product", "allow_mass_deactivation"}  # `product#characteristic`, the run config
     assert named - columns - tables - other == set(), f"{name}: names that are no column"

@@ -76,9 +76,14 @@ def test_every_spec_stages_exactly_its_tables_columns(name):
     assert [kind for _, kind in spec.staged_columns] == [_kind(c) for c in staged]
     store_owned = {c.name for c in table.columns} - {c.name for c in staged}
     version = {"data_key", "upload_key", "exported_at", "updated_at"}
-    assert store_owned == version | ({"is_active"} if "is_active" in table.c else set()) | (
-        {"quantity"} if name == "offers" else set()
-    ) | set(spec.derived_columns)
+    # the shop's rules (store/shop_rules.py) own the sellable quantity, the brand and root admission
+    rules = {
+        "goods": {"brand", "brand_id", "admitted", "admission_reason"},
+        "offers": {"quantity", "admitted", "admission_reason"},
+    }.get(name, set())
+    assert store_owned == version | ({"is_active"} if "is_active" in table.c else set()) | rules | set(
+        spec.derived_columns
+    )
     assert spec.has_active == ("is_active" in table.c)
     assert spec.has_deleted == ("deleted" in table.c) == ("deleted" in spec.content_columns)
     assert spec.derived_columns == (("currency",) if name == "prices" else ())

@@ -12,7 +12,7 @@ element):
   :class:`ReadStats`, :class:`Lookups`;
 * :mod:`.handler` — the ``Handler`` base and the section names;
 * one module per record family: :mod:`.classifier`, :mod:`.goods`, :mod:`.offers` (the hot path),
-  :mod:`.customers`; :mod:`.item_fields` holds what goods and offers share.
+  :mod:`.customers`, :mod:`.documents` (orders); :mod:`.item_fields` holds what goods and offers share.
 
 Where records come from (FORMAT.md); ``test_reader_handlers.py`` checks this table against ``HANDLERS``:
 
@@ -33,10 +33,12 @@ section                           element                   records
 ИзмененияПакетаПредложений        Склады                    Warehouse
 ИзмененияПакетаПредложений        Предложение               Offer, Price, Stock, StockTotal
 Контрагенты                       Контрагент                Customer (the section's own items)
+Документ                          Документ                  Order (2.03–2.10: the section itself)
+Контейнер                         Документ                  Order (3.1)
 ================================  ========================  ==================================================
 
-Not read: ``Документ`` / ``Контейнер`` (orders, recognised by the header only), and anything the table does
-not name. Namespaces are ignored (local names only). Deletion marks in all three forms set ``deleted``
+A Документ's Контрагент and Товар are part of its Order (``customer``, ``items``), never Customer or Product
+records. Not read: anything the table does not name. Namespaces are ignored (local names only). Deletion marks in all three forms set ``deleted``
 (:func:`onec_pipeline.commerceml.elements.deleted_mark`).
 """
 

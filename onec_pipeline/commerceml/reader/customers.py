@@ -45,11 +45,12 @@ class CustomerHandler(Handler):
     def end(self, element: Any) -> Batch | None:
         if not self.context.in_section(element):
             return None
-        batch = (self.context.counted(self._customer(element)),) if self.want else None
+        batch = (self.context.counted(self.customer(element)),) if self.want else None
         free_element(element)
         return batch
 
-    def _customer(self, element: Any) -> Record:
+    def customer(self, element: Any) -> Record:
+        """One Контрагент element as a Customer (a Reject without Ид); also a Документ's parties."""
         names = self.names
         texts: dict[str, str | None] = {}
         customer = Customer("", None, source=self.context.source(element))

@@ -11,7 +11,7 @@ from typing import IO
 from ..errors import CommerceMLError
 from ..header import header_from
 from ..records import Entity, FileHeader, Record
-from ..upload import Upload
+from ..upload import Upload, file_entities
 from ..xmlsafe import PROLOG_BYTES, Opener, check_prolog
 from .context import Lookups, ReadStats
 from .driver import FileReader
@@ -129,7 +129,7 @@ def read_upload(
         started = time.perf_counter()
         collect_lookups(upload, lookups)
         stats.seconds += time.perf_counter() - started
-    for header in upload.files:
-        if header.entities.isdisjoint(wanted):
+    for header in upload.readable:
+        if file_entities(header).isdisjoint(wanted):
             continue
         yield from iter_file_records(upload, header, wanted, stats=stats, lookups=lookups)

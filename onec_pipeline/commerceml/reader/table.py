@@ -2,7 +2,7 @@
 
 The driver asks the parser only for the elements named here (and the root and the sections), so an element
 that no entry names costs no parser event. A new record family is one new handler module plus its entries;
-orders, for instance, will be::
+orders, for instance, are::
 
     (DOCUMENT, "Документ"): DocumentHandler,  # 2.03–2.10: Документ is a top-level section itself
     (CONTAINER, "Документ"): DocumentHandler,  # 3.1: Контейнер/Документ
@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from .classifier import GroupHandler, PriceTypesHandler, PropertyHandler, UnitsHandler, WarehousesHandler
 from .customers import CustomerHandler
+from .documents import DocumentHandler
 from .goods import ProductHandler
-from .handler import CATALOG, CHANGES, CLASSIFIER, CUSTOMERS, PACKAGE, Handler
+from .handler import CATALOG, CHANGES, CLASSIFIER, CONTAINER, CUSTOMERS, DOCUMENT, PACKAGE, Handler
 from .offers import OfferHandler
 
 HANDLERS: dict[tuple[str, str], type[Handler]] = {
@@ -33,4 +34,6 @@ HANDLERS: dict[tuple[str, str], type[Handler]] = {
     (CHANGES, "Склады"): WarehousesHandler,
     (CHANGES, "Предложение"): OfferHandler,
     (CUSTOMERS, "Контрагент"): CustomerHandler,
+    (DOCUMENT, "Документ"): DocumentHandler,  # 2.03–2.10: Документ is a top-level section itself
+    (CONTAINER, "Документ"): DocumentHandler,  # 3.1: Контейнер/Документ
 }

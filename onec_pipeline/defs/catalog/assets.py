@@ -25,16 +25,17 @@ from onec_pipeline.media import PicturePublisher
 from onec_pipeline.store import CatalogStore, LoadResult, UploadRef
 from onec_pipeline.store.audit import catalog_is_empty
 from onec_pipeline.store.changes import ChangeCapture, ChangeReport
+from onec_pipeline.store.shop_rules import RulesReport
 
 from ..constants import ASSET_ENTITIES, CATALOG_ENTITIES, CATALOG_GROUP, COUNT_NAMES, POOL, format_count
 from ..importing import (
     ImportConfig,
-    Metadata,
     RecordCounter,
     changes_metadata,
     full_export_text,
     nothing_to_load,
     open_archived_upload,
+    skip_if_applied,
     timing_metadata,
 )
 from ..partitions import uploads_partitions
@@ -60,34 +61,6 @@ def _per_entity_markdown(results: Mapping[Entity, LoadResult]) -> str:
             f"| {entity} | " + " | ".join(format_count(getattr(res, c, 0) or 0) for c in RESULT_FIELDS) + " |"
         )
     return "\n".join(rows)
-
-
-def _skip_if_applied(
-    asset_name: str,
-    key: str,
-    store: CatalogStore,
-    present: set[Entity],
-    metadata: Metadata,
-    log: logging.Logger,
-    progress: ImportProgress,
-) -> MaterializeResult | None:
-    """A committed load of the same upload (same key = same content) already applied every entity of this
-    asset: replaying it would change nothing (version guard), so report that instead of re-reading."""
-    done = store.applied_entities(key)
-    if not all(str(e) in done for e in present):
-        return None
-    when = max(done[str(e)] for e in present)
-    metadata["has_data"] = MetadataValue.bool(True)
-    metadata["already_applied"] = MetadataValue.bool(True)
-    for name in COUNT_NAMES:
-        metadata[name] = MetadataValue.int(0)
-    metadata["note"] = MetadataValue.text(
-        f"upload {key} was already applied to this catalog ({when:%Y-%m-%d %H:%M:%S} UTC); a replay changes "
-        f"nothing (version guard), so its files were not read again. Run with config force: true to re-read."
-    )
-    log.info(f"{asset_name} [{key}]: already applied at {when:%Y-%m-%d %H:%M:%S} UTC: nothing to do")
-    progress.done(asset_name, records=0, seconds=0.0, has_data=True, already_applied=True)
-    return MaterializeResult(metadata=metadata)
 
 
 #: the rows of an asset that need a catalog to attach to (its reference data — price types, warehouses —
@@ -121,11 +94,12 @@ def _load(
     counter: RecordCounter,
     log: logging.Logger,
     pictures: PicturePublisher | None = None,
-) -> tuple[dict[Entity, LoadResult], float, ChangeReport]:
+) -> tuple[dict[Entity, LoadResult], float, ChangeReport, RulesReport]:
     """One transaction: stream the records in and record the upload applied; (results, reader seconds,
-    what the upload changed). Waits (for another import's load lock, for a lock another session holds) are
-    reported to ``log``. ``pictures`` publishes the pictures of goods and offers on their way in: each
-    file is stored before its row is written, so a committed row names complete files only."""
+    what the upload changed, what the shop's rules did). Waits (for another import's load lock, for a lock
+    another session holds) are reported to ``log``. ``pictures`` publishes the pictures of goods and offers
+    on their way in: each file is stored before its row is written, so a committed row names complete files
+    only."""
     stats = ReadStats()
     with store.transaction(
         ref, dry_run=config.dry_run, allow_mass_deactivation=config.allow_mass_deactivation, log=log
@@ -141,7 +115,7 @@ def _load(
             tx.record_applied({str(e): (loaded[e].rows if e in loaded else 0) for e in present})
         tx.finish()  # full-export deactivation now, so that the report can list what it deactivated
         changes = capture.finish()
-    return tx.results, stats.seconds, changes
+    return tx.results, stats.seconds, changes, tx.shop_rules.report
 
 
 def run_asset_import(
@@ -163,7 +137,7 @@ def run_asset_import(
     store = catalog_db.get_store()
     _refuse_into_empty_catalog(asset_name, key, upload, store)
     if not config.force:
-        skipped = _skip_if_applied(asset_name, key, store, present, metadata, log, progress)
+        skipped = skip_if_applied(asset_name, key, store, present, metadata, log, progress)
         if skipped is not None:
             return skipped
 
@@ -173,7 +147,9 @@ def run_asset_import(
     pictures = picture_publisher(present, upload, upload_dirs, store, dry_run=config.dry_run)
     progress.start(asset_name, key)
     started = time.perf_counter()
-    results, parse_seconds, changes = _load(store, ref, upload, present, config, counter, log, pictures)
+    results, parse_seconds, changes, rules = _load(
+        store, ref, upload, present, config, counter, log, pictures
+    )
     seconds = time.perf_counter() - started
     counts = _result_counts(results)
     metadata["has_data"] = MetadataValue.bool(True)
@@ -184,6 +160,14 @@ def run_asset_import(
     metadata["full_entities"] = full_export_text(full)
     metadata.update(timing_metadata(counter.count, seconds, parse_seconds))
     metadata.update(changes_metadata(asset_name, changes))
+    metadata["shop_rules"] = MetadataValue.json(rules.as_metadata())
+    if rules.roots is not None:  # root admission was re-evaluated (groups, goods or offers were written)
+        metadata["goods_not_admitted"] = MetadataValue.int(rules.goods_not_admitted)
+    if rules.roots is not None and rules.roots.not_found:
+        log.warning(
+            f"{asset_name} [{key}]: ONEC_CATALOG_ROOTS names no stored group for "
+            f"{'; '.join(rules.roots.not_found)}: goods there are not admitted"
+        )
     if pictures is not None:
         metadata.update(pictures_metadata(pictures.report, dry_run=config.dry_run))
         log_pictures(log, f"{asset_name} [{key}]", pictures.report)

@@ -25,8 +25,8 @@ from dagster import (
     asset,
 )
 
-from onec_pipeline.commerceml import Customer, Entity, ReadStats, Record, Reject, read_upload
-from onec_pipeline.settings import Settings
+from onec_pipeline.commerceml import Customer, Entity, ReadStats, read_upload
+from onec_pipeline.settings import Settings, ShopRules
 from onec_pipeline.store import UploadRef
 from onec_pipeline.store.customers import counts_in_transaction, export_to_outbox, import_in_transaction
 
@@ -35,6 +35,7 @@ from ..importing import (
     ImportConfig,
     Metadata,
     RecordCounter,
+    RecordsOf,
     full_export_text,
     nothing_to_load,
     open_archived_upload,
@@ -46,19 +47,26 @@ from ..resources import CatalogDatabase, ImportProgress, UploadDirs
 EXPORT_CRON = "*/15 * * * *"
 
 
-class _Contragents:
-    """The upload's Контрагент records for the resolution; reject records are kept aside for the store."""
+class _Contragents(RecordsOf[Customer]):
+    """The upload's Контрагент records for the resolution (rejects kept aside, as ``RecordsOf`` does);
+    contragents whose Роль the shop does not import (``ONEC_CUSTOMER_ROLES``) are counted per role."""
 
-    def __init__(self, records: Iterable[Record]) -> None:
-        self.records = records
-        self.rejects: list[Reject] = []
+    def __init__(self, records: Iterable[Any], rules: ShopRules) -> None:
+        super().__init__(records, Customer)
+        self.rules = rules
+        self.skipped_roles: dict[str, int] = {}
 
     def __iter__(self) -> Iterator[Customer]:
-        for record in self.records:
-            if isinstance(record, Customer):
+        for record in super().__iter__():
+            if self.rules.admits_role(record.role):
                 yield record
-            elif isinstance(record, Reject):
-                self.rejects.append(record)
+            else:
+                role = (record.role or "").strip() or "(no role)"
+                self.skipped_roles[role] = self.skipped_roles.get(role, 0) + 1
+
+    @property
+    def skipped(self) -> int:
+        return sum(self.skipped_roles.values())
 
 
 def _sync_metadata(result: Any, counts: dict[str, int], rejected: int) -> Metadata:
@@ -97,7 +105,8 @@ def run_customers_import(
     ref = UploadRef(key=key, exported_at=upload.exported_at, full=full)
     stats = ReadStats()
     counter = RecordCounter(log, "customers", key, progress, meter=upload.meter)
-    contragents = _Contragents(counter.wrap(read_upload(upload, {Entity.CUSTOMERS}, stats)))
+    rules = store.rules
+    contragents = _Contragents(counter.wrap(read_upload(upload, {Entity.CUSTOMERS}, stats)), rules)
     progress.start("customers", key)
     started = time.perf_counter()
     with store.transaction(
@@ -112,13 +121,18 @@ def run_customers_import(
     metadata.update(_sync_metadata(result, table_counts, rejected))
     metadata["records"] = MetadataValue.int(counter.count)
     metadata["full_entities"] = full_export_text(full)
+    metadata["skipped_by_role"] = MetadataValue.int(contragents.skipped)
+    metadata["skipped_roles"] = MetadataValue.json(contragents.skipped_roles)
+    metadata["shop_rules"] = MetadataValue.json(
+        {k: v for k, v in rules.describe().items() if k.startswith("ONEC_CUSTOMER")}
+    )
     metadata.update(timing_metadata(counter.count, seconds, stats.seconds))
     log.info(
         f"customers [{key}]: {format_count(counter.count)} records in {seconds:.2f}s "
         f"({format_count(result.inserted)} inserted, {format_count(result.updated)} updated, "
         f"{format_count(result.unchanged)} unchanged, {format_count(result.stale)} stale, "
         f"{format_count(result.conflicts)} new conflicts, {format_count(result.flagged)} with invalid values, "
-        f"{format_count(rejected)} rejected"
+        f"{format_count(rejected)} rejected, {format_count(contragents.skipped)} skipped by role"
         + (", replay" if result.replay else "")
         + ")"
         + (" [dry run: rolled back]" if config.dry_run else "")

@@ -28,6 +28,7 @@ from ..catalog.assets import run_asset_import
 from ..constants import DRY_RUN_TAG, IMPORT_ASSETS, IMPORT_TAGS, ONLY_CHOICES, POOL, format_count
 from ..customers.assets import run_customers_import
 from ..importing import DryRunConfig, dry_run_observation
+from ..orders.assets import run_order_updates
 from ..partitions import uploads_partitions
 from ..resources import CatalogDatabase, ImportProgress, UploadDirs
 from ..selection import import_selection
@@ -53,6 +54,7 @@ import_catalog = _import_job(
 import_prices = _import_job("import_prices", "prices", "Price types and prices of one upload.")
 import_stocks = _import_job("import_stocks", "stocks", "Warehouses and stock of one upload.")
 import_customers = _import_job("import_customers", "customers", "Customers (Контрагенты) of one upload.")
+import_orders = _import_job("import_orders", "orders", "1C's order updates (Документ) of one upload.")
 
 # every import asset of one upload: the job of the upload sensor's runs (each selects the assets its upload
 # holds) and of ``run_import(..., parallel=True)`` (prices and rests in parallel processes)
@@ -84,8 +86,9 @@ def _dry_run(
 ) -> None:
     key = context.partition_key
     config = DryRunConfig(allow_mass_deactivation=options.allow_mass_deactivation)
-    if asset_name == "customers":
-        result = run_customers_import(
+    own_runner = {"customers": run_customers_import, "order_updates": run_order_updates}.get(asset_name)
+    if own_runner is not None:
+        result = own_runner(
             key,
             config=config,
             catalog_db=catalog_db,
@@ -197,4 +200,12 @@ def stuck_upload() -> None:
     report_stuck_upload()
 
 
-import_jobs = [import_catalog, import_prices, import_stocks, import_customers, import_upload, dry_run_upload]
+import_jobs = [
+    import_catalog,
+    import_prices,
+    import_stocks,
+    import_customers,
+    import_orders,
+    import_upload,
+    dry_run_upload,
+]

@@ -1,7 +1,7 @@
 """Every table of the store on ONE :class:`~sqlalchemy.MetaData`, declared by family, one module each.
 
 ``catalog`` (the record entities the storefront reads), ``bookkeeping`` (rejects, full exports, uploads,
-applied uploads) and ``customers``. :func:`build_metadata` puts every family's tables on one MetaData for a
+applied uploads), ``customers`` and ``orders``. :func:`build_metadata` puts every family's tables on one MetaData for a
 schema (``onec`` on PostgreSQL by default; ``None`` on SQLite); :func:`metadata` is the cached one the store,
 the customers module and the applied-upload bookkeeping share. The Alembic migrations in
 ``store/migrations`` create exactly these tables (``onec_pipeline_tests/store/test_schema.py`` checks it).
@@ -18,10 +18,10 @@ from types import ModuleType
 
 import sqlalchemy as sa
 
-from onec_pipeline.store.tables import bookkeeping, catalog, customers
+from onec_pipeline.store.tables import bookkeeping, catalog, customers, orders
 
 #: the table families, in creation order
-FAMILIES: tuple[ModuleType, ...] = (catalog, bookkeeping, customers)
+FAMILIES: tuple[ModuleType, ...] = (catalog, bookkeeping, customers, orders)
 
 
 def build_metadata(schema: str | None) -> sa.MetaData:
@@ -59,6 +59,8 @@ ACTIVE_TABLES: tuple[str, ...] = tuple(
 BOOKKEEPING_TABLES: tuple[str, ...] = _names(bookkeeping.FAMILY)
 #: customers tables
 CUSTOMER_TABLES: tuple[str, ...] = _names(customers.FAMILY)
+#: orders tables
+ORDER_TABLES: tuple[str, ...] = _names(orders.FAMILY)
 
 __all__ = [
     "ACTIVE_TABLES",
@@ -66,6 +68,7 @@ __all__ = [
     "CATALOG_TABLES",
     "CUSTOMER_TABLES",
     "FAMILIES",
+    "ORDER_TABLES",
     "build_metadata",
     "metadata",
     "table_in",

@@ -28,6 +28,16 @@ from onec_pipeline.store.tables.columns import (
 FAMILY = "catalog"
 
 
+def admission_columns() -> list[sa.Column[Any]]:
+    """Whether the shop sells the row by ONEC_CATALOG_ROOTS (store/shop_rules.py), and why not.
+
+    Independent of ``is_active``: the storefront shows a product or offer when both are true."""
+    return [
+        sa.Column("admitted", sa.Boolean, nullable=False, server_default=sa.true(), info=not_staged()),
+        sa.Column("admission_reason", sa.Text, info=not_staged()),
+    ]
+
+
 def _info(entity: Entity, *, deactivated_by_full_export: bool = False) -> dict[str, Any]:
     return {"family": FAMILY, "entity": entity, "deactivated_by_full_export": deactivated_by_full_export}
 
@@ -122,6 +132,10 @@ def _goods(md: sa.MetaData) -> sa.Table:
         sa.Column("requisites", Json()),
         sa.Column("tax_rates", Json()),
         sa.Column("characteristics", Json()),
+        # the shop's rules (store/shop_rules.py): the brand (Изготовитель, else ONEC_BRAND_PROPERTIES)
+        sa.Column("brand", sa.Text, info=not_staged()),
+        sa.Column("brand_id", sa.Text, info=not_staged()),
+        *admission_columns(),
         *version_columns(with_deleted=True),
         sa.Index("ix_goods_group_id", "group_id"),
         info=_info(Entity.GOODS, deactivated_by_full_export=True),
@@ -141,11 +155,13 @@ def _offers(md: sa.MetaData) -> sa.Table:
         sa.Column("unit", sa.Text),
         sa.Column("characteristics", Json()),
         sa.Column("properties", Json()),
-        # pictures of the offer (1C 3.x: per characteristic), as goods.images (migration 0005)
+        # pictures of the offer (1C 3.x: per characteristic), as goods.images (migration 0005_media)
         sa.Column("images", Json()),
-        # Total stock, owned by stock_totals (copied here whenever either side is written): the active
-        # total, 0 when a newer full stock export no longer lists the offer, NULL when 1C never sent one.
+        # The sellable quantity (store/shop_rules.py), kept in step whenever offers or stock are written:
+        # 1C's active total, else the sum over the active warehouses' rows (ONEC_STOCK_WAREHOUSES), negative
+        # stock counted as 0; 0 when a newer full stock export dropped it; NULL when 1C never sent stock.
         sa.Column("quantity", ExactDecimal(), info=not_staged()),
+        *admission_columns(),
         *version_columns(with_deleted=True),
         sa.Index("ix_offers_product_id", "product_id"),
         info=_info(Entity.OFFERS, deactivated_by_full_export=True),

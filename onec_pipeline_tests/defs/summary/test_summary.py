@@ -149,7 +149,8 @@ def test_summary_is_refreshed_once_after_import_runs_never_after_dry_runs(sample
 
 
 def test_stock_on_sqlite_counts_offers_by_their_warehouse_rows(tmp_path):
-    """The demo's catalog (SQLite; stock per warehouse, no totals): offers in stock are counted as such."""
+    """The demo's catalog (SQLite; stock per warehouse, no totals): offers in stock are counted as such (the
+    sellable quantity: negative warehouse rows count as 0)."""
     from onec_pipeline.cli.demo_cmd import write_upload
 
     write_upload(tmp_path / "demo", exported_at=None)
@@ -164,7 +165,8 @@ def test_stock_on_sqlite_counts_offers_by_their_warehouse_rows(tmp_path):
         in_stock = _scalar(
             conn,
             "SELECT count(*) FROM offers o WHERE o.is_active AND "
-            "(SELECT sum(r.quantity) FROM rests r WHERE r.offer_id = o.id) > 0",
+            "(SELECT sum(CASE WHEN r.quantity > 0 THEN r.quantity ELSE 0 END) FROM rests r "
+            "WHERE r.offer_id = o.id) > 0",
         )
     engine.dispose()
     assert meta["offers_in_stock"] == in_stock > 0
