@@ -31,6 +31,9 @@ class Settings:
     # media store (issue 15): product pictures kept once by content hash, served read-only at /media/
     media_dir: Path = Path("var/media")  # ONEC_MEDIA_DIR (default ONEC_HOME/media)
     media_max_bytes: int = 20_000_000  # ONEC_MEDIA_MAX_BYTES: a larger picture is rejected
+    # intake reliability: an export time further than this ahead of an upload's arrival is not trusted
+    # for the upload key (ONEC_FUTURE_TOLERANCE, seconds)
+    future_tolerance_seconds: float = 86400.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -48,6 +51,7 @@ class Settings:
             stuck_seconds=float(_env("ONEC_STUCK_SECONDS", "1800")),
             media_dir=Path(_env("ONEC_MEDIA_DIR", str(home / "media"))).resolve(),
             media_max_bytes=int(_env("ONEC_MEDIA_MAX_BYTES", "20000000")),
+            future_tolerance_seconds=float(_env("ONEC_FUTURE_TOLERANCE", "86400")),
         )
 
 

@@ -62,11 +62,13 @@ def _summary_lines(summary: dict[str, Any]) -> list[str]:
         lines.append(f"floor (raw parse + COPY) = {summary['floor_seconds']:.2f}s")
     if "pipeline_over_floor" in summary:
         lines.append(
-            f"pipeline / floor = {summary['pipeline_over_floor']:.2f} (target ≤ 4: {verdict('target_4x_floor')})"
+            f"pipeline / floor = {summary['pipeline_over_floor']:.2f} "
+            f"(target ≤ {summary['floor_ratio_target']:g}: {verdict('target_floor_ratio')})"
         )
     if "reimport_speedup" in summary:
         lines.append(
-            f"re-import speed-up = {summary['reimport_speedup']:.1f}× (target ≥ 5: {verdict('target_reimport_5x')})"
+            f"re-import speed-up = {summary['reimport_speedup']:.1f}× "
+            f"(target ≥ 10: {verdict('target_reimport_10x')})"
         )
     if "target_prices_only" in summary:
         lines.append(

@@ -48,6 +48,17 @@ import click
     is_flag=True,
     help="Import like the sensor's runs: one process per step, prices and rests side by side.",
 )
+@click.option(
+    "--sizes",
+    default=None,
+    help="Several runs, one per size (offers, comma-separated, k/m suffixes: 20k,200k,1m), each in every "
+    "mode of --modes, then one table comparing them.",
+)
+@click.option(
+    "--modes",
+    default=None,
+    help="With --sizes: one-process, parallel or both (comma-separated; default: both).",
+)
 def bench(
     offers,
     quick,
@@ -62,6 +73,8 @@ def bench(
     no_reimport,
     no_prices_only,
     parallel,
+    sizes,
+    modes,
 ) -> None:
     """Generate a 1C:УТ 11 split package, import it end to end into a fresh PostgreSQL database, and compare
     with the floor (raw streaming parse + COPY of the same rows); also a re-import and a prices-only upload."""
@@ -72,8 +85,7 @@ def bench(
     offer_count = offers if offers is not None else (QUICK_OFFERS if quick else DEFAULT_OFFERS)
     if workdir:
         workdir.mkdir(parents=True, exist_ok=True)
-    report = run_bench(
-        offer_count,
+    options = dict(
         server_url=database_url,
         keep=keep,
         workdir=workdir,
@@ -82,13 +94,40 @@ def bench(
         profile=profile,
         reimport=not no_reimport,
         prices_only=not no_prices_only,
-        parallel=parallel,
         log=lambda msg: click.echo(msg, err=True),
     )
+    if sizes is not None:
+        _matrix(sizes, modes, options, json_out, md_out)
+        return
+    report = run_bench(offer_count, parallel=parallel, **options)
     render(report)
     if json_out:
         json_out.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
     if md_out:
         md_out.write_text(markdown(report) + "\n")
     if any(stage.error for stage in report.stages):
+        raise SystemExit(1)
+
+
+def _matrix(sizes: str, modes: str | None, options: dict, json_out: Path | None, md_out: Path | None) -> None:
+    """``--sizes``: every size in every mode, each run's own table, then the comparison."""
+    from onec_pipeline.bench import markdown, render
+    from onec_pipeline.bench.matrix import MODES, matrix_markdown, parse_modes, parse_sizes, run_matrix
+
+    try:
+        size_list = parse_sizes(sizes)
+        mode_list = parse_modes(modes) if modes else list(MODES)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    reports = run_matrix(size_list, mode_list, **options)
+    for report in reports:
+        render(report)
+    table = matrix_markdown(reports)
+    click.echo(table)
+    if json_out:
+        dump = [report.to_dict() for report in reports]
+        json_out.write_text(json.dumps(dump, indent=2, ensure_ascii=False, default=str))
+    if md_out:
+        md_out.write_text(table + "\n\n" + "\n\n".join(markdown(report) for report in reports) + "\n")
+    if any(stage.error for report in reports for stage in report.stages):
         raise SystemExit(1)

@@ -2,14 +2,18 @@
 
 ``demo`` prepares a local Dagster instance under ``$ONEC_HOME/dagster_home`` (the embedded SQLite
 instance of ``deploy/local/dagster.yaml``), drops a generated 1C upload with a ``.ready`` marker into the
-incoming directory, and replaces itself with ``dagster dev`` serving the ``onec_pipeline`` code location.
-The upload sensor is RUNNING by default, so the upload is imported within a minute of start.
+incoming directory, starts the 1C exchange endpoint (``onec-pipeline exchange serve``, a child process in the
+same process group, so Ctrl-C stops it too) and replaces itself with ``dagster dev`` serving the
+``onec_pipeline`` code location. The upload sensor is RUNNING by default, so the upload is imported within a
+minute of start, and so is anything 1C or ``curl`` sends to the endpoint.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
+import subprocess
 import sys
 import uuid
 from datetime import datetime, timedelta
@@ -172,8 +176,41 @@ def prepare_demo(home: Path, *, seed: bool = True) -> dict[str, str]:
     return env
 
 
+DEMO_EXCHANGE_USER = "demo-1c"
+
+
+def exchange_credentials(env: dict[str, str]) -> tuple[str, str, bool]:
+    """1C's user and password for the demo's endpoint: ``ONEC_EXCHANGE_USER`` / ``ONEC_EXCHANGE_PASSWORD``
+    when both are set, else a demo user with a random password (printed). Returns (user, password, generated)."""
+    user = env.get("ONEC_EXCHANGE_USER", "").strip()
+    password = env.get("ONEC_EXCHANGE_PASSWORD", "")
+    if user and password:
+        return user, password, False
+    return DEMO_EXCHANGE_USER, secrets.token_urlsafe(12), True
+
+
+def start_exchange(env: dict[str, str], host: str, port: int) -> tuple[subprocess.Popen, str, str, bool]:
+    """``onec-pipeline exchange serve`` with the demo's environment, as a child of this process (which then
+    becomes ``dagster dev``): same process group, so Ctrl-C in the terminal stops both."""
+    user, password, generated = exchange_credentials(env)
+    child_env = {**env, "ONEC_EXCHANGE_USER": user, "ONEC_EXCHANGE_PASSWORD": password}
+    child_env.pop("ONEC_EXCHANGE_PASSWORD_HASH", None)
+    child_env.pop("ONEC_EXCHANGE_PASSWORD_FILE", None)
+    beside = Path(sys.executable).parent / "onec-pipeline"
+    command = str(beside) if beside.exists() else (shutil.which("onec-pipeline") or "onec-pipeline")
+    argv = [command, "exchange", "serve", "--host", host, "--port", str(port)]
+    return subprocess.Popen(argv, env=child_env), user, password, generated
+
+
 @click.command("demo")
 @click.option("--port", default=3000, show_default=True, type=int, help="Port of the Dagster UI.")
+@click.option(
+    "--exchange-port",
+    default=lambda: int(os.environ.get("ONEC_EXCHANGE_PORT", "").strip() or 8081),
+    show_default="8081, or ONEC_EXCHANGE_PORT",
+    type=int,
+    help="Port of the 1C exchange endpoint (/1c_exchange); 0 does not start it.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface the Dagster UI listens on.")
 @click.option(
     "--home",
@@ -182,14 +219,22 @@ def prepare_demo(home: Path, *, seed: bool = True) -> dict[str, str]:
     help="ONEC_HOME for the demo (default: $ONEC_HOME, else ./var).",
 )
 @click.option("--no-seed", is_flag=True, help="Do not drop a generated upload into the incoming directory.")
-def demo(port: int, host: str, home: Path | None, no_seed: bool) -> None:
-    """Start a local Dagster (UI, daemon, code server) with the upload sensor running and a sample upload.
+def demo(port: int, exchange_port: int, host: str, home: Path | None, no_seed: bool) -> None:
+    """Start a local Dagster (UI, daemon, code server) with the upload sensor running and a sample upload,
+    and the 1C exchange endpoint at http://HOST:EXCHANGE_PORT/1c_exchange.
 
     Everything lives under ONEC_HOME: dagster_home/ (SQLite instance), 1c_import/ (drop uploads here),
     archive/, outbox/ and catalog.sqlite3 (unless ONEC_DATABASE_URL points elsewhere).
     """
     home = home or Path(os.environ.get("ONEC_HOME", "").strip() or "./var")
     env = prepare_demo(home, seed=not no_seed)
+    if exchange_port:
+        _proc, user, password, generated = start_exchange(env, host, exchange_port)
+        origin = "demo credentials" if generated else "from ONEC_EXCHANGE_USER / ONEC_EXCHANGE_PASSWORD"
+        click.echo(
+            f"1C exchange: http://{host}:{exchange_port}/1c_exchange  user {user!r} password {password!r} "
+            f"({origin})"
+        )
     workspace = Path(env["DAGSTER_HOME"]) / "workspace.yaml"
     argv = [_dagster_executable(), "dev", "-w", str(workspace), "-h", host, "-p", str(port)]
     click.echo(

@@ -41,3 +41,22 @@ def hash_password_cmd(password: str) -> None:
     from onec_pipeline.exchange.config import hash_password
 
     click.echo(hash_password(password))
+
+
+@exchange.command("bench")
+@click.option("--goods", default=10_000, show_default=True, type=int, help="Goods in the generated catalog.")
+@click.option("--offers", default=17_000, show_default=True, type=int, help="Offers (variants) in it.")
+@click.option("--database-url", default=None, help="PostgreSQL server + maintenance database (as `bench`).")
+@click.option("--keep", is_flag=True, help="Keep the bench database and the files.")
+def bench_cmd(goods: int, offers: int, database_url: str | None, keep: bool) -> None:
+    """Send a generated full export as 113 per-entity 3.1 segments (one session each) through the endpoint,
+    import its one upload like the sensor's runs, and print what each part took."""
+    from onec_pipeline.bench.exchange import run_exchange_bench
+
+    report = run_exchange_bench(
+        goods=goods, offers=offers, server_url=database_url, keep=keep, log=lambda m: click.echo(m, err=True)
+    )
+    for line in report.lines():
+        click.echo(line)
+    if report.error:
+        raise click.ClickException(report.error)

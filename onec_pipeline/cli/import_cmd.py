@@ -100,6 +100,13 @@ class ProgressDisplay:
         if event == "archived":
             dup = " (same content archived before)" if details.get("duplicate") else ""
             self.console.print(f"archived as [bold]{details['key']}[/] → {details['path']}{dup}")
+            for note in details.get("not_imported", []):
+                self.console.print(f"not imported: {note}")
+            if details.get("untrusted_export_time"):
+                self.console.print(
+                    f"[yellow]export time {details['untrusted_export_time']} is ahead of the upload's arrival "
+                    "by more than ONEC_FUTURE_TOLERANCE: not trusted, the key carries the arrival time[/]"
+                )
             return
         task = self.tasks.get(asset)
         if task is None:

@@ -317,10 +317,13 @@ def header_from(opener: Opener, rel: str, size: int) -> FileHeader:
             head = fh.read(PROLOG_BYTES)
     except OSError as exc:
         raise CommerceMLError(f"cannot read file: {exc}", file=rel) from None
-    encoding, _bom = sniff_prolog(head)
+    encoding, bom = sniff_prolog(head)
+    utf16 = bom and encoding == "UTF-16"
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not stripped.startswith(b"<"):
-        return FileHeader(path=rel, kind=FileKind.UNKNOWN, encoding=encoding, size=size)
+    if not utf16 and not stripped.startswith(b"<"):
+        # never skipped in silence: a file named *.xml that is not XML fails, naming itself
+        shown = stripped[:8]
+        raise CommerceMLError(f"not XML: the file starts with {shown!r} instead of '<'", file=rel, line=1)
     check_prolog(head, rel)
     state = _Peek(rel)
     try:

@@ -64,10 +64,21 @@ def clean(text: str | None) -> str | None:
     return text or None
 
 
+# A number whose magnitude is beyond 1e±100 is no price or quantity (and 1e999999 overflows PostgreSQL's
+# NUMERIC, failing the load): a reject, never a row.
+MAX_ADJUSTED = 100
+
+
+def _in_range(value: Decimal, text: str) -> Decimal:
+    if value and not -MAX_ADJUSTED <= value.adjusted() <= MAX_ADJUSTED:
+        raise BadNumber(f"out of range: {text.strip()[:40]!r}")
+    return value
+
+
 def parse_decimal(text: str | None) -> Decimal | None:
     """``Decimal`` from 1C number text: NBSP/space thousands separators removed, decimal comma accepted.
 
-    Empty -> None. Anything else that is not a finite number raises :class:`BadNumber`.
+    Empty -> None. Anything else that is not a finite number within 1e±100 raises :class:`BadNumber`.
     """
     if text is None:
         return None
@@ -78,7 +89,7 @@ def parse_decimal(text: str | None) -> Decimal | None:
             pass
         else:
             if value.is_finite():
-                return value
+                return _in_range(value, text)
             raise BadNumber(f"not a finite number: {text.strip()!r}")
     raw = text.translate(_NUMBER_JUNK)
     if not raw:
@@ -98,7 +109,7 @@ def parse_decimal(text: str | None) -> Decimal | None:
         raise BadNumber(f"not a number: {text.strip()!r}") from None
     if not value.is_finite():
         raise BadNumber(f"not a finite number: {text.strip()!r}")
-    return value
+    return _in_range(value, text)
 
 
 def parse_bool(text: str | None) -> bool | None:
@@ -176,6 +187,19 @@ def parse_datetime(text: str | None) -> datetime | None:
             return datetime(int(year), int(month), int(day), int(hh or 0), int(mm or 0), int(ss or 0))
     except ValueError:
         return None
+    return None
+
+
+def composite_id_problem(offer_id: str) -> str | None:
+    """Why a composite ``product#characteristic`` id is unusable (None: it is usable, or not composite).
+
+    ``#`` and ``#abc`` name no product: a reject, never a row. ``abc#`` is 1C's "no characteristic"
+    (FORMAT.md, Identifiers) and stays valid."""
+    if "#" not in offer_id:
+        return None
+    product = offer_id.partition("#")[0]
+    if not product.strip():
+        return f"composite Ид {offer_id[:80]!r} names no product (nothing before '#')"
     return None
 
 

@@ -1,9 +1,10 @@
 """Safe, streaming access to one XML file: prolog sniffing, hostile-input refusal, iterparse setup.
 
 * The parser never resolves entities, never loads a DTD and never touches the network.
-* A DOCTYPE with entity declarations (billion laughs) or an external DTD/entity (XXE) is refused with a
-  :class:`CommerceMLError` before any element is read: first by looking at the raw prolog bytes, then by
-  asking libxml2 what it saw (``docinfo``) when the root element starts.
+* Any DOCTYPE is refused with a :class:`CommerceMLError` before any element is read (entity declarations:
+  billion laughs; external DTD/entity: XXE; a default attribute that would change data; 1C never sends a
+  DTD): first by looking at the raw prolog bytes, then by asking libxml2 what it saw (``docinfo``) when the
+  root element starts. (The intake gate, ``integrity.prove_xml``, refuses them before an upload is taken.)
 * ``huge_tree`` stays off, so libxml2 keeps its safety limits: nesting deeper than 256 levels, text nodes
   over 10 MB and entity amplification all stop the parse; the error is re-raised as CommerceMLError.
 """
@@ -36,18 +37,31 @@ def sniff_prolog(head: bytes) -> tuple[str, bool]:
     return encoding, bom
 
 
+DOCTYPE_REFUSED = "refused: the file has a DOCTYPE; CommerceML never needs a DTD (no DTD of any kind is read)"
+
+
+def _prolog_text(head: bytes) -> bytes:
+    """The prolog as bytes a DOCTYPE can be found in (UTF-16 decoded and re-encoded as UTF-8)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return head[: len(head) - len(head) % 2].decode("utf-16", "replace").encode("utf-8")
+    return head
+
+
 def check_prolog(head: bytes, file: str | None) -> None:
-    """Refuse a DOCTYPE carrying entity declarations or an external identifier (raw-bytes check)."""
+    """Refuse any DOCTYPE (raw-bytes check): entity declarations (billion laughs), external identifiers
+    (XXE) and default attributes (``<!ATTLIST Товар Статус CDATA "Удален">`` would mark goods deleted) alike."""
+    head = _prolog_text(head)
     pos = head.find(b"<!DOCTYPE")
     if pos < 0:
         return
     decl = head[pos:]
+    line = _line_of(head, pos)
     if b"<!ENTITY" in decl:
         raise CommerceMLError(
             "refused: the DOCTYPE declares entities (possible billion-laughs / XXE attack); "
             "CommerceML never needs a DTD",
             file=file,
-            line=_line_of(head, pos),
+            line=line,
         )
     end = decl.find(b">")
     first = decl[: end if end >= 0 else 512]
@@ -58,12 +72,14 @@ def check_prolog(head: bytes, file: str | None) -> None:
         raise CommerceMLError(
             "refused: the DOCTYPE references an external DTD (no DTD loading, no network)",
             file=file,
-            line=_line_of(head, pos),
+            line=line,
         )
+    raise CommerceMLError(DOCTYPE_REFUSED, file=file, line=line)
 
 
 def check_docinfo(root: etree._Element, file: str | None) -> None:
-    """Second line of defence, once libxml2 has read the prolog: external DTD or declared entities."""
+    """Second line of defence, once libxml2 has read the prolog: any DOCTYPE (external DTD, declared
+    entities or anything else)."""
     docinfo = root.getroottree().docinfo
     if docinfo.system_url or docinfo.public_id:
         raise CommerceMLError(
@@ -80,6 +96,8 @@ def check_docinfo(root: etree._Element, file: str | None) -> None:
                 file=file,
                 line=1,
             )
+    if dtd is not None or docinfo.doctype:
+        raise CommerceMLError(DOCTYPE_REFUSED, file=file, line=1)
 
 
 def _line_of(data: bytes, pos: int) -> int:

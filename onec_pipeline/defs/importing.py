@@ -80,7 +80,7 @@ def upload_metadata(
     """What every import asset's materialisation says about its upload."""
     present = [e for e in entities if upload.has(e)]
     full = bool(present) and all(upload.is_full(e) for e in present)
-    return {
+    metadata = {
         "upload_key": MetadataValue.text(key),
         "files": MetadataValue.md(_files_markdown(upload, manifest)),
         "file_count": MetadataValue.int(len(upload.files)),
@@ -88,6 +88,11 @@ def upload_metadata(
         "export": MetadataValue.text("full" if full else "partial"),
         "source": MetadataValue.text(manifest.source if manifest else ""),
     }
+    if manifest and manifest.untrusted_export_time:  # the intake gate's time sanity (README, Reliability)
+        metadata["untrusted_export_time"] = MetadataValue.text(manifest.untrusted_export_time)
+    if manifest and manifest.not_imported:
+        metadata["not_imported"] = MetadataValue.md("\n".join(f"- {n}" for n in manifest.not_imported))
+    return metadata
 
 
 def open_archived_upload(
@@ -324,10 +329,15 @@ def _megabytes(n: int) -> str:
     return f"{n / 1_000_000:,.1f} MB"
 
 
+# A progress line is a run event (stored by the instance, a SQLite commit in a multiprocess run): at most one
+# every this many seconds, however fast the records come (the progress callback still gets every step).
+LOG_EVERY_SECONDS = 2.0
+
+
 class RecordCounter:
-    """Counts the records streaming from the reader into the store; every ``every`` records it logs a
-    progress line — records, bytes read of the total, the percentage, the rate and the time left, by bytes
-    of the files read (``meter``) — and reports ``progress``."""
+    """Counts the records streaming from the reader into the store; every ``every`` records it reports
+    ``progress`` and logs a progress line (at most one per ``LOG_EVERY_SECONDS``) — records, bytes read of
+    the total, the percentage, the rate and the time left, by bytes of the files read (``meter``)."""
 
     def __init__(
         self,
@@ -361,11 +371,15 @@ class RecordCounter:
         return text
 
     def wrap(self, records: Iterable[T]) -> Iterator[T]:
+        logged_at = None  # when the last progress line was logged
         for record in records:
             self.count += 1
             if self.count % self.every == 0:
-                elapsed = max(time.perf_counter() - self.started, 1e-9)
-                self.log.info(self.line(elapsed))
+                now = time.perf_counter()
+                elapsed = max(now - self.started, 1e-9)
+                if logged_at is None or now - logged_at >= LOG_EVERY_SECONDS:
+                    self.log.info(self.line(elapsed))
+                    logged_at = now
                 meter = self.meter
                 done, total = (meter.done, meter.total) if meter is not None else (0, 0)
                 self.progress.advance(

@@ -30,7 +30,7 @@ from . import sale
 from .auth import COOKIE_NAME, RateLimiter, Session, Sessions, basic_credentials
 from .config import ExchangeConfig
 from .exports import Exports, is_segment
-from .files import ClosedUpload, RefusedFile, SessionFiles, clean_filename
+from .files import ClosedUpload, RefusedFile, SessionFiles, clean_filename, remove_stale_sessions
 from .status import Answer, UploadStatus
 
 log = logging.getLogger("onec_pipeline.exchange")
@@ -72,7 +72,7 @@ class Exchange:
         self.config = config
         self.sessions = Sessions(config.session_seconds)
         self.limiter = RateLimiter(config.max_failures, config.failure_window)
-        self.exports = Exports(config.import_dir, config.export_idle_seconds)
+        self.exports = Exports(config.import_dir, config.export_idle_seconds, config.delta_idle_seconds)
         self._instance = instance if instance is not None else DagsterInstance.get
         self._status: UploadStatus | None = None
 
@@ -117,6 +117,8 @@ class Exchange:
 
     def _log(self, call: Call, status: str, text: str) -> None:
         session = call.session
+        if session is not None:  # the token is a credential while it lives: never in a log
+            text = text.replace(session.token, "<token>")
         log.info(
             "client=%s user=%s session=%s type=%s mode=%s file=%s bytes=%d -> %s %s",
             call.client,
@@ -268,12 +270,18 @@ class Exchange:
 
     async def close_idle_exports(self) -> None:
         while True:
-            await asyncio.sleep(max(1.0, min(30.0, self.config.export_idle_seconds / 4)))
+            idle = min(self.config.export_idle_seconds, self.config.delta_idle_seconds)
+            await asyncio.sleep(max(1.0, min(30.0, idle / 4)))
             try:
                 for closed in await run_in_threadpool(self.exports.close_idle):
                     log.info("idle export handed to the sensor as %s (%d files)", closed.name, closed.files)
+                stale = await run_in_threadpool(
+                    remove_stale_sessions, self.config.import_dir, max(self.config.session_seconds, 60) * 2
+                )
+                for name in stale:
+                    log.warning("session files %s abandoned (never imported): removed", name)
             except Exception:  # noqa: BLE001 - logged; the next round tries again
-                log.exception("closing idle exports failed")
+                log.exception("housekeeping of the exchange directory failed")
 
 
 def upload_state(session: Session) -> SessionUpload:

@@ -71,7 +71,7 @@ class Credentials:
             same_password = _check_hash(self.password_hash, password)
         else:
             same_password = hmac.compare_digest(password.encode(), (self.password or "").encode())
-        return same_user and same_password
+        return same_user and same_password and bool(password) and bool(self.user)
 
 
 def _check_hash(stored: str, password: str) -> bool:
@@ -124,6 +124,9 @@ class ExchangeConfig:
     max_failures: int = 5  # ONEC_EXCHANGE_MAX_FAILURES failed logins per client per window, then refused
     failure_window: float = 300.0  # ONEC_EXCHANGE_FAILURE_WINDOW seconds
     export_idle_seconds: float = 600.0  # ONEC_EXCHANGE_EXPORT_IDLE_SECONDS: an open segmented export closes
+    delta_idle_seconds: float = (
+        30.0  # ONEC_EXCHANGE_DELTA_IDLE_SECONDS: the same for an export of changes only
+    )
     sensor_wait_seconds: float = 1800.0  # failure when the sensor has not taken an upload after this long
     catalog_version: str = "3.1"  # the `version=` answered to type=catalog init
     sale_version: str = "2.09"  # the `version=` answered to type=sale init
@@ -146,5 +149,6 @@ class ExchangeConfig:
             max_failures=int(_number("ONEC_EXCHANGE_MAX_FAILURES", 5)),
             failure_window=_number("ONEC_EXCHANGE_FAILURE_WINDOW", 300),
             export_idle_seconds=_number("ONEC_EXCHANGE_EXPORT_IDLE_SECONDS", 600),
+            delta_idle_seconds=_number("ONEC_EXCHANGE_DELTA_IDLE_SECONDS", 30),
             sensor_wait_seconds=settings.stuck_seconds,
         )

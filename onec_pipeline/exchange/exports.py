@@ -12,7 +12,10 @@ their own sub-directory ``<nnnn>/`` (isolated: segments never overwrite each oth
 safely stored). The export is closed — renamed into the incoming directory with its ``.ready`` marker, one
 upload, one run, deactivation once for the whole export — when 1C sends ``mode=complete`` or
 ``mode=deactivate``, when a session brings a file that is not a segment, or when no segment arrived for
-``ONEC_EXCHANGE_EXPORT_IDLE_SECONDS``.
+``ONEC_EXCHANGE_EXPORT_IDLE_SECONDS`` (600 s: a full export's next segment may take 1C a while to write). 1C
+sends ``complete`` after a full export; an export of changes only (every segment says
+``СодержитТолькоИзменения="true"``), which 1C does not complete and which deactivates nothing, is closed after
+``ONEC_EXCHANGE_DELTA_IDLE_SECONDS`` (30 s) without a segment.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -28,6 +32,8 @@ from datetime import datetime
 from pathlib import Path
 
 from onec_pipeline import intake
+from onec_pipeline.commerceml import CommerceMLError, read_header
+from onec_pipeline.intake.scan import walk_files
 
 from .files import EXCHANGE_DIR, ClosedUpload, SessionFiles, digest_of
 
@@ -44,20 +50,37 @@ def is_segment(names: list[str]) -> bool:
     return bool(xml) and all(SEGMENT_NAME.match(n.rsplit("/", 1)[-1]) for n in xml)
 
 
+def carries_full_export(root: Path) -> bool:
+    """Whether a segment's XML files say they are (part of) a full export; an unreadable header counts as
+    full (the safe side: it waits for ``complete``)."""
+    for rel, path, _st in walk_files(root):
+        if rel.lower().endswith(".xml"):
+            try:
+                if read_header(path, rel).only_changes is not True:
+                    return True
+            except (CommerceMLError, OSError):
+                return True
+    return False
+
+
 @dataclass
 class OpenExport:
     root: Path
     segments: int
     opened_at: float
     last_at: float
+    full: bool = False  # some segment is part of a full export: closed by complete or the long idle time
 
 
 class Exports:
     """The open segmented export of each 1C user, on disk (survives a restart of the endpoint)."""
 
-    def __init__(self, import_dir: Path, idle_seconds: float) -> None:
+    def __init__(
+        self, import_dir: Path, idle_seconds: float, delta_idle_seconds: float | None = None
+    ) -> None:
         self.import_dir = import_dir
         self.idle_seconds = idle_seconds
+        self.delta_idle_seconds = idle_seconds if delta_idle_seconds is None else delta_idle_seconds
         self.base = import_dir / EXCHANGE_DIR / EXPORTS_DIR
         self._lock = threading.Lock()
 
@@ -70,11 +93,22 @@ class Exports:
             state = json.loads((root / STATE_NAME).read_text("utf-8"))
         except (OSError, ValueError):
             return None
-        return OpenExport(root, int(state["segments"]), float(state["opened_at"]), float(state["last_at"]))
+        return OpenExport(
+            root,
+            int(state["segments"]),
+            float(state["opened_at"]),
+            float(state["last_at"]),
+            bool(state.get("full", True)),
+        )
 
     @staticmethod
     def _write(export: OpenExport) -> None:
-        state = {"segments": export.segments, "opened_at": export.opened_at, "last_at": export.last_at}
+        state = {
+            "segments": export.segments,
+            "opened_at": export.opened_at,
+            "last_at": export.last_at,
+            "full": export.full,
+        }
         tmp = export.root / f"{STATE_NAME}.tmp"
         tmp.write_text(json.dumps(state), "utf-8")
         os.replace(tmp, export.root / STATE_NAME)
@@ -82,6 +116,7 @@ class Exports:
     def add(self, user: str, files: SessionFiles, *, now: float | None = None) -> OpenExport:
         """Move a closed session's segment into the user's open export (opened when none is)."""
         now = time.time() if now is None else now
+        full = carries_full_export(files.root)
         with self._lock:
             root = self._root(user)
             export = self._read(root)
@@ -90,6 +125,7 @@ class Exports:
                 export = OpenExport(root, 0, now, now)
             export.segments += 1
             export.last_at = now
+            export.full = export.full or full
             os.rename(files.root, root / f"{export.segments:04d}")
             self._write(export)
             return export
@@ -107,12 +143,13 @@ class Exports:
         digest, files, size = digest_of(root)
         (root / intake.READY_MARKER).touch()
         when = now or datetime.now()
-        name = f"1c-export-{when:%Y%m%dT%H%M%S}-{root.name[:8]}-{export.segments}"
+        name = f"1c-export-{when:%Y%m%dT%H%M%S}-{root.name[:8]}-{export.segments}-{secrets.token_hex(3)}"
         os.rename(root, self.import_dir / name)
         return ClosedUpload(name, digest, when.timestamp(), files, size)
 
     def close_idle(self, *, now: float | None = None) -> list[ClosedUpload]:
-        """Close every open export no segment reached for ``idle_seconds``."""
+        """Close every open export no segment reached for ``idle_seconds`` (``delta_idle_seconds`` for an
+        export of changes only)."""
         now = time.time() if now is None else now
         closed: list[ClosedUpload] = []
         if not self.base.is_dir():
@@ -120,7 +157,8 @@ class Exports:
         with self._lock:
             for entry in sorted(os.scandir(self.base), key=lambda e: e.name):
                 export = self._read(Path(entry.path))
-                if export is not None and now - export.last_at >= self.idle_seconds:
+                idle = self.idle_seconds if export is None or export.full else self.delta_idle_seconds
+                if export is not None and now - export.last_at >= idle:
                     upload = self._close(Path(entry.path))
                     if upload is not None:
                         closed.append(upload)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -88,6 +89,24 @@ def digest_of(root: Path) -> tuple[str, int, int]:
         intake.ManifestFile(rel, st.st_size, intake.sha256_file(path)) for rel, path, st in walk_files(root)
     ]
     return intake.content_hash(files), len(files), sum(f.size for f in files)
+
+
+def remove_stale_sessions(import_dir: Path, older_than: float, *, now: float | None = None) -> list[str]:
+    """Remove session directories nothing was written to for ``older_than`` seconds (a session 1C abandoned,
+    or one of a previous run of the endpoint: its token is gone, so nobody can close it). Returns their
+    names."""
+    now = time.time() if now is None else now
+    root = import_dir / EXCHANGE_DIR / SESSIONS_DIR
+    removed: list[str] = []
+    if not root.is_dir():
+        return removed
+    for entry in os.scandir(root):
+        path = Path(entry.path)
+        newest = max([entry.stat().st_mtime] + [p.stat().st_mtime for p in path.rglob("*")])
+        if now - newest > older_than:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(entry.name)
+    return removed
 
 
 class SessionFiles:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 from dagster import DagsterInstance
@@ -49,3 +55,35 @@ def serve(
         log_level=os.environ.get("ONEC_EXCHANGE_LOG_LEVEL", "info").lower(),
         access_log=False,  # the endpoint logs every exchange request itself (without credentials)
     )
+
+
+@contextlib.contextmanager
+def serve_in_thread(
+    config: ExchangeConfig,
+    instance: DagsterInstance | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    app: Any = None,
+) -> Iterator[str]:
+    """The endpoint served by uvicorn in a thread of this process (tests, the exchange bench); yields its
+    URL (``http://host:port/1c_exchange``) and stops the server on exit. ``port=0``: a free port."""
+    if port == 0:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind((host, 0))
+            port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app or create_app(config, instance), host=host, port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="onec-exchange", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the exchange endpoint did not start on {host}:{port}")
+        time.sleep(0.02)
+    try:
+        yield f"http://{host}:{port}/1c_exchange"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -43,6 +43,12 @@ def first_line(text: str) -> str:
     return ""
 
 
+def _without_class(message: str) -> str:
+    """``pkg.module.SomeError: text`` -> ``text`` (1C's operator reads the text, not our class names)."""
+    head, sep, rest = message.partition(": ")
+    return rest if sep and "." in head and " " not in head else message
+
+
 @dataclass
 class UploadStatus:
     """Answers ``import`` calls from the directories and the Dagster instance."""
@@ -139,9 +145,11 @@ class UploadStatus:
                 continue
             if event.event_type == DagsterEventType.STEP_FAILURE:
                 error = event.step_failure_data.error
+                while error is not None and error.cause is not None and error.message.startswith("dagster."):
+                    error = error.cause  # Dagster's wrapper ("Error occurred while executing op"): the cause
                 if error is not None:
                     step = f"{entry.step_key}: " if entry.step_key else ""
-                    return step + first_line(error.message)
+                    return step + first_line(_without_class(error.message))
             elif event.message:
                 return first_line(event.message)
         return "the import run failed"

@@ -7,14 +7,15 @@ header once, when the upload is archived. Used by the sensor (``defs/intake/sens
 * ``scan``      the incoming directory's layout, and when an upload is complete (``.ready`` or settled)
 * ``manifest``  the upload key, the manifest ``.onec-upload.json`` and the ``Upload`` rebuilt from it
 * ``archive``   the atomic move into ``ONEC_ARCHIVE_DIR/<key>/`` (dedup of identical content)
-* ``zips``      safe zip extraction
+* ``gate``      every file proven whole and decodable (and a CommerceML document) before an upload is keyed
+* ``zips``      safe zip extraction (limits on the whole archive)
 * ``quarantine`` uploads that cannot be taken, moved aside whole with the reason
 * ``retention`` which archived uploads the retention policy removes
 """
 
 from __future__ import annotations
 
-from .archive import ArchivedUpload, archive_path, archive_upload, archive_zip, list_archived
+from .archive import ArchivedUpload, archive_path, archive_upload, archive_zip, gated_key, list_archived
 from .errors import IntakeError
 from .manifest import (
     KEY_RE,
@@ -25,13 +26,15 @@ from .manifest import (
     compute_key,
     content_hash,
     describe_files,
+    future_tolerance,
     key_time,
+    key_time_for,
     load_upload,
     make_key,
     read_manifest,
     sha256_file,
 )
-from .quarantine import QuarantineRecord, find_quarantined, list_quarantined, quarantine_upload
+from .quarantine import QuarantineRecord, find_quarantined, list_quarantined, printable, quarantine_upload
 from .retention import RetentionItem, remove_archived, retention_items, select_for_retention
 from .scan import (
     LOOSE_SUBDIRS,
@@ -45,7 +48,7 @@ from .scan import (
     scan_incoming,
     xml_is_complete,
 )
-from .zips import extract_zip_safely, safe_member_path
+from .zips import ZipLimits, extract_zip_safely, safe_member_path
 
 __all__ = [
     "KEY_RE",
@@ -64,6 +67,7 @@ __all__ = [
     "ManifestFile",
     "QuarantineRecord",
     "RetentionItem",
+    "ZipLimits",
     "archive_path",
     "archive_upload",
     "archive_zip",
@@ -73,11 +77,15 @@ __all__ = [
     "describe_files",
     "extract_zip_safely",
     "find_quarantined",
+    "future_tolerance",
+    "gated_key",
     "key_time",
+    "key_time_for",
     "list_archived",
     "list_quarantined",
     "load_upload",
     "make_key",
+    "printable",
     "quarantine_upload",
     "read_manifest",
     "remove_archived",

@@ -3,7 +3,9 @@
 The files are staged in a hidden directory of the archive, keyed (``manifest.compute_key``), described in
 the manifest ``.onec-upload.json`` and renamed into place in one step: a reader never sees half an upload.
 An upload whose content was archived before is recognised by its key and discarded (``duplicate``). A zip
-upload is extracted (``zips``) and the zip itself is kept as ``ONEC_ARCHIVE_DIR/<key>.zip``.
+upload is extracted (``zips``) and the zip itself is kept as ``ONEC_ARCHIVE_DIR/<key>.zip``. Before it is
+keyed, the staged copy passes the gate (``gate``); a refused upload is given back (then the sensor
+quarantines it) and nothing of it reaches the archive.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from . import gate
 from .errors import IntakeError
 from .manifest import KEY_RE, MANIFEST_NAME, Manifest, compute_key, read_manifest
 from .scan import LOOSE_SUBDIRS, READY_MARKER, IncomingUpload, make_upload, walk_files
@@ -55,6 +58,17 @@ def _copy_file(src: Path, dst: Path) -> None:
     shutil.copyfile(src, dst)
     st = os.stat(src)
     os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def gated_key(staged: Path) -> Manifest:
+    """The gate (``gate``: every file whole, decodable, a CommerceML document or reported) and the key of
+    the upload staged at ``staged``; raises ``IntakeError`` naming the file for a refused upload."""
+    roots = gate.check_files(staged)
+    _key, manifest = compute_key(staged, strict=True)
+    if not manifest.files:
+        raise IntakeError("the upload holds no files")
+    manifest.not_imported = gate.not_imported(manifest.headers or [], roots)
+    return manifest
 
 
 def _finish(tmp: Path, archive_dir: Path, manifest: Manifest) -> ArchivedUpload:
@@ -109,6 +123,8 @@ def archive_upload(
     archive_dir.mkdir(parents=True, exist_ok=True)
     if upload.kind == "zip":
         return archive_zip(upload.root, archive_dir, keep_source=keep_source, marker=upload.marker)
+    if upload.kind == "dir":
+        gate.check_symlinks(upload.root)  # a copy would skip them in silence; nothing is moved yet
     same_fs = _same_filesystem(upload.root, archive_dir) and not keep_source
     moved_dir = upload.kind == "dir" and same_fs
     if moved_dir:
@@ -122,7 +138,7 @@ def archive_upload(
             for f, path in zip(upload.files, upload.paths, strict=True):
                 _move_file(path, tmp / f.rel, same_fs)
         (tmp / READY_MARKER).unlink(missing_ok=True)
-        _key, manifest = compute_key(tmp)
+        manifest = gated_key(tmp)
         manifest.source = str(upload.root if upload.kind != "loose" else upload.root / "*")
         manifest.kind = upload.kind
         result = _finish(tmp, archive_dir, manifest)
@@ -181,7 +197,7 @@ def archive_zip(
     tmp = _new_tmp_dir(archive_dir)
     try:
         extract_zip_safely(zip_path, tmp)
-        _key, manifest = compute_key(tmp)
+        manifest = gated_key(tmp)
         manifest.source = str(zip_path)
         manifest.kind = "zip"
         result = _finish(tmp, archive_dir, manifest)

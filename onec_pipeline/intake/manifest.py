@@ -17,10 +17,11 @@ import hashlib
 import json
 import os
 import re
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,9 @@ from onec_pipeline.commerceml import (
     read_header,
     upload_from_headers,
 )
+from onec_pipeline.settings import Settings
 
+from .errors import IntakeError
 from .scan import FileItem, walk_files
 
 MANIFEST_NAME = ".onec-upload.json"
@@ -69,6 +72,11 @@ class Manifest:
     headers: list[FileHeader] | None = None
     other_files: int = 0  # files that are not XML (pictures), as the reader counts them
     other_bytes: int = 0
+    # XML files that feed no asset, "file: why" (order documents, CommerceML with nothing to import)
+    not_imported: list[str] = field(default_factory=list)
+    # the export time the files declare when it lay more than ONEC_FUTURE_TOLERANCE ahead of the upload's
+    # arrival: not trusted for the key (which then carries the arrival time); None when trusted
+    untrusted_export_time: str | None = None
 
     def to_json(self) -> str:
         data: dict[str, Any] = {
@@ -84,6 +92,10 @@ class Manifest:
             data["headers"] = [h.to_dict() for h in self.headers]
             data["other_files"] = self.other_files
             data["other_bytes"] = self.other_bytes
+        if self.not_imported:
+            data["not_imported"] = self.not_imported
+        if self.untrusted_export_time:
+            data["untrusted_export_time"] = self.untrusted_export_time
         return json.dumps(data, ensure_ascii=False, indent=1)
 
     @classmethod
@@ -102,6 +114,8 @@ class Manifest:
             headers=None if headers is None else [FileHeader.from_dict(h) for h in headers],
             other_files=int(d.get("other_files", 0)),
             other_bytes=int(d.get("other_bytes", 0)),
+            not_imported=[str(n) for n in d.get("not_imported", [])],
+            untrusted_export_time=d.get("untrusted_export_time"),
         )
 
 
@@ -150,7 +164,9 @@ def _local_naive(dt: datetime) -> datetime:
 
 
 def make_key(exported_at: datetime, digest: str) -> str:
-    return f"{_local_naive(exported_at).strftime(KEY_TIME_FORMAT)}-{digest}"
+    when = _local_naive(exported_at)
+    # the year zero-padded by hand: strftime writes year 1 as "1", which is no key
+    return f"{when.year:04d}{when.strftime(KEY_TIME_FORMAT)[-11:]}-{digest}"
 
 
 def key_time(key: str) -> datetime | None:
@@ -176,12 +192,17 @@ def _hash_files(items: list[FileItem]) -> list[str]:
         return list(pool.map(lambda item: sha256_file(item[1]), items))
 
 
-def _headers_by_path(root: Path) -> tuple[Upload | None, dict[str, FileHeader]]:
+def _headers_by_path(root: Path, strict: bool) -> tuple[Upload | None, dict[str, FileHeader]]:
     """Every XML file's header, read once: through the reader's own discovery when every header reads
-    (kept in the manifest), else file by file, skipping the unreadable ones (for the key only)."""
+    (kept in the manifest), else (not ``strict``) file by file, skipping the unreadable ones (for the key
+    only). ``strict``: an unreadable header is an ``IntakeError`` naming the file."""
     try:
         upload = discover_upload(root)
-    except (CommerceMLError, OSError, ValueError):
+    except (CommerceMLError, OSError, ValueError) as exc:
+        if strict:
+            file = exc.file if isinstance(exc, CommerceMLError) else None
+            line = exc.line if isinstance(exc, CommerceMLError) else None
+            raise IntakeError(f"cannot read the upload's headers: {exc}", file=file, line=line) from None
         upload = None
     if upload is not None:
         return upload, {h.path: h for h in upload.all_files}
@@ -195,13 +216,13 @@ def _headers_by_path(root: Path) -> tuple[Upload | None, dict[str, FileHeader]]:
     return None, headers
 
 
-def describe_files(root: Path) -> Description:
+def describe_files(root: Path, *, strict: bool = False) -> Description:
     """Files of an upload directory with sha256, the newest export time, the fully exported file kinds, the
     newest mtime and the reader's view of the upload. Reads each file once (hash) and each XML file's
     header once (root + section starts)."""
     items = list(walk_files(root))
     digests = _hash_files(items)
-    upload, headers = _headers_by_path(root)
+    upload, headers = _headers_by_path(root, strict)
     files: list[ManifestFile] = []
     exported: list[datetime] = []
     full: dict[str, bool] = {}
@@ -227,11 +248,35 @@ def describe_files(root: Path) -> Description:
     )
 
 
-def compute_key(root: Path) -> tuple[str, Manifest]:
-    """The upload key of a directory and its manifest (source/kind/archived_at left for the caller)."""
-    described = describe_files(root)
+def future_tolerance() -> timedelta:
+    """``ONEC_FUTURE_TOLERANCE``: how far (seconds, default one day) an export time may lie ahead of the
+    upload's arrival and still be trusted for the key."""
+    return timedelta(seconds=Settings.from_env().future_tolerance_seconds)
+
+
+def key_time_for(
+    exported_at: datetime | None, newest_mtime: float, now: float | None = None
+) -> tuple[datetime, bool]:
+    """(the time of the upload key, whether the export time was distrusted).
+
+    The newest export time, unless it lies more than :func:`future_tolerance` ahead of the arrival (the
+    newest file mtime, at most now): a 2099 ``ДатаФормирования`` would make every later upload "stale".
+    Then, and without an export time, the arrival."""
+    now = time.time() if now is None else now
+    arrival = datetime.fromtimestamp(min(newest_mtime or now, now))
+    if exported_at is None:
+        return arrival, False
+    if exported_at > datetime.fromtimestamp(now) + future_tolerance():
+        return arrival, True
+    return exported_at, False
+
+
+def compute_key(root: Path, *, strict: bool = False, now: float | None = None) -> tuple[str, Manifest]:
+    """The upload key of a directory and its manifest (source/kind/archived_at left for the caller).
+    ``strict`` (archiving): a header that cannot be read is an ``IntakeError``; ``now`` for tests."""
+    described = describe_files(root, strict=strict)
     exported_at = described.exported_at
-    when = exported_at or datetime.fromtimestamp(described.newest_mtime or 0)
+    when, untrusted = key_time_for(exported_at, described.newest_mtime, now)
     key = make_key(when, content_hash(described.files))
     upload = described.upload
     manifest = Manifest(
@@ -245,5 +290,6 @@ def compute_key(root: Path) -> tuple[str, Manifest]:
         headers=None if upload is None else upload.all_files,
         other_files=upload.other_files if upload else 0,
         other_bytes=upload.other_bytes if upload else 0,
+        untrusted_export_time=exported_at.isoformat() if untrusted and exported_at else None,
     )
     return key, manifest

@@ -56,7 +56,8 @@ class IncomingUpload:
         """Digest of (name, size, mtime) of every file: changes when anything in the upload changes."""
         h = hashlib.sha256(self.kind.encode())
         for f in self.files:
-            h.update(f"\0{f.rel}\0{f.size}\0{f.mtime_ns}".encode())
+            # surrogateescape: a name that is not valid UTF-8 still has a fingerprint (the gate refuses it)
+            h.update(f"\0{f.rel}\0{f.size}\0{f.mtime_ns}".encode("utf-8", "surrogateescape"))
         return h.hexdigest()[:16]
 
     @property
@@ -150,7 +151,7 @@ _START_TAG = re.compile(r"<([^\s/>]+)[^>]*?(/?)>", re.S)
 _END_TAG = re.compile(r"</\s*([^\s>]+)\s*>$")
 
 
-def _root_tag(head: bytes) -> tuple[str, str, bool] | None:
+def root_tag(head: bytes) -> tuple[str, str, bool] | None:
     """(encoding, root qualified name, self-closing) from the first bytes of an XML file."""
     encoding = "utf-8"
     if head.startswith(b"\xef\xbb\xbf"):
@@ -197,7 +198,7 @@ def xml_is_complete(path: Path | str) -> bool:
             tail = fh.read(TAIL_BYTES)
     except OSError:
         return False
-    root = _root_tag(head)
+    root = root_tag(head)
     if root is None:
         return False
     encoding, qname, self_closing = root

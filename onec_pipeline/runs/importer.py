@@ -40,7 +40,7 @@ from onec_pipeline.defs.resources import CatalogDatabase, ImportProgress, Upload
 from onec_pipeline.defs.selection import import_selection, upload_check_keys_for
 from onec_pipeline.settings import Settings
 
-from .instances import persistent_instance, run_instance
+from .instances import persistent_instance, run_instance, warm_forkserver
 from .progress import CallbackProgress, RunFollower
 from .summary import ImportSummary, ProgressCallback, RunEvents
 
@@ -76,6 +76,40 @@ def archive_for_import(
         return intake.ArchivedUpload(path.name, path, manifest, duplicate=True)
     keep = not _is_within(path, Settings.from_env().import_dir) if keep_source is None else keep_source
     return intake.archive_path(path, archive_dir, keep_source=keep)
+
+
+def _archive_notes(manifest: intake.Manifest) -> dict[str, Any]:
+    """What the gate let through but reports, for the ``archived`` progress event."""
+    notes: dict[str, Any] = {"not_imported": list(manifest.not_imported)}
+    if manifest.untrusted_export_time:
+        notes["untrusted_export_time"] = manifest.untrusted_export_time
+    return notes
+
+
+def refusal_message(path: Path | str, exc: Exception) -> str:
+    """One line for an upload that could not be taken: the upload, the file and line, and why."""
+    return " ".join(_refusal_text(path, exc).split())
+
+
+def _refusal_text(path: Path | str, exc: Exception) -> str:
+    if isinstance(exc, intake.IntakeError):
+        where = f"{exc.file}:{exc.line}" if exc.file and exc.line else (exc.file or "")
+        detail = exc.message if not where or where in exc.message else f"{where}: {exc.message}"
+        return f"refused {intake.printable(str(path))}: {intake.printable(detail)} (nothing was imported)"
+    if isinstance(exc, OSError):
+        return f"cannot archive {intake.printable(str(path))}: {exc}"
+    return f"refused {intake.printable(str(path))}: {type(exc).__name__}: {exc} (nothing was imported)"
+
+
+def no_data_message(key: str, upload: Any, manifest: intake.Manifest, only: str | None) -> str:
+    """Why an upload selects no asset, naming every file and what it holds."""
+    what = [
+        f"{h.path}: {h.kind} ({', '.join(sorted(e.value for e in h.entities)) or 'nothing'})"
+        for h in upload.files
+    ]
+    what += manifest.not_imported
+    files = "; ".join(what) or "no XML file at all"
+    return f"upload {key} holds no data for {only or 'any asset'}: {files}"
 
 
 @dataclass
@@ -232,25 +266,26 @@ def run_import(
     started = time.perf_counter()
     if only is not None and only not in ONLY_CHOICES:
         raise ValueError(f"only must be one of {sorted(ONLY_CHOICES)}, not {only!r}")
+    if parallel and not dry_run:
+        warm_forkserver()  # imports Dagster in the forkserver while this process archives the upload
     archive = Path(archive_dir).resolve() if archive_dir else Settings.from_env().archive_dir.resolve()
     summary = ImportSummary(key=None, archive_path=None, success=False, dry_run=dry_run)
     try:
         archived = archive_for_import(path, archive, keep_source)
-    except (intake.IntakeError, OSError) as exc:
-        return _done(summary, started, f"cannot archive {path}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a refused upload is one line naming the file, no traceback
+        return _done(summary, started, refusal_message(path, exc))
     key = archived.key
     summary.key, summary.archive_path, summary.duplicate = key, archived.path, archived.duplicate
     if log_progress:
-        log_progress(
-            "archived", "", {"key": key, "path": str(archived.path), "duplicate": archived.duplicate}
-        )
+        details = {"key": key, "path": str(archived.path), "duplicate": archived.duplicate}
+        log_progress("archived", "", {**details, **_archive_notes(archived.manifest)})
     try:
         upload = intake.load_upload(archived.path, archived.manifest)
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         return _done(summary, started, f"upload {key}: {exc}")
     summary.selected = [n for n in assets_for_upload(upload) if only is None or n in ONLY_CHOICES[only]]
     if not summary.selected:
-        return _done(summary, started, f"upload {key} holds no data for {only or 'any asset'}")
+        return _done(summary, started, no_data_message(key, upload, archived.manifest, only))
 
     op_config = {"allow_mass_deactivation": allow_mass_deactivation, "force": force}
     run = _Run(key, summary.selected, archive, database_url, db_schema, op_config)

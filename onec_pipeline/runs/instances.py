@@ -6,8 +6,37 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 from dagster import DagsterInstance
+
+# A throwaway instance's SQLite files go to shared memory when there is one: its storages commit every event
+# of the run (each commit an fsync on a disk), and nothing of it outlives the run anyway.
+_SHARED_MEMORY = Path("/dev/shm")
+
+
+def memory_tmp_dir() -> str | None:
+    """``/dev/shm`` when it is a writable directory (Linux), else None (the system temp dir)."""
+    if _SHARED_MEMORY.is_dir() and os.access(_SHARED_MEMORY, os.W_OK | os.X_OK):
+        return str(_SHARED_MEMORY)
+    return None
+
+
+def warm_forkserver() -> None:
+    """Start the forkserver of a multiprocess run now, preloading what the run's executor preloads
+    (``defs.executor.FORKSERVER_PRELOAD``): it imports Dagster and the definitions on the other core while
+    this process archives the upload and creates the run's instance. The executor later finds it running
+    with the same modules loaded (its own ``set_forkserver_preload`` applies only to a server it starts)."""
+    if os.environ.get("ONEC_EXECUTOR", "").strip().lower() == "in_process":
+        return
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    from onec_pipeline.defs.executor import FORKSERVER_PRELOAD
+
+    preload = ["dagster._core.executor.multiprocess", *FORKSERVER_PRELOAD]
+    multiprocessing.get_context("forkserver").set_forkserver_preload(preload)
+    forkserver.ensure_running()
 
 
 def _dagster_home_set() -> bool:
@@ -36,6 +65,6 @@ def persistent_instance(instance: DagsterInstance | None) -> Iterator[DagsterIns
     elif _dagster_home_set():
         yield DagsterInstance.get()
     else:
-        with tempfile.TemporaryDirectory(prefix="onec-dagster-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="onec-dagster-", dir=memory_tmp_dir()) as tmp:
             with DagsterInstance.local_temp(tmp) as temporary:
                 yield temporary

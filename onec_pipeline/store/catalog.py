@@ -25,6 +25,7 @@ from onec_pipeline.store.engine import attach_watchdog, connect_args, watchdog_f
 from onec_pipeline.store.liveness import Reporter
 from onec_pipeline.store.load_lock import take_load_lock
 from onec_pipeline.store.loads import LoadResult, ProgressCallback, UploadRef
+from onec_pipeline.store.revision import at_head
 from onec_pipeline.store.shop_rules import RuleApplier, RulesReport
 from onec_pipeline.store.tables import ACTIVE_TABLES, BOOKKEEPING_TABLES, CATALOG_TABLES, metadata
 from onec_pipeline.store.transaction import Transaction
@@ -132,8 +133,13 @@ class CatalogStore:
             return ctx.get_current_revision()
 
     def ensure_schema(self) -> None:
-        if not self._upgraded:
-            self.upgrade()
+        """Migrate the catalog up to head once per store; a catalog found at head costs one query."""
+        if self._upgraded:
+            return
+        if at_head(self.engine, self.schema, MIGRATIONS_DIR / "versions"):
+            self._upgraded = True
+            return
+        self.upgrade()
 
     def table(self, name: str) -> sa.Table:
         return self.tables[name]
@@ -214,11 +220,22 @@ class CatalogStore:
             started = time.perf_counter()
             try:
                 with conn.begin():
-                    conn.exec_driver_sql(f"ANALYZE {self.qualified(name)}")
+                    conn.exec_driver_sql(f"ANALYZE {self.qualified(name)} ({self._analyzed_columns(name)})")
             except sa.exc.DBAPIError as exc:
                 log.warning("ANALYZE %s after the load failed: %s", name, exc)
             else:
                 log.debug("ANALYZE %s took %.2fs", name, time.perf_counter() - started)
+
+    def _analyzed_columns(self, name: str) -> str:
+        """The columns whose statistics a load refreshes: all but the JSON documents (no query filters or
+        joins on them, and their statistics cost most of a whole-table ANALYZE: detoasting and comparing
+        every sampled document)."""
+        prep = self.engine.dialect.identifier_preparer
+        return ", ".join(
+            prep.quote(column.name)
+            for column in self.tables[name].columns
+            if not isinstance(column.type, sa.JSON)
+        )
 
     @contextmanager
     def locked_connection(self, *, dry_run: bool = False) -> Iterator[sa.Connection]:

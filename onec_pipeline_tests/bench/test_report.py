@@ -35,8 +35,9 @@ def test_summary_compares_the_import_with_the_floor_and_the_targets() -> None:
     )
     summary = summarise(report)
     assert summary["floor_seconds"] == 3.0
-    assert summary["pipeline_over_floor"] == 2.0 and summary["target_4x_floor"] is True
-    assert summary["reimport_speedup"] == 6.0 and summary["target_reimport_5x"] is True
+    assert summary["pipeline_over_floor"] == 2.0 and summary["target_floor_ratio"] is True
+    assert summary["floor_ratio_target"] == 3.0  # 2.0 from a million offers on
+    assert summary["reimport_speedup"] == 6.0 and summary["target_reimport_10x"] is False
     assert summary["reimport_rows_touched"] == {"goods": 0}
     assert summary["prices_only_touched"] == touched and summary["target_prices_only"] is True
     assert summary["prices_only_expected_changed_prices"] == 3
@@ -97,3 +98,31 @@ def test_every_public_name_of_the_package_resolves() -> None:
         assert getattr(bench, name) is not None, name
     with pytest.raises(AttributeError):
         _ = bench.no_such_name
+
+
+def test_sizes_and_modes_parse_and_the_matrix_marks_each_target() -> None:
+    from onec_pipeline.bench.matrix import matrix_markdown, parse_modes, parse_sizes
+
+    assert parse_sizes("20000, 200k,1m") == [20_000, 200_000, 1_000_000]
+    for bad in ("", "x", "0", "-5", "1.5m"):
+        with pytest.raises(ValueError):
+            parse_sizes(bad)
+    assert parse_modes("parallel,one-process") == ["parallel", "one-process"]
+    with pytest.raises(ValueError):
+        parse_modes("threads")
+
+    def run(offers: int, first: float) -> BenchReport:
+        report = _report(
+            Stage("floor: raw parse", seconds=1.0),
+            Stage("import (first)", seconds=first, peak_rss_mb=120.0),
+            Stage("floor: COPY", seconds=2.0),
+            Stage("re-import (identical)", seconds=0.5, detail={"touched": {}}),
+        )
+        report.offers = offers
+        report.summary = summarise(report)
+        return report
+
+    lines = matrix_markdown([run(20_000, 6.0), run(1_000_000, 6.6)]).splitlines()
+    assert len(lines) == 4
+    assert "**2.00** (≤ 3) ✓" in lines[2] and "0.50 s (12.0× ✓)" in lines[2] and "120 MB ✓" in lines[2]
+    assert "**2.20** (≤ 2) ✗" in lines[3]  # a million offers: the target is 2

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from onec_pipeline.commerceml import (
+    CommerceMLError,
     Entity,
     FileKind,
     ReadStats,
@@ -759,11 +760,14 @@ def test_one_line_file_and_no_bom(tmp_path):
 
 def test_non_commerceml_and_non_xml_files(tmp_path):
     write(tmp_path, "readme.xml", '<?xml version="1.0"?><html><body/></html>')
-    write(tmp_path, "notes.xml", "just text, not xml")
     write(tmp_path, "import_files/1.jpg", "x")
     upload = discover_upload(tmp_path)
-    assert upload.files == [] and sorted(h.path for h in upload.unknown) == ["notes.xml", "readme.xml"]
+    assert upload.files == [] and [h.path for h in upload.unknown] == ["readme.xml"]
     assert upload.other_files == 1 and upload.exported_at is None
+    write(tmp_path, "notes.xml", "just text, not xml")  # named *.xml, not XML: never skipped in silence
+    with pytest.raises(CommerceMLError, match="not XML") as info:
+        discover_upload(tmp_path)
+    assert info.value.file == "notes.xml" and info.value.line == 1
 
 
 def test_exported_at_is_the_newest(tmp_path):

@@ -77,14 +77,30 @@ def test_entities_beyond_the_sniffed_prolog_are_caught_by_libxml2_docinfo(tmp_pa
         read_header(path)
 
 
-def test_plain_doctype_without_declarations_is_accepted(tmp_path):
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        "<!DOCTYPE КоммерческаяИнформация>",
+        '<!DOCTYPE КоммерческаяИнформация [<!ATTLIST Товар Статус CDATA "Удален">]>',
+    ],
+    ids=["plain", "default-attribute"],
+)
+def test_any_doctype_is_refused(tmp_path, doctype, monkeypatch):
+    """No DTD at all: a default attribute in an internal subset would mark every good deleted."""
     text = (
-        '<?xml version="1.0"?><!DOCTYPE КоммерческаяИнформация>'
+        f'<?xml version="1.0"?>\n{doctype}\n'
         '<КоммерческаяИнформация ВерсияСхемы="2.04"><Каталог><Ид>c</Ид><Товары><Товар><Ид>1</Ид></Товар></Товары>'
         "</Каталог></КоммерческаяИнформация>"
     )
-    write(tmp_path, "import.xml", text)
-    assert [r.id for r in read_upload(discover_upload(tmp_path), {Entity.GOODS})] == ["1"]
+    path = write(tmp_path, "import.xml", text)
+    with pytest.raises(CommerceMLError, match="DOCTYPE") as info:
+        read_header(path)
+    assert info.value.file == "import.xml" and info.value.line == 2
+    import onec_pipeline.commerceml.header as header_mod
+
+    monkeypatch.setattr(header_mod, "check_prolog", lambda head, file: None)  # the second line of defence
+    with pytest.raises(CommerceMLError, match="DOCTYPE"):
+        read_header(path)
 
 
 def test_deep_nesting_refused(tmp_path):

@@ -73,4 +73,4 @@ def test_sensor_runs_are_runs_of_import_upload(tmp_path):
         [request] = onec_upload_sensor(context).run_requests
     assert request.job_name == "import_upload"
     sensor = defs.get_sensor_def("onec_upload_sensor")
-    assert {t.job_name for t in sensor.targets} == {"import_upload", "stuck_upload"}
+    assert {t.job_name for t in sensor.targets} == {"import_upload", "stuck_upload", "quarantined_upload"}

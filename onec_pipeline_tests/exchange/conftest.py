@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from dagster import DagsterInstance
 
+from onec_pipeline.defs import resources
 from onec_pipeline.store import CatalogStore
 
 from .harness import Dagster, Dirs, OneC, make_config, serve
@@ -46,6 +47,11 @@ def catalog(pg_schema_url):
     store.upgrade()
     yield store
     store.dispose()
+    # the runs of this test opened the resource's cached store of this schema: close its connections (the
+    # server is shared by parallel test sessions)
+    with resources._stores_lock:
+        for key in [k for k in resources._stores if k[1] == schema]:
+            resources._stores.pop(key).dispose()
 
 
 @pytest.fixture

@@ -4,14 +4,12 @@ and its runs created queued and executed in this process like the daemon would l
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
-import uvicorn
 from dagster import (
     DagsterInstance,
     DagsterRunStatus,
@@ -28,7 +26,7 @@ from onec_pipeline.defs.intake.sensors import onec_upload_sensor
 from onec_pipeline.defs.resources import UploadDirs
 from onec_pipeline.exchange import ExchangeConfig, create_app
 from onec_pipeline.exchange.config import Credentials
-from onec_pipeline_tests.deploy.processes import free_port
+from onec_pipeline.exchange.server import serve_in_thread
 
 USER, PASSWORD = "onec-node", "1c-exchange-secret"
 
@@ -63,32 +61,19 @@ def make_config(dirs: Dirs, **overrides) -> ExchangeConfig:
 
 @dataclass
 class Server:
-    base: str
-    server: uvicorn.Server
-    thread: threading.Thread
+    url: str
+    app: Any
 
     @property
-    def url(self) -> str:
-        return f"{self.base}/1c_exchange"
+    def base(self) -> str:
+        return self.url.rsplit("/", 1)[0]
 
 
 def serve(config: ExchangeConfig, instance: DagsterInstance) -> Iterator[Server]:
-    """uvicorn serving the app on a free port, in a thread; stopped when the generator closes."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(config, instance), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield Server(f"http://127.0.0.1:{port}", server, thread)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    """The app served by uvicorn on a free port, in a thread; stopped when the generator closes."""
+    app = create_app(config, instance)
+    with serve_in_thread(config, instance, app=app) as url:
+        yield Server(url, app)
 
 
 class OneC:

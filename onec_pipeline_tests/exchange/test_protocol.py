@@ -3,7 +3,11 @@ unknown commands, encodings, the sale transport."""
 
 from __future__ import annotations
 
+import time
+
+import pytest
 import requests
+from dagster import DagsterInstance
 
 from onec_pipeline.exchange import sale
 
@@ -169,4 +173,22 @@ def test_sale_transport_with_and_without_a_provider(server):
     finally:
         sale.register_provider(None)
     assert onec.get("info")[0] == "failure"
-    assert PASSWORD not in str(server.server.config.app)
+    assert PASSWORD not in repr(server.app.state.exchange.config)
+
+
+def test_abandoned_session_files_are_removed(onec, dirs):
+    from onec_pipeline.exchange.files import remove_stale_sessions
+
+    onec.session()
+    onec.file("import.xml", b"<a/>")
+    sessions = dirs.incoming / ".exchange" / "sessions"
+    assert remove_stale_sessions(dirs.incoming, 3600) == []
+    [name] = remove_stale_sessions(dirs.incoming, 3600, now=time.time() + 7200)
+    assert not (sessions / name).exists()
+
+
+@pytest.fixture
+def instance():
+    """These tests run no import: an in-memory instance is enough (and quick to make)."""
+    with DagsterInstance.ephemeral() as inst:
+        yield inst

@@ -83,15 +83,19 @@ def test_a_manifest_written_before_headers_were_kept_still_loads(tmp_path):
     assert intake.retention_items(tmp_path / "archive")[0].full
 
 
-def test_an_unreadable_header_is_not_kept_and_reported_when_the_upload_is_read(tmp_path):
+def test_an_unreadable_header_is_refused_at_the_gate_and_not_kept_when_keyed_leniently(tmp_path):
     src = tmp_path / "src"
     write_import(src / "import.xml")
     (src / "evil.xml").write_text(
         '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><КоммерческаяИнформация/>', encoding="utf-8"
     )
-    archived = intake.archive_path(src, tmp_path / "archive")
-    manifest = intake.read_manifest(archived.path)
+    with pytest.raises(intake.IntakeError, match="DOCTYPE") as info:
+        intake.archive_path(src, tmp_path / "archive")
+    assert info.value.file == "evil.xml" and info.value.line == 1
+    assert sorted(p.name for p in src.iterdir()) == ["evil.xml", "import.xml"]  # given back, untouched
+    assert intake.list_archived(tmp_path / "archive") == []
+    _key, manifest = intake.compute_key(src)  # keyed without the gate (an old archive): no headers kept
     assert manifest.headers is None
     assert manifest.exported_at == "2026-11-20T10:15:00"  # the readable header still dates the key
     with pytest.raises(CommerceMLError):
-        intake.load_upload(archived.path)
+        intake.load_upload(src)

@@ -69,3 +69,31 @@ def test_progress_line_and_console_fields():
         "completed": 1_000_000,
         "detail": "10,000 records · 25% · 5,000/s · 6:06 left",
     }
+
+
+def test_progress_lines_are_spaced_in_time_while_every_step_is_reported(monkeypatch):
+    import onec_pipeline.defs.importing as importing
+
+    class Steps(ImportProgress):
+        def __init__(self) -> None:
+            self.steps: list[int] = []
+
+        def advance(self, asset_name, records, seconds, **details) -> None:  # type: ignore[override]
+            self.steps.append(records)
+
+    class Lines:
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def info(self, line: str) -> None:
+            self.lines.append(line)
+
+    clock = iter(float(t) for t in range(1000))  # one second per call of perf_counter
+    monkeypatch.setattr(importing.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(importing, "LOG_EVERY_SECONDS", 2.5)
+    log, steps = Lines(), Steps()
+    counter = RecordCounter(log, "rests", "K", steps, every=10)  # type: ignore[arg-type]
+    assert sum(1 for _ in counter.wrap(range(60))) == 60
+    assert steps.steps == [10, 20, 30, 40, 50, 60]  # the callback: every step
+    # the log: the first step, then only once 2.5 s have passed since the last line (a second per step)
+    assert [line.split(":")[1].split(" records")[0].strip() for line in log.lines] == ["10", "40"]

@@ -367,6 +367,16 @@ def test_bulk_load_refreshes_planner_statistics_of_the_tables_it_wrote(pg_store,
 
     store.load([product("p0", "x")] + [offer(f"o{i}") for i in range(30)], ref(1))
     assert reltuples("offers") == 30  # analyzed: 30 rows written
+    with store.engine.connect() as conn:
+        analyzed = set(
+            conn.execute(
+                sa.text("SELECT attname FROM pg_stats WHERE schemaname = :s AND tablename = 'offers'"),
+                {"s": store.schema},
+            ).scalars()
+        )
+    # the keys and versions have statistics; the JSON documents (costly, never filtered on) are skipped
+    assert {"id", "product_id", "upload_key", "is_active"} <= analyzed
+    assert not analyzed & {"characteristics", "properties"}
     assert reltuples("goods") < 0  # one row written: left to autovacuum (never analyzed: -1)
     store.load([offer(f"o{i}") for i in range(30, 45)], ref(2))
     assert reltuples("offers") == 30  # 15 rows: below the threshold

@@ -24,7 +24,7 @@ from typing import Any
 from ..elements import MARK_ELEMENT, STATUS_ELEMENT, deleted_mark, element_text
 from ..header import CHANGES_IDENTIFICATION_CHILDREN, OFFER_DEFINITION_CHILDREN, WAREHOUSE_STOCK_CHILDREN
 from ..records import Entity, Offer, Price, Record, Source, Stock, StockTotal
-from ..values import BadNumber, parse_decimal, split_offer_id
+from ..values import MAX_ADJUSTED, BadNumber, composite_id_problem, parse_decimal, split_offer_id
 from .context import ParseContext, make_source, new_object, set_source_file, set_source_line
 from .handler import CHANGES, Batch, Handler
 from .item_fields import base_unit, characteristics, property_values
@@ -94,8 +94,9 @@ class OfferHandler(Handler):
         else:
             offer_id, is_offer, offer = self.describe(element, offer_id, others or ())
         out: list[Record] = []
-        if not offer_id:
-            out = self._without_id(element, is_offer, prices is not None)
+        problem = composite_id_problem(offer_id) if offer_id else "Предложение without Ид"
+        if problem or not offer_id:
+            out = self._without_id(element, is_offer, prices is not None, offer_id, problem or "")
         else:
             if offer is not None:
                 out.append(offer)
@@ -200,12 +201,19 @@ class OfferHandler(Handler):
         )
         return offer_id, True, offer
 
-    def _without_id(self, element: Any, is_offer: bool, has_prices: bool) -> list[Record]:
-        """A Предложение without Ид: a reject of what it would have been."""
+    def _without_id(
+        self,
+        element: Any,
+        is_offer: bool,
+        has_prices: bool,
+        offer_id: str | None,
+        reason: str,
+    ) -> list[Record]:
+        """A Предложение without a usable Ид: a reject of what it would have been."""
         entity = Entity.OFFERS if is_offer else (Entity.PRICES if has_prices else Entity.RESTS)
         if entity not in self.context.wanted:
             return []
-        return [self.context.counted_reject(entity, None, "Предложение without Ид", element)]
+        return [self.context.counted_reject(entity, offer_id, reason, element)]
 
     def _prices(self, offer_id: str, box: Any, out: list) -> None:
         """Цены/Цена* -> Price records (an empty ЦенаЗаЕдиницу is counted and skipped)."""
@@ -236,7 +244,12 @@ class OfferHandler(Handler):
                 value = Decimal(raw_value)
             except (InvalidOperation, TypeError):
                 value = None
-            if value is None or "_" in raw_value or not value.is_finite():  # not plain: the slow path
+            if (  # not plain, or beyond 1e±100: the slow path (which rejects what is no number)
+                value is None
+                or "_" in raw_value
+                or not value.is_finite()
+                or not -MAX_ADJUSTED <= value.adjusted() <= MAX_ADJUSTED
+            ):
                 value = self._price_value(offer_id, raw_value, element, out)
                 if value is None:
                     continue

@@ -19,6 +19,11 @@ The cursor is JSON ``{"pending": {upload name: "fingerprint first-seen"}, "faile
 ``"stuck"``: the uploads reported, while they are) holding only what is in the incoming directory now: it
 never grows with history. ``first-seen`` is when a tick first saw the pending upload in that state.
 
+Poison uploads: an upload that cannot be scanned, extracted, decoded or keyed — whatever archiving raises,
+including the gate's refusals (``intake.gate``) — is quarantined whole (``ONEC_QUARANTINE_DIR``) with its
+reason, logged as an error, and reported by one run of ``quarantined_upload`` that fails with the reason; the
+same tick goes on with the other uploads.
+
 Recovery: a tick that dies between archiving and returning its result (process killed, evaluation timeout)
 leaves an archived upload without a partition; the next ticks find it by listing the archive and re-offer it.
 """
@@ -47,6 +52,7 @@ from ..partitions import UPLOADS_PARTITIONS_NAME, uploads_partitions
 from ..resources import UploadDirs
 from ..selection import upload_check_keys_for
 from .jobs import STUCK_JOB, STUCK_TAG, import_upload, stuck_upload
+from .quarantine import quarantine_request, quarantined_upload
 
 RECOVERY_WINDOW_SECONDS = 24 * 3600
 MAX_UPLOADS_PER_TICK = 20  # the rest waits for the next tick (the evaluation times out after 60 s)
@@ -109,6 +115,7 @@ class _Tick:
     new_keys: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     archived: int = 0
+    quarantined: int = 0
 
     def over_budget(self, count: int) -> bool:
         return count >= MAX_UPLOADS_PER_TICK or time.monotonic() - self.started > TICK_BUDGET_SECONDS
@@ -118,16 +125,55 @@ class _Tick:
             self.new_keys.append(key)
 
 
+def _refusal(exc: Exception) -> tuple[str, str | None, int | None]:
+    """(one-line reason, file, line) of whatever archiving raised."""
+    if isinstance(exc, intake.IntakeError):
+        return exc.message, exc.file, exc.line
+    return f"{type(exc).__name__}: {exc}", None, None
+
+
+def _quarantine(
+    tick: _Tick,
+    upload: intake.IncomingUpload,
+    exc: Exception,
+    quarantine_dir: Path | None,
+    log: logging.Logger | None,
+) -> None:
+    """A poison upload: moved whole to the quarantine with its reason and reported by a failed run; the
+    tick goes on with the other uploads. Without a quarantine directory (or when it cannot be written) the
+    upload stays where it is, remembered as failed until its bytes change."""
+    reason, file, line = _refusal(exc)
+    name = intake.printable(upload.name)
+    record = None
+    if quarantine_dir is not None:
+        try:
+            record = intake.quarantine_upload(upload, quarantine_dir, reason, file=file, line=line)
+        except OSError as move_error:
+            reason = f"{reason} (could not quarantine it: {move_error})"
+    if record is None:
+        tick.failed[upload.name] = upload.fingerprint
+        tick.notes.append(f"{name}: refused: {reason}")
+        if log:
+            log.error(f"upload {name} refused: {reason}")
+        return
+    tick.quarantined += 1
+    tick.requests.append(quarantine_request(record))
+    tick.notes.append(f"{name}: QUARANTINED: {record.describe()} -> {record.path}")
+    if log:
+        log.error(f"upload {record.describe()}: quarantined in {record.path}")
+
+
 def _archive_one(
-    tick: _Tick, upload: intake.IncomingUpload, archive_dir: Path, log: logging.Logger | None
+    tick: _Tick,
+    upload: intake.IncomingUpload,
+    archive_dir: Path,
+    log: logging.Logger | None,
+    quarantine_dir: Path | None = None,
 ) -> None:
     try:
         archived = intake.archive_upload(upload, archive_dir)
-    except (intake.IntakeError, OSError) as exc:
-        tick.failed[upload.name] = upload.fingerprint
-        tick.notes.append(f"{upload.name}: refused: {exc}")
-        if log:
-            log.error(f"upload {upload.name} refused: {exc}")
+    except Exception as exc:  # noqa: BLE001 - one poison upload must never stop the tick
+        _quarantine(tick, upload, exc, quarantine_dir, log)
         return
     tick.archived += 1
     key = archived.key
@@ -135,12 +181,30 @@ def _archive_one(
     if archived.duplicate:
         tick.notes.append(f"{upload.name}: same content as archived upload {key}")
     tick.add_partition(key)
+    _report_manifest(tick, upload.name, archived.manifest, log)
     if request is None:
-        tick.notes.append(f"{upload.name} -> {key}: holds no importable data")
+        skipped = "; ".join(archived.manifest.not_imported) or "no XML file"
+        tick.notes.append(f"{upload.name} -> {key}: holds no importable data ({skipped})")
         return
     tick.requests.append(request)
     if log:
         log.info(f"upload {upload.name} archived as {key}: assets {asset_names(request)}")
+
+
+def _report_manifest(tick: _Tick, name: str, manifest: intake.Manifest, log: logging.Logger | None) -> None:
+    """What the gate let through but reports: files feeding no asset, an export time not trusted."""
+    for note in manifest.not_imported:
+        tick.notes.append(f"{name}: not imported: {note}")
+        if log:
+            log.info(f"upload {name}: not imported: {note}")
+    if manifest.untrusted_export_time:
+        message = (
+            f"upload {name}: export time {manifest.untrusted_export_time} lies ahead of its arrival by more "
+            f"than ONEC_FUTURE_TOLERANCE: not trusted, key {manifest.key} carries the arrival time"
+        )
+        tick.notes.append(message)
+        if log:
+            log.warning(message)
 
 
 def evaluate_uploads(
@@ -153,9 +217,11 @@ def evaluate_uploads(
     now: float | None = None,
     log: logging.Logger | None = None,
     stuck_seconds: float | None = None,
+    quarantine_dir: Path | str | None = None,
 ) -> tuple[list[RunRequest], list[str], str, list[str]]:
     """The sensor's logic without Dagster's context: (run requests, new partition keys, cursor, notes).
-    ``stuck_seconds``: report uploads incomplete and unchanged that long (None: never)."""
+    ``stuck_seconds``: report uploads incomplete and unchanged that long (None: never).
+    ``quarantine_dir``: where poison uploads go (None: they stay, remembered as failed)."""
     state = json.loads(cursor) if cursor else {}
     pending_state: dict[str, str] = state.get("pending", {})
     pending = {name: value.partition(" ")[0] for name, value in pending_state.items()}
@@ -176,11 +242,13 @@ def evaluate_uploads(
             tick.notes.append(f"{upload.name}: {verdict.reason}")
             if stuck_seconds is not None:
                 _check_stuck(tick, upload, verdict.reason, now, stuck_seconds, previous)
-        elif tick.over_budget(tick.archived):
+        elif tick.over_budget(tick.archived + tick.quarantined):
             tick.pending[upload.name] = pending_state.get(upload.name, fp)  # keep its state for next tick
             tick.notes.append(f"{upload.name}: complete, left for the next tick")
         else:
-            _archive_one(tick, upload, Path(archive_dir), log)
+            _archive_one(
+                tick, upload, Path(archive_dir), log, Path(quarantine_dir) if quarantine_dir else None
+            )
     _recover_orphans(tick, Path(import_dir), Path(archive_dir), now, log)
     for name, since in tick.since.items():
         tick.pending[name] = f"{tick.pending[name]} {since:.0f}"
@@ -302,7 +370,7 @@ def _recover_orphans(
     name="onec_upload_sensor",
     minimum_interval_seconds=15,
     default_status=DefaultSensorStatus.RUNNING,
-    jobs=[import_upload, stuck_upload],
+    jobs=[import_upload, stuck_upload, quarantined_upload],
     description="Archives complete 1C uploads from ONEC_IMPORT_DIR and requests one import run per upload.",
 )
 def onec_upload_sensor(
@@ -317,6 +385,7 @@ def onec_upload_sensor(
         known_partitions=known,
         log=context.log,
         stuck_seconds=upload_dirs.stuck(),
+        quarantine_dir=upload_dirs.quarantine(),
     )
     if not requests and not new_keys:
         context.update_cursor(cursor)

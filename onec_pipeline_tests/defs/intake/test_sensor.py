@@ -45,9 +45,13 @@ class Dirs:
     def __init__(self, root: Path, settle: float):
         self.incoming = root / "in"
         self.archive = root / "archive"
+        self.quarantine = root / "quarantine"
         self.incoming.mkdir(parents=True)
         self.resource = UploadDirs(
-            import_dir=str(self.incoming), archive_dir=str(self.archive), settle_seconds=settle
+            import_dir=str(self.incoming),
+            archive_dir=str(self.archive),
+            quarantine_dir=str(self.quarantine),
+            settle_seconds=settle,
         )
 
 
@@ -206,18 +210,25 @@ def test_several_uploads_together_and_cursor_stays_small(instance, tmp_path):
     assert len(cursor) < 200
 
 
-def test_hostile_zip_refused_once_and_not_retried(instance, tmp_path):
+def test_hostile_zip_quarantined_with_its_reason_and_reported_by_a_failed_run(instance, tmp_path):
     dirs = Dirs(tmp_path, settle=30)
     z = dirs.incoming / "evil.zip"
     with zipfile.ZipFile(z, "w") as zf:
         zf.writestr("../../evil.xml", "<a/>")
     (dirs.incoming / "evil.zip.ready").touch()
     requests, keys, cursor, _ = tick(instance, dirs, None)
-    assert requests == [] and keys == []
-    assert "evil.zip" in json.loads(cursor)["failed"]
-    assert not (tmp_path / "evil.xml").exists() and z.exists()
+    assert keys == [] and [r.job_name for r in requests] == ["quarantined_upload"]
+    config = requests[0].run_config["ops"]["report_quarantined_upload"]["config"]
+    assert "escaping the archive" in config["reason"] and config["incoming"] == "evil.zip"
+    assert not (tmp_path / "evil.xml").exists() and not z.exists()
+    (record,) = intake.list_quarantined(dirs.quarantine)
+    assert sorted(p.name for p in Path(record.path).iterdir()) == [
+        ".onec-quarantine.json",
+        "evil.zip",
+        "evil.zip.ready",
+    ]
     requests, keys, cursor2, skip = tick(instance, dirs, cursor)
-    assert requests == [] and cursor2 == cursor
+    assert requests == [] and isinstance(skip, SkipReason)
 
 
 def test_prices_only_upload_selects_only_prices(instance, tmp_path):
