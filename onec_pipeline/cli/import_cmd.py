@@ -157,6 +157,22 @@ def _status(asset: AssetSummary) -> str:
     return f"[{style}]{status}[/]" if style else status
 
 
+def pictures_lines(summary: ImportSummary) -> list[str]:
+    """One line per asset that met pictures: stored, already stored, kept, missing, refused."""
+    lines = []
+    for name, asset in summary.assets.items():
+        if asset.count("pictures"):
+            verb = "would store" if summary.dry_run else "stored"
+            lines.append(
+                f"pictures of {name}: {format_count(asset.count('pictures'))} named, {verb} "
+                f"{format_count(asset.count('pictures_stored'))} new, {format_count(asset.count('pictures_known'))} "
+                f"already stored, {format_count(asset.count('pictures_kept'))} kept, "
+                f"{format_count(asset.count('pictures_missing'))} missing, "
+                f"{format_count(asset.count('pictures_rejected'))} refused (see rejects)"
+            )
+    return lines
+
+
 def print_summary(out: Console, summary: ImportSummary) -> None:
     """The table of assets and counts, failed checks, and the run."""
     from rich.table import Table
@@ -181,6 +197,8 @@ def print_summary(out: Console, summary: ImportSummary) -> None:
         if not check.passed:
             colour = "red" if check.severity == "ERROR" else "yellow"
             out.print(f"[{colour}]check {check.asset}.{check.name} failed ({check.severity})[/]")
+    for line in pictures_lines(summary):
+        out.print(line)
     if any(a.metadata.get("already_applied") is True for a in summary.assets.values()):
         out.print(
             "already applied: a replay changes nothing, so those files were not read (--force re-reads)"

@@ -8,8 +8,7 @@ upload that named a file, the file goes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 
@@ -24,37 +23,39 @@ _BATCH = 5_000
 def referenced_media(conn: sa.Connection, *, schema: str | None) -> set[str]:
     """Media paths named by the active rows of ``PICTURE_TABLES`` (run it on the load lock's connection,
     ``CatalogStore.locked_connection``, so that no load commits new references meanwhile)."""
-    md = metadata(None if conn.dialect.name == "sqlite" else schema)
-    out: set[str] = set()
-    for name in PICTURE_TABLES:
-        table = table_in(md, name)
-        query = sa.select(table.c.images).where(table.c.is_active, table.c.images.is_not(None))
-        result = conn.execution_options(stream_results=True, max_row_buffer=_BATCH).execute(query)
-        for (images,) in result:
-            out.update(_media_of(images))
-    return out
+    return {media for _, media in _named_pictures(conn, schema)}
 
 
 def stored_pictures(store: CatalogStore) -> dict[str, str]:
     """The path 1C wrote (``source``) -> ``media`` of the stored pictures active rows name: what a product
     re-sent without its picture files keeps (``media.PicturePublisher``)."""
-    out: dict[str, str] = {}
     with store.engine.connect() as conn:
+        return {source: media for source, media in _named_pictures(conn, store.schema) if source}
+
+
+#: PostgreSQL unpacks the arrays itself: (source, media) of every picture with a media path
+_PG_PICTURES = """
+SELECT e.value ->> 'source', e.value ->> 'media'
+FROM {table} AS t, jsonb_array_elements(t.images) AS e(value)
+WHERE t.is_active AND jsonb_typeof(t.images) = 'array' AND jsonb_typeof(e.value -> 'media') = 'string'
+"""
+
+
+def _named_pictures(conn: sa.Connection, schema: str | None) -> Iterator[tuple[str | None, str]]:
+    """(source, media) of every stored picture the active rows of ``PICTURE_TABLES`` name."""
+    streamed = conn.execution_options(stream_results=True, max_row_buffer=_BATCH)
+    if conn.dialect.name == "postgresql":
+        prep = conn.dialect.identifier_preparer
         for name in PICTURE_TABLES:
-            table = store.tables[name]
-            query = sa.select(table.c.images).where(table.c.is_active, table.c.images.is_not(None))
-            for (images,) in conn.execution_options(stream_results=True, max_row_buffer=_BATCH).execute(
-                query
-            ):
-                for item in images if isinstance(images, list) else ():
-                    if isinstance(item, dict) and isinstance(item.get("media"), str):
-                        source = item.get("source")
-                        if isinstance(source, str):
-                            out[source] = item["media"]
-    return out
-
-
-def _media_of(images: Any) -> Iterable[str]:
-    if not isinstance(images, list):
-        return ()
-    return [item["media"] for item in images if isinstance(item, dict) and isinstance(item.get("media"), str)]
+            qualified = f"{prep.quote_schema(schema)}.{prep.quote(name)}" if schema else prep.quote(name)
+            yield from streamed.execute(sa.text(_PG_PICTURES.format(table=qualified))).tuples()
+        return
+    md = metadata(None if conn.dialect.name == "sqlite" else schema)
+    for name in PICTURE_TABLES:
+        table = table_in(md, name)
+        query = sa.select(table.c.images).where(table.c.is_active, table.c.images.is_not(None))
+        for (images,) in streamed.execute(query):
+            for item in images if isinstance(images, list) else ():
+                if isinstance(item, dict) and isinstance(item.get("media"), str):
+                    source = item.get("source")
+                    yield (source if isinstance(source, str) else None), item["media"]

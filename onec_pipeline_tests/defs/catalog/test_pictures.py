@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from dagster import DagsterInstance
 
+from onec_pipeline.cli.import_cmd import pictures_lines
 from onec_pipeline.defs.definitions import defs
 from onec_pipeline.defs.resources import CatalogDatabase, UploadDirs
 from onec_pipeline.runs import run_import
@@ -140,6 +141,7 @@ def env(tmp_path, monkeypatch, pg_schema_url):
     monkeypatch.setenv("ONEC_MEDIA_DIR", str(media))
     monkeypatch.setenv("ONEC_MEDIA_MAX_BYTES", str(CAP))
     url, schema = pg_schema_url
+    store = CatalogStore(url, schema=schema)
     with DagsterInstance.ephemeral() as instance:
         yield {
             "media": media,
@@ -147,8 +149,9 @@ def env(tmp_path, monkeypatch, pg_schema_url):
             "url": url,
             "schema": schema,
             "instance": instance,
-            "store": CatalogStore(url, schema=schema),
+            "store": store,
         }
+    store.dispose()
 
 
 def _run(env, path: Path, **kwargs):
@@ -222,6 +225,11 @@ def test_pictures_land_once_and_the_rows_point_at_them(env, tmp_path):
     assert meta["pictures_known"] == 0
     assert "import_files/zz/missing.jpg" in meta["pictures_note"]
     assert summary.assets["offers"].metadata["pictures_stored"] == 1
+    # what `onec-pipeline import` prints below its table
+    assert pictures_lines(summary) == [
+        "pictures of goods: 10 named, stored 2 new, 0 already stored, 0 kept, 1 missing, 5 refused (see rejects)",
+        "pictures of offers: 1 named, stored 1 new, 0 already stored, 0 kept, 0 missing, 0 refused (see rejects)",
+    ]
 
 
 def test_hostile_pictures_are_rejects_and_the_product_loads(env, tmp_path):
