@@ -1,4 +1,4 @@
-"""Migration 0005_media on both backends: old ``goods.images`` path lists become picture objects (the path
+"""Migration 0006_media on both backends: old ``goods.images`` path lists become picture objects (the path
 kept as ``source``), ``offers.images`` appears, and the downgrade gives the old shape back."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Orders: site orders to 1C and 1C's order updates back (issue 14).
 
-Tables (migration ``0005_orders``; declared in :mod:`onec_pipeline.store.tables.orders`): ``orders``,
+Tables (migration ``0007_orders``; declared in :mod:`onec_pipeline.store.tables.orders`): ``orders``,
 ``order_items``, ``order_export_batches``. The site inserts orders and their lines with ``needs_1c_export``
 true; the pipeline writes everything else.
 

@@ -155,7 +155,7 @@ def _offers(md: sa.MetaData) -> sa.Table:
         sa.Column("unit", sa.Text),
         sa.Column("characteristics", Json()),
         sa.Column("properties", Json()),
-        # pictures of the offer (1C 3.x: per characteristic), as goods.images (migration 0005_media)
+        # pictures of the offer (1C 3.x: per characteristic), as goods.images (migration 0006_media)
         sa.Column("images", Json()),
         # The sellable quantity (store/shop_rules.py), kept in step whenever offers or stock are written:
         # 1C's active total, else the sum over the active warehouses' rows (ONEC_STOCK_WAREHOUSES), negative

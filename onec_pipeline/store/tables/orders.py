@@ -1,4 +1,4 @@
-"""The orders family (site orders to 1C, 1C's updates back), migration ``0005_orders``.
+"""The orders family (site orders to 1C, 1C's updates back), migration ``0007_orders``.
 
 * ``orders`` — one row per order. The **site** inserts ``id``, ``number``, ``created_at``, ``customer_id``,
   ``currency``, ``total``, ``comment`` (and optionally ``payment_method``, ``delivery_method``,

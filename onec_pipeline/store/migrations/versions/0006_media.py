@@ -8,7 +8,7 @@
 
 Downgrade turns the objects back into the array of ``source`` paths and drops ``offers.images``.
 
-Revision ID: 0005_media
+Revision ID: 0006_media
 Revises: 0005_rules
 Create Date: 2026-12-01
 """
@@ -24,7 +24,7 @@ from alembic import op
 
 from onec_pipeline.store.schema import Json, migration_schema
 
-revision = "0005_media"
+revision = "0006_media"
 down_revision = "0005_rules"
 branch_labels = None
 depends_on = None

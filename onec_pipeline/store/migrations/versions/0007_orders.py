@@ -1,7 +1,7 @@
 """Orders: orders, order_items, order_export_batches (issue 14; see store/tables/orders.py).
 
-Revision ID: 0005_orders
-Revises: 0005_media
+Revision ID: 0007_orders
+Revises: 0006_media
 Create Date: 2026-12-01
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from onec_pipeline.store.schema import ExactDecimal, Json, migration_schema
 
-revision = "0005_orders"
-down_revision = "0005_media"
+revision = "0007_orders"
+down_revision = "0006_media"
 branch_labels = None
 depends_on = None
 
