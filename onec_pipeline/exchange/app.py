@@ -242,12 +242,13 @@ class Exchange:
     # ------------------------------------------------------------------------------------------- sale
 
     async def query(self, call: Call) -> Answer | Response:
-        return self._documents(call, "query")
+        # the provider reads and writes the catalog database: off the event loop, like every blocking call here
+        return await run_in_threadpool(self._documents, call, "query")
 
     async def info(self, call: Call) -> Answer | Response:
         if sale.provider("info") is None:
             return Answer("failure", "mode=info is not provided here")
-        return self._documents(call, "info")
+        return await run_in_threadpool(self._documents, call, "info")
 
     def _documents(self, call: Call, mode: str) -> Response:
         assert call.session is not None
