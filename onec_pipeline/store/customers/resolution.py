@@ -159,6 +159,8 @@ class _Importer:
         if row is not None:
             self.apply_guarded(customer, row, values, issues, "onec_id", duplicate)
             return
+        if self.result.replay and self.keep_open_conflict(customer):
+            return  # a replay keeps the conflict waiting for review (the candidates may have changed since)
         if customer.deleted:
             self.insert(customer, values, issues)
             return
@@ -261,19 +263,25 @@ class _Importer:
         }
         self.log("error" if issues else "success", details, row["id"], customer.id.strip())
 
-    def conflict(self, customer: Customer, reason: str, matched_by: str, candidates) -> None:
-        onec_id = customer.id.strip()
-        candidate_ids = sorted(int(c["id"]) for c in candidates)
+    def keep_open_conflict(self, customer: Customer) -> bool:
+        """True (counted and logged) when this upload already opened a conflict about ``customer``."""
         existing = self.conn.execute(
             sa.select(self.conflicts_t.c.id).where(
-                self.conflicts_t.c.onec_id == onec_id,
+                self.conflicts_t.c.onec_id == customer.id.strip(),
                 self.conflicts_t.c.upload_key == self.key,
                 self.conflicts_t.c.status == "open",
             )
         ).first()
-        if existing is not None:
-            self.result.conflicts_open += 1
-            self.log_no_change("conflict_already_open", customer, None, conflict_id=existing.id)
+        if existing is None:
+            return False
+        self.result.conflicts_open += 1
+        self.log_no_change("conflict_already_open", customer, None, conflict_id=existing.id)
+        return True
+
+    def conflict(self, customer: Customer, reason: str, matched_by: str, candidates) -> None:
+        onec_id = customer.id.strip()
+        candidate_ids = sorted(int(c["id"]) for c in candidates)
+        if self.keep_open_conflict(customer):
             return
         # an older open conflict about the same contragent is superseded by this one
         self.conn.execute(
