@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from onec_pipeline_tests.conftest import IN_CI
+from onec_pipeline_tests.deploy.processes import free_port, stop_group, tail
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -90,12 +89,6 @@ query Materializations($path: [String!]!) {
 """
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _graphql(base: str, query: str, variables: dict | None = None) -> dict:
     request = urllib.request.Request(
         f"{base}/graphql",
@@ -106,20 +99,13 @@ def _graphql(base: str, query: str, variables: dict | None = None) -> dict:
         return json.loads(response.read())
 
 
-def _tail(path: Path, lines: int = 60) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
 def _wait_for_sensor_run(base: str, proc: subprocess.Popen, log: Path) -> dict:
     """The first run started by the upload sensor, once it succeeded (bounded; fails fast on FAILURE)."""
     deadline = time.monotonic() + RUN_DEADLINE_SECONDS
     last = "webserver not answering yet"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"the demo exited with {proc.returncode}:\n{_tail(log)}")
+            pytest.fail(f"the demo exited with {proc.returncode}:\n{tail(log)}")
         try:
             answer = _graphql(base, RUNS_QUERY)
         except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError) as exc:
@@ -129,7 +115,7 @@ def _wait_for_sensor_run(base: str, proc: subprocess.Popen, log: Path) -> dict:
             sensor_runs = [r for r in runs if any(t["key"] == "dagster/sensor_name" for t in r["tags"] or [])]
             for run in sensor_runs:
                 if run["status"] in ("FAILURE", "CANCELED"):
-                    pytest.fail(f"sensor run {run['runId']} ended {run['status']}:\n{_tail(log)}")
+                    pytest.fail(f"sensor run {run['runId']} ended {run['status']}:\n{tail(log)}")
             done = [r for r in sensor_runs if r["status"] == "SUCCESS"]
             if done:
                 return done[0]
@@ -137,7 +123,7 @@ def _wait_for_sensor_run(base: str, proc: subprocess.Popen, log: Path) -> dict:
             if not sensor_runs:
                 _fail_on_sensor_error(base, log)
         time.sleep(2)
-    pytest.fail(f"no successful sensor run within {RUN_DEADLINE_SECONDS}s ({last}):\n{_tail(log)}")
+    pytest.fail(f"no successful sensor run within {RUN_DEADLINE_SECONDS}s ({last}):\n{tail(log)}")
 
 
 def _runs(base: str) -> list[dict]:
@@ -149,14 +135,14 @@ def _wait_for_run(base: str, proc: subprocess.Popen, log: Path, job: str, what: 
     deadline = time.monotonic() + RUN_DEADLINE_SECONDS
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"the demo exited with {proc.returncode}:\n{_tail(log)}")
+            pytest.fail(f"the demo exited with {proc.returncode}:\n{tail(log)}")
         runs = [r for r in _runs(base) if r["jobName"] == job]
         if runs and runs[0]["status"] in ("FAILURE", "CANCELED"):
-            pytest.fail(f"{what}: run {runs[0]['runId']} ended {runs[0]['status']}:\n{_tail(log)}")
+            pytest.fail(f"{what}: run {runs[0]['runId']} ended {runs[0]['status']}:\n{tail(log)}")
         if runs and runs[0]["status"] == "SUCCESS":
             return runs[0]
         time.sleep(2)
-    pytest.fail(f"{what}: no successful {job} run within {RUN_DEADLINE_SECONDS}s:\n{_tail(log)}")
+    pytest.fail(f"{what}: no successful {job} run within {RUN_DEADLINE_SECONDS}s:\n{tail(log)}")
 
 
 def _launch(base: str, job: str, tags: dict[str, str]) -> str:
@@ -181,28 +167,7 @@ def _fail_on_sensor_error(base: str, log: Path) -> None:
     failed = [t for t in ticks if t["status"] == "FAILURE"]
     if failed:
         message = (failed[0].get("error") or {}).get("message", "")
-        pytest.fail(f"the upload sensor's tick failed: {message}\n{_tail(log)}")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Stop the whole process group of the demo (dagster dev, webserver, daemon, code servers, runs):
-    SIGINT as Ctrl+C would, then SIGKILL for whatever is left after a grace period."""
-    for sig, grace in ((signal.SIGINT, 20), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            continue
-        if sig == signal.SIGINT:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)  # children that outlived dagster dev
-            except ProcessLookupError:
-                pass
-        break
-    proc.wait(timeout=10)
+        pytest.fail(f"the upload sensor's tick failed: {message}\n{tail(log)}")
 
 
 def _dismiss_welcome_dialog(page) -> None:
@@ -228,7 +193,7 @@ def chromium() -> Path:
 def test_demo_ui_shows_the_imported_upload(chromium, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     home = tmp_path / "onec_home"
     log = tmp_path / "demo.log"
@@ -286,7 +251,7 @@ def test_demo_ui_shows_the_imported_upload(chromium, tmp_path):
         _check_operator_views(base, proc, log, run, chromium, shots)
         print(f"\nscreenshots: {sorted(str(p) for p in shots.glob('*.png'))}")
     finally:
-        _stop(proc)
+        stop_group(proc)
         shutil.copyfile(log, shots / "demo.log")  # kept beside the screenshots for a failed run
 
 
