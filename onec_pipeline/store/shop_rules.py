@@ -68,25 +68,31 @@ def _fold(text: str | None) -> str:
 def quantity_statement(
     offer_ids: str | None, q: Callable[[str], str], warehouses: tuple[str, ...], *, pg: bool
 ) -> Statement:
-    """Recompute ``offers.quantity`` for the offers of ``offer_ids`` (a query; None: every offer)."""
+    """Recompute ``offers.quantity`` for the offers of ``offer_ids`` (a query; None: every offer).
+
+    Set-based: the warehouse rows of the offers in scope are summed in one grouped pass (an offer with any
+    warehouse row, active or not, gets the sum of its positive active counted rows), not by a correlated
+    subquery per offer.
+    """
     counted, params = "", dict[str, object]()
     if warehouses:
         names, params = _binds("warehouse", warehouses)
         counted = f" AND r.warehouse_id IN (SELECT id FROM {q('warehouses')} WHERE id IN ({names}) OR name IN ({names}))"
-    per_warehouse = "sum(CASE WHEN r.quantity > 0 THEN r.quantity ELSE 0 END)"
+    per_warehouse = f"sum(CASE WHEN r.is_active AND r.quantity > 0{counted} THEN r.quantity ELSE 0 END)"
     if not pg:  # SQLite sums NUMERIC as floating point: back to at most 12 fractional digits
         per_warehouse = f"round({per_warehouse}, 12)"
-    quantity = f"""CASE
+    quantity = """CASE
               WHEN s.is_active THEN CASE WHEN s.quantity > 0 THEN s.quantity ELSE 0 END
-              WHEN EXISTS (SELECT 1 FROM {q("rests")} r WHERE r.offer_id = o.id)
-                THEN (SELECT coalesce({per_warehouse}, 0) FROM {q("rests")} r
-                      WHERE r.offer_id = o.id AND r.is_active{counted})
+              WHEN w.offer_id IS NOT NULL THEN coalesce(w.quantity, 0)
               WHEN s.offer_id IS NOT NULL THEN 0
               ELSE NULL END"""
     scope = f"WHERE o.id IN ({offer_ids})" if offer_ids is not None else ""
+    rests_scope = f"WHERE r.offer_id IN ({offer_ids})" if offer_ids is not None else ""
     sql = f"""UPDATE {q("offers")} AS t SET quantity = n.quantity
             FROM (SELECT o.id, {quantity} AS quantity
                   FROM {q("offers")} o LEFT JOIN {q("stock_totals")} s ON s.offer_id = o.id
+                  LEFT JOIN (SELECT r.offer_id, {per_warehouse} AS quantity FROM {q("rests")} r
+                             {rests_scope} GROUP BY r.offer_id) w ON w.offer_id = o.id
                   {scope}) n
             WHERE n.id = t.id AND t.quantity {_distinct(pg)} n.quantity"""
     return sql, params
