@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import gate
 from .errors import IntakeError
-from .manifest import KEY_RE, MANIFEST_NAME, Manifest, compute_key, read_manifest
+from .manifest import KEY_RE, MANIFEST_NAME, Manifest, archived_twin, compute_key, hash_upload, read_manifest
 from .scan import LOOSE_SUBDIRS, READY_MARKER, IncomingUpload, make_upload, walk_files
 from .zips import extract_zip_safely
 
@@ -60,11 +60,21 @@ def _copy_file(src: Path, dst: Path) -> None:
     os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
-def gated_key(staged: Path) -> Manifest:
+def gated_key(staged: Path, archive_dir: Path | None = None) -> Manifest:
     """The gate (``gate``: every file whole, decodable, a CommerceML document or reported) and the key of
-    the upload staged at ``staged``; raises ``IntakeError`` naming the file for a refused upload."""
+    the upload staged at ``staged``; raises ``IntakeError`` naming the file for a refused upload.
+
+    With ``archive_dir``, the files are hashed first: the very bytes of an upload archived there (its
+    ``archived_twin``) passed the gate already, and its manifest is the answer (a duplicate, recognised
+    without parsing a file)."""
+    gate.check_names(staged)
+    hashed = hash_upload(staged)
+    if archive_dir is not None:
+        twin = archived_twin(hashed, archive_dir)
+        if twin is not None:
+            return twin
     roots = gate.check_files(staged)
-    _key, manifest = compute_key(staged, strict=True)
+    _key, manifest = compute_key(staged, strict=True, hashed=hashed)
     if not manifest.files:
         raise IntakeError("the upload holds no files")
     manifest.not_imported = gate.not_imported(manifest.headers or [], roots)
@@ -74,6 +84,9 @@ def gated_key(staged: Path) -> Manifest:
 def _finish(tmp: Path, archive_dir: Path, manifest: Manifest) -> ArchivedUpload:
     """Write the manifest and rename the staging dir to ARCHIVE/<key> (atomic); dedup identical content."""
     target = archive_dir / manifest.key
+    if manifest.archived_at and target.exists():  # an archived twin's manifest (``gated_key``): discard
+        shutil.rmtree(tmp, ignore_errors=True)
+        return ArchivedUpload(manifest.key, target, read_manifest(target) or manifest, duplicate=True)
     manifest.archived_at = datetime.now(UTC).isoformat(timespec="seconds")
     (tmp / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
     if target.exists():
@@ -138,7 +151,7 @@ def archive_upload(
             for f, path in zip(upload.files, upload.paths, strict=True):
                 _move_file(path, tmp / f.rel, same_fs)
         (tmp / READY_MARKER).unlink(missing_ok=True)
-        manifest = gated_key(tmp)
+        manifest = gated_key(tmp, archive_dir)
         manifest.source = str(upload.root if upload.kind != "loose" else upload.root / "*")
         manifest.kind = upload.kind
         result = _finish(tmp, archive_dir, manifest)
@@ -197,7 +210,7 @@ def archive_zip(
     tmp = _new_tmp_dir(archive_dir)
     try:
         extract_zip_safely(zip_path, tmp)
-        manifest = gated_key(tmp)
+        manifest = gated_key(tmp, archive_dir)
         manifest.source = str(zip_path)
         manifest.kind = "zip"
         result = _finish(tmp, archive_dir, manifest)

@@ -59,13 +59,20 @@ def check_symlinks(root: Path) -> None:
                 raise IntakeError(f"{rel}: a symlink (uploads hold plain files only)", file=rel)
 
 
-def check_files(root: Path) -> dict[str, str | None]:
-    """Prove every file of the upload staged at ``root``; returns each XML file's root element name."""
+def check_names(root: Path) -> None:
+    """No symlink and no bad name (``_check_name``) anywhere in the upload staged at ``root``: what the gate
+    checks before any file is read."""
     check_symlinks(root)
-    roots: dict[str, str | None] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         for name in sorted([*dirnames, *filenames]):
             _check_name((Path(dirpath) / name).relative_to(root).as_posix())
+
+
+def check_files(root: Path) -> dict[str, str | None]:
+    """Prove every file of the upload staged at ``root``; returns each XML file's root element name."""
+    check_names(root)
+    roots: dict[str, str | None] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(dirnames)
         for name in sorted(filenames):
             rel = (Path(dirpath) / name).relative_to(root).as_posix()

@@ -216,12 +216,27 @@ def _headers_by_path(root: Path, strict: bool) -> tuple[Upload | None, dict[str,
     return None, headers
 
 
-def describe_files(root: Path, *, strict: bool = False) -> Description:
-    """Files of an upload directory with sha256, the newest export time, the fully exported file kinds, the
-    newest mtime and the reader's view of the upload. Reads each file once (hash) and each XML file's
-    header once (root + section starts)."""
+def hash_upload(root: Path) -> list[ManifestFile]:
+    """The files of an upload directory with their size and sha256 (no file is parsed)."""
     items = list(walk_files(root))
     digests = _hash_files(items)
+    return [
+        ManifestFile(rel, st.st_size, digest) for (rel, _path, st), digest in zip(items, digests, strict=True)
+    ]
+
+
+def describe_files(
+    root: Path, *, strict: bool = False, hashed: list[ManifestFile] | None = None
+) -> Description:
+    """Files of an upload directory with sha256, the newest export time, the fully exported file kinds, the
+    newest mtime and the reader's view of the upload. Reads each file once (hash; ``hashed``: the digests
+    :func:`hash_upload` gave for the same files) and each XML file's header once (root + section starts)."""
+    items = list(walk_files(root))
+    known = {f.name: f.sha256 for f in hashed or ()}
+    if hashed is not None and len(known) == len(items) and all(rel in known for rel, _p, _st in items):
+        digests = [known[rel] for rel, _p, _st in items]
+    else:
+        digests = _hash_files(items)
     upload, headers = _headers_by_path(root, strict)
     files: list[ManifestFile] = []
     exported: list[datetime] = []
@@ -271,10 +286,13 @@ def key_time_for(
     return exported_at, False
 
 
-def compute_key(root: Path, *, strict: bool = False, now: float | None = None) -> tuple[str, Manifest]:
+def compute_key(
+    root: Path, *, strict: bool = False, now: float | None = None, hashed: list[ManifestFile] | None = None
+) -> tuple[str, Manifest]:
     """The upload key of a directory and its manifest (source/kind/archived_at left for the caller).
-    ``strict`` (archiving): a header that cannot be read is an ``IntakeError``; ``now`` for tests."""
-    described = describe_files(root, strict=strict)
+    ``strict`` (archiving): a header that cannot be read is an ``IntakeError``; ``now`` for tests;
+    ``hashed``: the files' digests when :func:`hash_upload` computed them already."""
+    described = describe_files(root, strict=strict, hashed=hashed)
     exported_at = described.exported_at
     when, untrusted = key_time_for(exported_at, described.newest_mtime, now)
     key = make_key(when, content_hash(described.files))
@@ -293,3 +311,30 @@ def compute_key(root: Path, *, strict: bool = False, now: float | None = None) -
         untrusted_export_time=exported_at.isoformat() if untrusted and exported_at else None,
     )
     return key, manifest
+
+
+def archived_twin(files: list[ManifestFile], archive_dir: Path) -> Manifest | None:
+    """The manifest of an archived upload with exactly these files (names, sizes, sha256), or None.
+
+    Only an archived upload whose key time is its files' own export time counts: the same bytes then
+    give the same key (:func:`compute_key`), so they passed the gate when it was archived and need neither
+    the gate nor a header read again. An upload keyed by its arrival time (no or an untrusted export time)
+    is keyed anew, as before."""
+    digest = content_hash(files)
+    wanted = sorted(files, key=lambda f: f.name)
+    for candidate in sorted(archive_dir.glob(f"*-{digest}")):
+        if not KEY_RE.match(candidate.name) or not candidate.is_dir():
+            continue
+        manifest = read_manifest(candidate)
+        if (
+            manifest is None
+            or manifest.key != candidate.name
+            or not manifest.exported_at
+            or manifest.untrusted_export_time
+            or sorted(manifest.files, key=lambda f: f.name) != wanted
+        ):
+            continue
+        exported = datetime.fromisoformat(manifest.exported_at)
+        if make_key(exported, digest) == manifest.key:
+            return manifest
+    return None

@@ -30,6 +30,32 @@ def test_archive_dir_upload_moves_atomically_and_dedups(tmp_path):
     assert intake.list_archived(archive) == [result.key]
 
 
+def test_the_same_bytes_again_are_a_duplicate_without_the_gate(tmp_path, monkeypatch):
+    """An archived twin (same names, sizes and sha256; keyed by its export time) passed the gate when it was
+    archived: its copy is recognised by hashing alone. Other content, or a twin keyed by its arrival time
+    (no export time), goes through the gate as ever."""
+    incoming, archive = tmp_path / "in", tmp_path / "archive"
+    write_import(incoming / "u1" / "import.xml")
+    first = intake.archive_path(incoming / "u1", archive, keep_source=True)
+    proven: list[str] = []
+    real_check = intake.gate.check_files
+    monkeypatch.setattr(intake.gate, "check_files", lambda root: proven.append(root.name) or real_check(root))
+    again = intake.archive_path(incoming / "u1", archive, keep_source=True)
+    assert again.duplicate and again.key == first.key and proven == []
+    assert again.manifest.archived_at == first.manifest.archived_at  # the archived manifest, not a new one
+    assert not [p for p in archive.iterdir() if p.name.startswith(".tmp-")]
+    # one byte more: new content, proven by the gate
+    (incoming / "u1" / "import.xml").write_bytes((incoming / "u1" / "import.xml").read_bytes() + b"\n")
+    other = intake.archive_path(incoming / "u1", archive, keep_source=True)
+    assert not other.duplicate and other.key != first.key and len(proven) == 1
+    # a file without an export time: keyed by its arrival, never taken for a twin
+    (incoming / "plain").mkdir()
+    (incoming / "plain" / "notes.txt").write_text("no CommerceML here")
+    plain = intake.archive_path(incoming / "plain", archive, keep_source=True)
+    replain = intake.archive_path(incoming / "plain", archive, keep_source=True)
+    assert plain.manifest.exported_at is None and len(proven) == 3 and replain.key == plain.key
+
+
 def test_archive_loose_files_with_import_files(tmp_path):
     incoming, archive = tmp_path / "in", tmp_path / "archive"
     write_import(incoming / "import.xml")
