@@ -205,3 +205,5 @@ def print_summary(out: Console, summary: ImportSummary) -> None:
         )
     if summary.run_id:
         out.print(f"run {summary.run_id} · {summary.seconds:.1f}s")
+    elif summary.success and summary.assets:
+        out.print(f"no run started: every asset had applied this upload already · {summary.seconds:.1f}s")

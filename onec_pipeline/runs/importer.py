@@ -32,7 +32,15 @@ from dagster import (
 )
 
 from onec_pipeline import intake
-from onec_pipeline.defs.constants import DRY_RUN_TAG, ONLY_CHOICES, assets_for_upload, upload_tags
+from onec_pipeline.defs.constants import (
+    ASSET_ENTITIES,
+    CATALOG_ASSETS,
+    COUNT_NAMES,
+    DRY_RUN_TAG,
+    ONLY_CHOICES,
+    assets_for_upload,
+    upload_tags,
+)
 from onec_pipeline.defs.definitions import defs
 from onec_pipeline.defs.intake.jobs import DryRunOptions, dry_run_op_names, dry_run_upload
 from onec_pipeline.defs.partitions import UPLOADS_PARTITIONS_NAME
@@ -42,7 +50,7 @@ from onec_pipeline.settings import Settings
 
 from .instances import persistent_instance, run_instance, warm_forkserver
 from .progress import CallbackProgress, RunFollower
-from .summary import ImportSummary, ProgressCallback, RunEvents
+from .summary import AssetSummary, ImportSummary, ProgressCallback, RunEvents
 
 IMPORT_UPLOAD_JOB = "import_upload"
 
@@ -226,6 +234,40 @@ def _out_of_process(
     return result
 
 
+# the assets that skip an upload this catalog already applied (``skip_if_applied``): a run of only these
+# for such an upload would change nothing
+_REPLAY_SKIPPING = frozenset({*CATALOG_ASSETS, "order_updates"})
+
+
+def _already_applied(
+    upload: intake.Upload, run: _Run, summary: ImportSummary, log_progress: ProgressCallback | None
+) -> bool:
+    """A replay of an upload every selected asset has applied already: what its run would report (each
+    asset "already applied", nothing read), filled in without a run. False when any asset has work."""
+    if not set(run.selected) <= _REPLAY_SKIPPING:
+        return False
+    store = CatalogDatabase(database_url=run.database_url, db_schema=run.db_schema).get_store()
+    done = store.applied_entities(run.key)
+    present = {name: [e for e in ASSET_ENTITIES[name] if upload.has(e)] for name in run.selected}
+    if not all(str(e) in done for entities in present.values() for e in entities):
+        return False
+    for name, entities in present.items():
+        when = max(done[str(e)] for e in entities)
+        metadata: dict[str, Any] = {"has_data": True, "already_applied": True, "seconds": 0.0}
+        metadata.update(dict.fromkeys(COUNT_NAMES, 0))
+        metadata["note"] = (
+            f"upload {run.key} was already applied to this catalog ({when:%Y-%m-%d %H:%M:%S} UTC); a replay "
+            "changes nothing (version guard), so no run was started. Run with --force to re-read it."
+        )
+        summary.assets[name] = AssetSummary(name, "success", metadata)
+        if log_progress:
+            log_progress(
+                "done", name, {"records": 0, "seconds": 0.0, "has_data": True, "already_applied": True}
+            )
+    summary.success = True
+    return True
+
+
 def _done(summary: ImportSummary, started: float, error: str | None = None) -> ImportSummary:
     if error is not None:
         summary.error = error
@@ -289,6 +331,13 @@ def run_import(
 
     op_config = {"allow_mass_deactivation": allow_mass_deactivation, "force": force}
     run = _Run(key, summary.selected, archive, database_url, db_schema, op_config)
+    if (
+        archived.duplicate
+        and not force
+        and not dry_run
+        and _already_applied(upload, run, summary, log_progress)
+    ):
+        return _done(summary, started)
     with (persistent_instance if parallel else run_instance)(instance) as inst:
         if not inst.has_dynamic_partition(UPLOADS_PARTITIONS_NAME, key):
             inst.add_dynamic_partitions(UPLOADS_PARTITIONS_NAME, [key])

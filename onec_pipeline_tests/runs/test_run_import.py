@@ -40,6 +40,8 @@ def test_run_import_summary_counts_and_dry_run(samples_dir, pg_schema_url, tmp_p
     replay = run_import(summary.archive_path, database_url=url, db_schema=schema, archive_dir=tmp_path / "a")
     assert replay.success and replay.key == summary.key
     assert assert_tables_match_upload(url, schema, summary.archive_path) == counted
+    if "customers" not in replay.selected:  # every asset skips a replay: no run is started at all
+        assert replay.run_id is None and replay.duplicate
     for name, asset_summary in replay.assets.items():
         if name == "customers":
             continue  # customers always resolve (their replay contract logs one skipped row)
@@ -124,6 +126,22 @@ def test_parallel_run_out_of_process(pg_schema_url, tmp_path, monkeypatch):
     assert {k: Decimal(r["quantity"]) for k, r in rests.items()} == {
         k: rec.quantity for k, rec in want[Entity.RESTS].items()
     }
+    # the same delta again: a duplicate every asset applied, answered without a run (and without the gate)
+    events.clear()
+    again = run_import(
+        tmp_path / "delta",
+        database_url=url,
+        db_schema=schema,
+        archive_dir=tmp_path / "a",
+        parallel=True,
+        log_progress=lambda event, asset, details: events.append((event, asset)),
+    )
+    assert again.success and again.duplicate and again.key == summary.key and again.run_id is None
+    assert {n: a.metadata.get("already_applied") for n, a in again.assets.items()} == {
+        "prices": True,
+        "rests": True,
+    }
+    assert {a for e, a in events if e == "done"} == {"prices", "rests"}
 
 
 @pytest.fixture
