@@ -23,7 +23,7 @@ from onec_pipeline.store import applied, rows
 from onec_pipeline.store.connection import LoadConnection
 from onec_pipeline.store.engine import attach_watchdog, connect_args, watchdog_for
 from onec_pipeline.store.liveness import Reporter
-from onec_pipeline.store.load_lock import take_load_lock
+from onec_pipeline.store.load_lock import LOCK_ORDER, take_load_lock
 from onec_pipeline.store.loads import LoadResult, ProgressCallback, UploadRef
 from onec_pipeline.store.revision import at_head
 from onec_pipeline.store.shop_rules import RuleApplier, RulesReport
@@ -246,7 +246,8 @@ class CatalogStore:
             trans = conn.begin()
             try:
                 if self.dialect == "postgresql":
-                    take_load_lock(conn, self.schema, timeout=self.timeouts.load_lock)
+                    for family in LOCK_ORDER:  # every load lock: serialised with loads of any family
+                        take_load_lock(conn, self.schema, timeout=self.timeouts.load_lock, family=family)
                 yield conn
             except BaseException:
                 _rollback(conn, trans)

@@ -1,7 +1,11 @@
 """The load lock: one writer per catalog schema at a time, and a wait that says what it is waiting for.
 
 Loads parse and stage in parallel; applying them to the catalog tables is serialised by a transaction-level
-advisory lock (PostgreSQL) named after the schema. Another import holding it is normal (a CLI import beside a
+advisory lock (PostgreSQL) named after the schema. Prices are a family apart: a load that writes only
+prices and price types takes the schema's *prices* lock instead (``family="prices"``), so the prices and
+the rests of one run apply side by side (no rule, check or change report of either family reads what the
+other writes). A load that writes both takes the prices lock first, then the schema's; so does
+``CatalogStore.locked_connection``: locks are always taken in that order. Another import holding it is normal (a CLI import beside a
 sensor run, the prices and rests steps of one run), so the wait is long by design — up to
 ``ONEC_DB_LOAD_LOCK_TIMEOUT`` —, but never silent: the first wait names the session holding the lock (its
 application, state, how long its transaction runs, its statement), again every minute, and giving up says
@@ -31,9 +35,15 @@ class LoadLockTimeout(StoreError):
     """Another import held the load lock longer than ``ONEC_DB_LOAD_LOCK_TIMEOUT``."""
 
 
-def load_lock_key(schema: str | None) -> str:
-    """The advisory lock that serialises the writing phase of loads into one schema (PostgreSQL)."""
-    return f"onec-load:{schema}"
+#: the lock families, in the order a transaction that needs several takes them (None: the schema's own lock)
+PRICES_FAMILY = "prices"
+LOCK_ORDER: tuple[str | None, ...] = (PRICES_FAMILY, None)
+
+
+def load_lock_key(schema: str | None, family: str | None = None) -> str:
+    """The advisory lock that serialises the writing phase of loads into one schema (PostgreSQL); with
+    ``family``, the lock of that family of tables only (``prices``)."""
+    return f"onec-load:{schema}" if family is None else f"onec-load:{schema}:{family}"
 
 
 def _try(conn: sa.Connection, key: str) -> bool:
@@ -68,10 +78,14 @@ def take_load_lock(
     timeout: float,
     reporter: Reporter | None = None,
     what: str = "load",
+    family: str | None = None,
 ) -> None:
-    """Take the load lock of ``schema`` for the rest of ``conn``'s transaction (PostgreSQL), waiting at most
-    ``timeout`` seconds (0: no limit) for the import holding it; raises :class:`LoadLockTimeout`."""
-    key = load_lock_key(schema)
+    """Take the load lock of ``schema`` (of its ``family`` of tables) for the rest of ``conn``'s transaction
+    (PostgreSQL), waiting at most ``timeout`` seconds (0: no limit) for the import holding it; raises
+    :class:`LoadLockTimeout`."""
+    key = load_lock_key(schema, family)
+    if family is not None:
+        schema = f"{schema}.{family}"  # how the messages name it
     if _try(conn, key):
         return
     report = reporter or log

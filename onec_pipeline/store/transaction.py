@@ -50,7 +50,7 @@ from onec_pipeline.store.connection import LoadConnection
 from onec_pipeline.store.errors import RowError, StoreError
 from onec_pipeline.store.full_exports import FullExports
 from onec_pipeline.store.liveness import Reporter
-from onec_pipeline.store.load_lock import take_load_lock
+from onec_pipeline.store.load_lock import LOCK_ORDER, PRICES_FAMILY, take_load_lock
 from onec_pipeline.store.loads import LoadResult, ProgressCallback, UploadRef, naive, utcnow
 from onec_pipeline.store.rejects import RejectLog
 from onec_pipeline.store.shop_rules import RuleApplier
@@ -138,25 +138,33 @@ class Transaction:
         #: the shop's rules (quantity, brand, root admission), applied as entities are written
         self.shop_rules = RuleApplier(self.db, store.qualified, store.rules, self.key)
         self._finished = False
-        self._locked = False
+        self._locks: set[str | None] = set()  # the load lock families this transaction holds
         self.changes: ChangeObserver | None = None  # what the upload changes (store/changes.py), optional
         if self.pg:
             self.db.execute_sql("SET LOCAL work_mem = '256MB'")
 
-    def lock(self) -> None:
-        """Serialise the writing phase with other loads of the same schema (PostgreSQL advisory lock, held
+    def lock(self, entities: Iterable[Entity] | None = None) -> None:
+        """Serialise the writing phase with other loads of the same schema (PostgreSQL advisory locks, held
         until the transaction ends). Taken lazily, right before the first upsert: parsing and COPY staging of
-        two assets (prices and rests of one run) proceed in parallel, applying them does not. Code that
-        writes through ``tx.connection`` directly (customers) calls it first."""
-        if self.pg and not self._locked:
-            take_load_lock(
-                self.db.wait(),
-                self.store.schema,
-                timeout=self.store.timeouts.load_lock,
-                reporter=self.reporter,
-                what=f"upload {self.key}",
-            )
-        self._locked = True
+        two assets (prices and rests of one run) proceed in parallel. Writing ``entities`` takes the prices
+        lock when they are prices or price types, the schema's lock for anything else (``load_lock``: the
+        prices and rests of one run apply side by side too); None (code that writes through
+        ``tx.connection`` directly, like customers, and the end of a transaction that took none) means the
+        schema's lock."""
+        wanted = {None} if entities is None else {lock_family(e) for e in entities}
+        for family in LOCK_ORDER:
+            if family not in wanted or family in self._locks:
+                continue
+            if self.pg:
+                take_load_lock(
+                    self.db.wait(),
+                    self.store.schema,
+                    timeout=self.store.timeouts.load_lock,
+                    reporter=self.reporter,
+                    what=f"upload {self.key}",
+                    family=family,
+                )
+            self._locks.add(family)
 
     def record_applied(self, records: dict[str, int]) -> None:
         """Mark entity -> records read of this upload applied, committed with this transaction (not on a
@@ -266,7 +274,7 @@ class Transaction:
                 continue
             started = time.perf_counter()
             stage.flush()
-            self.lock()
+            self.lock(stages)  # every lock this load call needs, in their order, before its first upsert
             self._apply(stage)
             self.result(entity).seconds += time.perf_counter() - started
 
@@ -347,7 +355,8 @@ class Transaction:
         if self._finished:
             return
         self._finished = True
-        self.lock()
+        if not self._locks:
+            self.lock()
         started = time.perf_counter()
         by_full_exports = self.full_exports.finish()
         for entity, deactivated in by_full_exports.items():
@@ -365,6 +374,15 @@ class Transaction:
             now=bind(self.now),
         )
         log.debug("finish of %s took %.2fs", self.key, time.perf_counter() - started)
+
+
+#: the entities a load may write under the prices lock alone (``load_lock``)
+PRICE_ENTITIES = frozenset({Entity.PRICES, Entity.PRICE_TYPES})
+
+
+def lock_family(entity: Entity) -> str | None:
+    """The load lock family writing ``entity`` needs (None: the schema's lock)."""
+    return PRICES_FAMILY if entity in PRICE_ENTITIES else None
 
 
 def _record_id(rec: Any) -> str | None:

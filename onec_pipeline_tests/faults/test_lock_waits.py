@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from onec_pipeline.settings import DatabaseTimeouts
 from onec_pipeline.store import CatalogStore
-from onec_pipeline.store.load_lock import LoadLockTimeout, load_lock_key
-from onec_pipeline_tests.store.helpers import price, ref, row, snapshot
+from onec_pipeline.store.load_lock import PRICES_FAMILY, LoadLockTimeout, load_lock_key
+from onec_pipeline_tests.store.helpers import price, ref, row, snapshot, stock
 
 pytestmark = pytest.mark.postgres
 
@@ -42,15 +42,27 @@ def _session(store: CatalogStore, application: str) -> sa.Connection:
     return conn
 
 
-def test_waiting_for_another_imports_load_lock_names_it_and_gives_up_after_the_timeout(store):
+@pytest.mark.parametrize(
+    ("family", "record", "check"),
+    [
+        (None, lambda n: stock("a", "w1", n), ("rests", {"offer_id": "a"}, "quantity")),
+        (PRICES_FAMILY, lambda n: price("a", n), ("prices", {"offer_id": "a"}, "price")),
+    ],
+    ids=["schema lock (stock)", "prices lock (prices)"],
+)
+def test_waiting_for_another_imports_load_lock_names_it_and_gives_up_after_the_timeout(
+    store, family, record, check
+):
     holder = _session(store, "the-other-import")
-    holder.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": load_lock_key(store.schema)})
+    holder.execute(
+        sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": load_lock_key(store.schema, family)}
+    )
     holder.execute(sa.text("SELECT 42"))
     before = snapshot(store)
     reporter = Reporter()
     with pytest.raises(LoadLockTimeout) as err:
         with store.transaction(ref(2), log=reporter) as tx:
-            tx.load([price("a", 2)])
+            tx.load([record(2)])
     message = str(err.value)
     assert "gave up after" in message and "ONEC_DB_LOAD_LOCK_TIMEOUT=3" in message
     assert "the-other-import" in message and "SELECT 42" in message
@@ -61,8 +73,43 @@ def test_waiting_for_another_imports_load_lock_names_it_and_gives_up_after_the_t
     holder.close()
     reporter = Reporter()
     with store.transaction(ref(2), log=reporter) as tx:
-        tx.load([price("a", 2)])
-    assert row(store, "prices", offer_id="a")["price"] == 2 and reporter.messages == []
+        tx.load([record(2)])
+    table, where, column = check
+    assert row(store, table, **where)[column] == 2 and reporter.messages == []
+
+
+def test_prices_apply_beside_a_load_holding_the_schema_lock_and_stock_beside_one_holding_prices(store):
+    """The prices and the rests of one run write side by side: each family has its own lock."""
+    for held, record, table, column in (
+        (None, price("a", 3), "prices", "price"),
+        (PRICES_FAMILY, stock("a", "w1", 5), "rests", "quantity"),
+    ):
+        holder = _session(store, "the-other-family")
+        holder.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": load_lock_key(store.schema, held)}
+        )
+        reporter = Reporter()
+        with store.transaction(ref(3), log=reporter) as tx:
+            tx.load([record])
+        assert row(store, table, offer_id="a")[column] in (3, 5) and reporter.messages == []
+        holder.rollback()
+        holder.close()
+
+
+def test_a_load_of_both_families_and_a_locked_connection_wait_for_either_lock(store):
+    for held in (None, PRICES_FAMILY):
+        holder = _session(store, "the-other-import")
+        holder.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": load_lock_key(store.schema, held)}
+        )
+        with pytest.raises(LoadLockTimeout):
+            with store.transaction(ref(4), log=Reporter()) as tx:
+                tx.load([price("a", 4), stock("a", "w1", 4)])
+        with pytest.raises(LoadLockTimeout):
+            with store.locked_connection():
+                pass
+        holder.rollback()
+        holder.close()
 
 
 def test_a_row_lock_held_by_another_session_is_reported_with_its_holder_then_times_out(store):
