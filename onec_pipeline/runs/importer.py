@@ -32,6 +32,7 @@ from dagster import (
 )
 
 from onec_pipeline import intake
+from onec_pipeline.commerceml import Upload
 from onec_pipeline.defs.constants import (
     ASSET_ENTITIES,
     CATALOG_ASSETS,
@@ -240,7 +241,7 @@ _REPLAY_SKIPPING = frozenset({*CATALOG_ASSETS, "order_updates"})
 
 
 def _already_applied(
-    upload: intake.Upload, run: _Run, summary: ImportSummary, log_progress: ProgressCallback | None
+    upload: Upload, run: _Run, summary: ImportSummary, log_progress: ProgressCallback | None
 ) -> bool:
     """A replay of an upload every selected asset has applied already: what its run would report (each
     asset "already applied", nothing read), filled in without a run. False when any asset has work."""
