@@ -68,11 +68,12 @@ def _fold(text: str | None) -> str:
 def quantity_statement(
     offer_ids: str | None, q: Callable[[str], str], warehouses: tuple[str, ...], *, pg: bool
 ) -> Statement:
-    """Recompute ``offers.quantity`` for the offers of ``offer_ids`` (a query; None: every offer).
+    """Recompute ``offers.quantity`` for the offers of ``offer_ids`` (a query of one column named ``id``,
+    duplicates allowed; None: every offer).
 
-    Set-based: the warehouse rows of the offers in scope are summed in one grouped pass (an offer with any
-    warehouse row, active or not, gets the sum of its positive active counted rows), not by a correlated
-    subquery per offer.
+    Set-based: the ids in scope once (``sc``), the warehouse rows of those offers summed in one grouped pass
+    (an offer with any warehouse row, active or not, gets the sum of its positive active counted rows), the
+    offers joined once, as the UPDATE's target; no correlated subquery per offer.
     """
     counted, params = "", dict[str, object]()
     if warehouses:
@@ -86,15 +87,21 @@ def quantity_statement(
               WHEN w.offer_id IS NOT NULL THEN coalesce(w.quantity, 0)
               WHEN s.offer_id IS NOT NULL THEN 0
               ELSE NULL END"""
-    scope = f"WHERE o.id IN ({offer_ids})" if offer_ids is not None else ""
-    rests_scope = f"WHERE r.offer_id IN ({offer_ids})" if offer_ids is not None else ""
+    if offer_ids is None:
+        scope, in_scope = f"SELECT id FROM {q('offers')}", ""
+    else:
+        scope = f"SELECT DISTINCT sc_ids.id FROM ({offer_ids}) sc_ids"
+        # PostgreSQL: the ids once, in a CTE; SQLite: inline (its driver counts no rows of a WITH … UPDATE)
+        in_scope = f" WHERE r.offer_id IN ({'SELECT id FROM sc' if pg else offer_ids})"
+    source = "sc" if pg else f"({scope}) sc"
     sql = f"""UPDATE {q("offers")} AS t SET quantity = n.quantity
-            FROM (SELECT o.id, {quantity} AS quantity
-                  FROM {q("offers")} o LEFT JOIN {q("stock_totals")} s ON s.offer_id = o.id
-                  LEFT JOIN (SELECT r.offer_id, {per_warehouse} AS quantity FROM {q("rests")} r
-                             {rests_scope} GROUP BY r.offer_id) w ON w.offer_id = o.id
-                  {scope}) n
+            FROM (SELECT sc.id, {quantity} AS quantity
+                  FROM {source} LEFT JOIN {q("stock_totals")} s ON s.offer_id = sc.id
+                  LEFT JOIN (SELECT r.offer_id, {per_warehouse} AS quantity FROM {q("rests")} r{in_scope}
+                             GROUP BY r.offer_id) w ON w.offer_id = sc.id) n
             WHERE n.id = t.id AND t.quantity {_distinct(pg)} n.quantity"""
+    if pg:
+        sql = f"WITH sc AS ({scope}) {sql}"
     return sql, params
 
 
@@ -302,7 +309,7 @@ class RuleApplier:
         """``entity``'s staged rows (``dedup``) were applied; ``changed``: some were inserted or updated."""
         pg, q = self.db.pg, self.q
         if entity in (Entity.OFFERS, Entity.STOCK_TOTALS, Entity.RESTS):
-            ids = f"SELECT {'id' if entity is Entity.OFFERS else 'offer_id'} FROM {dedup}"
+            ids = f"SELECT {'id' if entity is Entity.OFFERS else 'offer_id AS id'} FROM {dedup}"
             self.report.quantities += self._run(
                 quantity_statement(ids, q, self.rules.stock_warehouses, pg=pg)
             )
@@ -317,7 +324,7 @@ class RuleApplier:
         """Stock a full export deactivated no longer counts (offers whose rows it just deactivated)."""
         for entity in (Entity.RESTS, Entity.STOCK_TOTALS):
             if deactivated.get(entity):
-                ids = f"""SELECT offer_id FROM {self.q(entity.value)}
+                ids = f"""SELECT offer_id AS id FROM {self.q(entity.value)}
                           WHERE upload_key = :upload AND data_key < :upload"""
                 sql = quantity_statement(ids, self.q, self.rules.stock_warehouses, pg=self.db.pg)
                 self.report.quantities += self._run(sql, upload=self.upload)
