@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,10 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # a load that wrote at least this many rows of a table refreshes its planner statistics (ANALYZE)
 ANALYZE_MIN_ROWS = 10_000
+
+
+#: database collations whose text order is the byte order (``CatalogStore.sorts_bytewise``)
+BYTEWISE_COLLATIONS = frozenset({"c", "posix", "c.utf8"})
 
 
 class CatalogStore:
@@ -143,6 +148,19 @@ class CatalogStore:
 
     def table(self, name: str) -> sa.Table:
         return self.tables[name]
+
+    @cached_property
+    def sorts_bytewise(self) -> bool:
+        """The database orders text as its bytes do (collation ``C``, ``POSIX`` or ``C.UTF-8``, which glibc
+        orders by code point): sorts of ids may then say ``COLLATE "C"`` and skip ``strcoll``
+        (``apply.dedup_statements``). False on SQLite and for any other collation."""
+        if self.dialect != "postgresql":
+            return False
+        with self.engine.connect() as conn:
+            collation = conn.execute(
+                sa.text("SELECT datcollate FROM pg_database WHERE datname = current_database()")
+            ).scalar()
+        return str(collation or "").lower().replace("-", "") in BYTEWISE_COLLATIONS
 
     def qualified(self, name: str) -> str:
         prep = self.engine.dialect.identifier_preparer

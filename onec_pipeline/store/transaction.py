@@ -79,6 +79,9 @@ class TableSource(Protocol):
 
     def qualified(self, name: str) -> str: ...
 
+    @property
+    def sorts_bytewise(self) -> bool: ...
+
 
 class _Routing:
     """Where the records of one :meth:`Transaction.load` call go: one staging table per entity."""
@@ -298,7 +301,10 @@ class Transaction:
     def _apply(self, stage: StagingTable) -> None:
         spec, dedup = stage.spec, stage.dedup_name
         target = self._qualified(spec.table)
-        for sql in apply.dedup_statements(spec, stage.name, dedup, pg=self.pg, qualified=self._qualified):
+        statements = apply.dedup_statements(
+            spec, stage.name, dedup, pg=self.pg, qualified=self._qualified, bytewise=self.store.sorts_bytewise
+        )
+        for sql in statements:
             self.db.execute_sql(sql)
         classify = apply.classify_statement(spec, dedup, target, pg=self.pg)
         counts = self.db.execute_sql(classify, upload=self.key, now=self.db.bind_time(self.now)).one()

@@ -137,6 +137,26 @@ def test_duplicates_in_one_upload_last_occurrence_wins(store):
     assert row(store, "prices", offer_id="p1", price_type_id="pt1")["price"] == Decimal("2")
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("bytewise", [True, False], ids=["COLLATE C sort", "database collation sort"])
+def test_the_dedup_sort_keeps_the_same_rows_in_either_collation(pg_store, bytewise, monkeypatch):
+    """The dedup step sorts ids ``COLLATE "C"`` where the database orders text bytewise: the rows kept (the
+    last occurrence of every key, ids with Cyrillic, case and punctuation) are the same either way."""
+    with pg_store.engine.connect() as conn:
+        collation = conn.execute(
+            sa.text("SELECT datcollate FROM pg_database WHERE datname = current_database()")
+        ).scalar_one()
+    assert pg_store.sorts_bytewise is (collation.lower().replace("-", "") in catalog.BYTEWISE_COLLATIONS)
+    monkeypatch.setattr(type(pg_store), "sorts_bytewise", bytewise)
+    ids = ["Ёж-1", "еж-1", "a#b", "A#b", "z", "Z!", "10", "9", "ёж-1"]
+    records = [product(i, f"first {i}") for i in ids] + [price(i, 1, pt="Цена") for i in ids]
+    records += [product(i, f"last {i}") for i in reversed(ids)] + [price(i, 2, pt="Цена") for i in ids]
+    res = pg_store.load(records, ref(1))
+    assert res[Entity.GOODS].inserted == len(ids) and res[Entity.GOODS].duplicates == len(ids)
+    assert dict(rows(pg_store, "goods", "id", "name")) == {i: f"last {i}" for i in ids}
+    assert {r[0]: r[1] for r in rows(pg_store, "prices", "offer_id", "price")} == {i: Decimal(2) for i in ids}
+
+
 def test_several_load_calls_in_one_transaction_last_wins(store):
     with store.transaction(ref(1)) as tx:
         tx.load([product("p1", "first"), product("p2")])
