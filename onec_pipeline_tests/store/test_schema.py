@@ -180,3 +180,52 @@ def test_migration_0004_keeps_existing_rows_active_and_fills_price_currencies(db
     assert rows(store, "rests", "is_active") == [(True,)]
     assert rows(store, "full_exports") == []
     store.dispose()
+
+
+@pytest.mark.postgres
+def test_offers_leave_room_for_hot_quantity_updates(pg_schema_url):
+    """Migration 0008: ``offers`` has the fillfactor of ``tables.catalog`` (HOT updates of ``quantity``);
+    its downgrade resets it. A stock upload then rewrites quantities mostly on the same pages."""
+    from alembic import command
+
+    from onec_pipeline.store.tables.catalog import OFFERS_FILLFACTOR
+    from onec_pipeline_tests.store.helpers import offer, stock
+
+    url, schema = pg_schema_url
+    store = CatalogStore(url, schema=schema)
+    store.upgrade()
+
+    def options() -> list[str]:
+        with store.engine.connect() as conn:
+            found = conn.execute(
+                sa.text(
+                    "SELECT c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = :schema AND c.relname = 'offers'"
+                ),
+                {"schema": schema},
+            ).scalar_one()
+        return list(found or [])
+
+    assert options() == [f"fillfactor={OFFERS_FILLFACTOR}"]
+    ids = [f"p{n}#c" for n in range(2000)]
+    store.load([product("p0"), *(offer(i) for i in ids)], ref(1))
+
+    def pages() -> dict[str, str]:  # offer -> the page (block) its current row version is on
+        with store.engine.connect() as conn:
+            found = conn.execute(
+                sa.text(f"SELECT id, (ctid::text::point)[0] FROM {store.qualified('offers')}")
+            )
+            return {ident: block for ident, block in found}
+
+    before = pages()
+    store.load([stock(i, "w1", 3) for i in ids], ref(2))  # every offer's quantity rewritten
+    after = pages()
+    stayed = sum(after[i] == before[i] for i in ids) / len(ids)
+    assert row(store, "offers", id="p7#c")["quantity"] == 3
+    assert stayed > 0.3  # heap-only updates on the same page (about none with full pages)
+    cfg = store.alembic_config()
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0007_orders")
+    assert options() == []
+    store.dispose()

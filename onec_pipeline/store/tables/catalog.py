@@ -142,6 +142,10 @@ def _goods(md: sa.MetaData) -> sa.Table:
     )
 
 
+#: PostgreSQL fillfactor of ``offers``: room on each page for HOT updates of ``quantity`` (migration 0008)
+OFFERS_FILLFACTOR = 70
+
+
 def _offers(md: sa.MetaData) -> sa.Table:
     return sa.Table(
         "offers",
@@ -165,6 +169,7 @@ def _offers(md: sa.MetaData) -> sa.Table:
         *version_columns(with_deleted=True),
         sa.Index("ix_offers_product_id", "product_id"),
         info=_info(Entity.OFFERS, deactivated_by_full_export=True),
+        postgresql_with={"fillfactor": OFFERS_FILLFACTOR},
     )
 
 
