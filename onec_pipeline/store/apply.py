@@ -138,8 +138,24 @@ def classify_statement(spec: EntitySpec, dedup: str, target: str, *, pg: bool) -
         FROM {dedup} d LEFT JOIN {target} t ON {_key_match(spec)}"""
 
 
+@dataclass(frozen=True)
+class InsertExtras:
+    """Columns a rule derives, given to new rows by the upsert's INSERT itself (``values`` over ``join``,
+    which joins the de-duplicated rows ``d``); rows it updates are left to the rule's own statement."""
+
+    columns: tuple[str, ...]
+    values: tuple[str, ...]
+    join: str
+
+
 def upsert_statement(
-    spec: EntitySpec, dedup: str, target: str, found: Classified, *, new_rows_active: bool
+    spec: EntitySpec,
+    dedup: str,
+    target: str,
+    found: Classified,
+    *,
+    new_rows_active: bool,
+    extras: InsertExtras | None = None,
 ) -> str:
     """ONE ``INSERT … SELECT`` writing the rows with a newer incoming version.
 
@@ -155,6 +171,11 @@ def upsert_statement(
     if spec.has_active:
         values.append(spec.incoming_active if new_rows_active else "false")
     values += [":upload", ":insert_key", ":insert_exported", ":now"]
+    join = ""
+    if extras is not None:
+        columns += list(extras.columns)
+        values += list(extras.values)
+        join = extras.join
     # leave out stale and same-version rows up front
     skip = "true"
     if found.inserted + found.rewrite < found.distinct:
@@ -163,7 +184,7 @@ def upsert_statement(
     if found.inserted < found.distinct:
         upsert = f"ON CONFLICT ({_key_list(spec)}) DO UPDATE SET {', '.join(_updates(spec))} WHERE {NEWER}"
     return f"""INSERT INTO {target} AS t ({", ".join(quote(c) for c in columns)})
-            SELECT {", ".join(values)} FROM {dedup} d WHERE {skip}
+            SELECT {", ".join(values)} FROM {dedup} d {join} WHERE {skip}
             {upsert}"""
 
 

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from onec_pipeline.commerceml.records import Entity
 from onec_pipeline.settings import ShopRules
+from onec_pipeline.store.apply import InsertExtras
 from onec_pipeline.store.connection import LoadConnection
 
 OUTSIDE_ROOTS = "outside ONEC_CATALOG_ROOTS"
@@ -136,11 +137,12 @@ def _maker(field: Callable[[str], str]) -> tuple[str, str]:
     return name, ident
 
 
-def brand_statement(
-    goods_ids: str | None, q: Callable[[str], str], ranks: dict[str, int], *, pg: bool
+def brand_candidates(
+    source: str, scope: str, q: Callable[[str], str], ranks: dict[str, int], *, pg: bool
 ) -> Statement:
-    """Recompute ``goods.brand`` / ``brand_id`` for the goods of ``goods_ids`` (a query; None: every one)."""
-    scope = f"WHERE g.id IN ({goods_ids})" if goods_ids is not None else ""
+    """A query of ``(goods_id, brand, brand_id)``, one row per product of ``source`` (the goods table or a
+    staged copy of its rows, aliased ``g``; ``scope`` a WHERE clause over it) that has a brand: its
+    Изготовитель, else the first ranked brand property among its values."""
     if pg:
         maker_name, maker_id = _maker(lambda key: f"g.manufacturer->>'{key}'")
         elements = "jsonb_array_elements(CASE WHEN jsonb_typeof(g.properties) = 'array' THEN g.properties ELSE '[]'::jsonb END) WITH ORDINALITY AS e(v, pos)"
@@ -158,7 +160,7 @@ def brand_statement(
     resolved = lookup.format(vid=value_id, val=value)
     candidates = [
         f"SELECT g.id AS goods_id, 0 AS rank, 0 AS pos, {maker_name} AS brand, "
-        f"{maker_id} AS brand_id FROM {q('goods')} g {scope}"
+        f"{maker_id} AS brand_id FROM {source} g {scope}"
     ]
     ordered = sorted(ranks.items())
     names, params = _binds("property", (prop for prop, _ in ordered))
@@ -170,18 +172,29 @@ def brand_statement(
         candidates.append(
             f"""SELECT g.id, rk.rank, {pos}, nullif(trim(coalesce({resolved}, {value})), ''),
                        CASE WHEN {resolved} IS NOT NULL THEN coalesce({value_id}, {value}) ELSE {value_id} END
-                FROM {q("goods")} g CROSS JOIN {elements}
+                FROM {source} g CROSS JOIN {elements}
                 JOIN ({ranked}) rk ON rk.id = {prop_id}
                 LEFT JOIN {q("properties")} p ON p.id = rk.id
                 {scope}"""
         )
     union = " UNION ALL ".join(candidates)
+    sql = f"""SELECT goods_id, brand, brand_id
+              FROM (SELECT goods_id, brand, brand_id,
+                           row_number() OVER (PARTITION BY goods_id ORDER BY rank, pos) AS rn
+                    FROM ({union}) c WHERE brand IS NOT NULL) ranked
+              WHERE rn = 1"""
+    return sql, params
+
+
+def brand_statement(
+    goods_ids: str | None, q: Callable[[str], str], ranks: dict[str, int], *, pg: bool
+) -> Statement:
+    """Recompute ``goods.brand`` / ``brand_id`` for the goods of ``goods_ids`` (a query; None: every one)."""
+    scope = f"WHERE g.id IN ({goods_ids})" if goods_ids is not None else ""
+    brands, params = brand_candidates(q("goods"), scope, q, ranks, pg=pg)
     sql = f"""UPDATE {q("goods")} AS t SET brand = n.brand, brand_id = n.brand_id
             FROM (SELECT g.id, b.brand, b.brand_id FROM {q("goods")} g
-                  LEFT JOIN (SELECT goods_id, brand, brand_id,
-                                    row_number() OVER (PARTITION BY goods_id ORDER BY rank, pos) AS rn
-                             FROM ({union}) c WHERE brand IS NOT NULL) b
-                    ON b.goods_id = g.id AND b.rn = 1
+                  LEFT JOIN ({brands}) b ON b.goods_id = g.id
                   {scope}) n
             WHERE n.id = t.id AND (t.brand {_distinct(pg)} n.brand OR t.brand_id {_distinct(pg)} n.brand_id)"""
     return sql, params
@@ -305,10 +318,24 @@ class RuleApplier:
         sql, bound = statement
         return int(self.db.execute_sql(sql, **bound, **params).rowcount or 0)
 
-    def after_apply(self, entity: Entity, dedup: str, changed: bool) -> None:
-        """``entity``'s staged rows (``dedup``) were applied; ``changed``: some were inserted or updated."""
+    def insert_extras(self, entity: Entity, dedup: str) -> tuple[InsertExtras | None, dict[str, object]]:
+        """What new rows of ``entity`` (de-duplicated in ``dedup``) get from the rules in their INSERT, and
+        its bind parameters: new goods their brand, so that :meth:`after_apply` finds nothing to rewrite
+        (a first load writes each product once, not twice)."""
+        if entity is not Entity.GOODS:
+            return None, {}
+        ranks = brand_property_ranks(self.db, self.q, self.rules)
+        brands, params = brand_candidates(dedup, "", self.q, ranks, pg=self.db.pg)
+        join = f"LEFT JOIN ({brands}) rule_brand ON rule_brand.goods_id = d.id"
+        return InsertExtras(("brand", "brand_id"), ("rule_brand.brand", "rule_brand.brand_id"), join), params
+
+    def after_apply(self, entity: Entity, dedup: str, changed: bool, *, all_new: bool = False) -> None:
+        """``entity``'s staged rows (``dedup``) were applied; ``changed``: some were inserted or updated;
+        ``all_new``: every one was inserted (a first load)."""
         pg, q = self.db.pg, self.q
-        if entity in (Entity.OFFERS, Entity.STOCK_TOTALS, Entity.RESTS):
+        if entity is Entity.OFFERS and all_new and not self._any_stock():
+            pass  # new offers without any stock row anywhere: their quantity is NULL as inserted
+        elif entity in (Entity.OFFERS, Entity.STOCK_TOTALS, Entity.RESTS):
             ids = f"SELECT {'id' if entity is Entity.OFFERS else 'offer_id AS id'} FROM {dedup}"
             self.report.quantities += self._run(
                 quantity_statement(ids, q, self.rules.stock_warehouses, pg=pg)
@@ -319,6 +346,14 @@ class RuleApplier:
             self.report.brands += self._run(brand_statement(scope, q, ranks, pg=pg))
         if entity in ADMISSION_ENTITIES:
             self._admission_due = True
+
+    def _any_stock(self) -> bool:
+        """Whether any warehouse row or total is stored (two index probes)."""
+        q = self.q
+        found = self.db.execute_sql(
+            f"SELECT EXISTS (SELECT 1 FROM {q('rests')}) OR EXISTS (SELECT 1 FROM {q('stock_totals')})"
+        ).scalar()
+        return bool(found)
 
     def after_full_exports(self, deactivated: dict[Entity, int]) -> None:
         """Stock a full export deactivated no longer counts (offers whose rows it just deactivated)."""

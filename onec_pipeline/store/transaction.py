@@ -322,15 +322,21 @@ class Transaction:
             self._upsert(spec, dedup, target, found)
         if found.inserted or found.updated:
             self._rederive(spec, dedup)
-        self.shop_rules.after_apply(spec.entity, dedup, bool(found.inserted or found.updated))
+        changed = bool(found.inserted or found.updated)
+        all_new = found.inserted == found.distinct
+        self.shop_rules.after_apply(spec.entity, dedup, changed, all_new=all_new)
 
     def _upsert(self, spec: rows.EntitySpec, dedup: str, target: str, found: apply.Classified) -> None:
         # what a new row gets: inactive if a newer full export of this entity has been applied
         insert_key, insert_exported = self.full_exports.insert_version(spec, found.inserted)
-        upsert = apply.upsert_statement(spec, dedup, target, found, new_rows_active=insert_key == self.key)
+        extras, params = self.shop_rules.insert_extras(spec.entity, dedup) if found.inserted else (None, {})
+        upsert = apply.upsert_statement(
+            spec, dedup, target, found, new_rows_active=insert_key == self.key, extras=extras
+        )
         bind = self.db.bind_time
         self.db.execute_sql(
             upsert,
+            **params,
             upload=self.key,
             insert_key=insert_key,
             insert_exported=bind(insert_exported),

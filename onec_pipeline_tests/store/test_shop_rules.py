@@ -93,25 +93,30 @@ def _brand_properties():
 
 def test_brand_from_the_manufacturer_then_the_configured_properties_in_order(store):
     store.load(_brand_properties(), ref(1))
-    store.load(
-        [
-            product(
-                "maker",
-                manufacturer={"id": "m1", "name": "Завод"},
-                properties=[PropertyValue("p-brand", "Adidas", "v1")],
-            ),
-            product(
-                "both",
-                properties=[PropertyValue("p-maker", "ООО Ромашка"), PropertyValue("p-brand", "Puma", "v2")],
-            ),
-            # a Справочник value whose classifier came in an earlier upload: resolved through properties
-            product("dictionary", properties=[PropertyValue("p-brand", "v1")]),
-            product("producer", properties=[PropertyValue("p-maker", "Kaspersky")]),
-            product("none", properties=[PropertyValue("p-color", "Красный")]),
-            product("blank", manufacturer={"id": "m2", "name": " "}),
-        ],
-        ref(2),
-    )
+    with store.transaction(ref(2)) as tx:
+        tx.load(
+            [
+                product(
+                    "maker",
+                    manufacturer={"id": "m1", "name": "Завод"},
+                    properties=[PropertyValue("p-brand", "Adidas", "v1")],
+                ),
+                product(
+                    "both",
+                    properties=[
+                        PropertyValue("p-maker", "ООО Ромашка"),
+                        PropertyValue("p-brand", "Puma", "v2"),
+                    ],
+                ),
+                # a Справочник value whose classifier came in an earlier upload: resolved through properties
+                product("dictionary", properties=[PropertyValue("p-brand", "v1")]),
+                product("producer", properties=[PropertyValue("p-maker", "Kaspersky")]),
+                product("none", properties=[PropertyValue("p-color", "Красный")]),
+                product("blank", manufacturer={"id": "m2", "name": " "}),
+            ],
+        )
+    # new goods get their brand in their INSERT: the rule's own statement had nothing left to rewrite
+    assert tx.shop_rules.report.brands == 0
     assert rows(store, "goods", "id", "brand", "brand_id") == [
         ("blank", None, None),
         ("both", "Puma", "v2"),  # «Бренд» comes before «Производитель»
@@ -251,3 +256,14 @@ def test_ids_and_names_with_quotes_and_colons_are_bound_not_spliced(store):
     )
     assert rows(store, "goods", "id", "brand", "admitted") == [("p", "Nike", True)]
     assert row(store, "offers", id="p")["quantity"] == Decimal("4")
+
+
+def test_new_offers_take_the_stock_stored_before_them_and_none_without_any(store):
+    """A first load of offers skips the quantity statement only when no stock row exists anywhere."""
+    with store.transaction(ref(1)) as tx:
+        tx.load([product("p"), offer("lonely")])
+    assert tx.shop_rules.report.quantities == 0 and row(store, "offers", id="lonely")["quantity"] is None
+    store.load([stock("early", "w1", 4), stock("early", "w2", -1)], ref(2))
+    store.load([offer("early"), offer("late")], ref(3))
+    assert row(store, "offers", id="early")["quantity"] == 4
+    assert row(store, "offers", id="late")["quantity"] is None
