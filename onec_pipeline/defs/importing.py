@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from decimal import Decimal
 from typing import IO, Any, TypeVar
 
@@ -178,6 +179,16 @@ def changes_metadata(asset_name: str, report: ChangeReport) -> Metadata:
     return metadata
 
 
+def applied_when(store: CatalogStore, key: str, present: Iterable[Entity]) -> datetime | None:
+    """When a committed load of upload ``key`` last applied the entities ``present`` (all of them, at least
+    one), else None: a replay of them would change nothing."""
+    entities = [str(e) for e in present]
+    done = store.applied_entities(key)
+    if not entities or not all(e in done for e in entities):
+        return None
+    return max(done[e] for e in entities)
+
+
 def skip_if_applied(
     asset_name: str,
     key: str,
@@ -189,10 +200,9 @@ def skip_if_applied(
 ) -> MaterializeResult | None:
     """A committed load of the same upload (same key = same content) already applied every entity of this
     asset: replaying it would change nothing (version guard), so report that instead of re-reading."""
-    done = store.applied_entities(key)
-    if not all(str(e) in done for e in present):
+    when = applied_when(store, key, present)
+    if when is None:
         return None
-    when = max(done[str(e)] for e in present)
     metadata["has_data"] = MetadataValue.bool(True)
     metadata["already_applied"] = MetadataValue.bool(True)
     for name in COUNT_NAMES:

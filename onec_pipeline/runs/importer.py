@@ -43,6 +43,7 @@ from onec_pipeline.defs.constants import (
     upload_tags,
 )
 from onec_pipeline.defs.definitions import defs
+from onec_pipeline.defs.importing import applied_when
 from onec_pipeline.defs.intake.jobs import DryRunOptions, dry_run_op_names, dry_run_upload
 from onec_pipeline.defs.partitions import UPLOADS_PARTITIONS_NAME
 from onec_pipeline.defs.resources import CatalogDatabase, ImportProgress, UploadDirs
@@ -248,12 +249,13 @@ def _already_applied(
     if not set(run.selected) <= _REPLAY_SKIPPING:
         return False
     store = CatalogDatabase(database_url=run.database_url, db_schema=run.db_schema).get_store()
-    done = store.applied_entities(run.key)
-    present = {name: [e for e in ASSET_ENTITIES[name] if upload.has(e)] for name in run.selected}
-    if not all(str(e) in done for entities in present.values() for e in entities):
+    applied = {
+        name: applied_when(store, run.key, [e for e in ASSET_ENTITIES[name] if upload.has(e)])
+        for name in run.selected
+    }
+    if any(when is None for when in applied.values()):
         return False
-    for name, entities in present.items():
-        when = max(done[str(e)] for e in entities)
+    for name, when in applied.items():
         metadata: dict[str, Any] = {"has_data": True, "already_applied": True, "seconds": 0.0}
         metadata.update(dict.fromkeys(COUNT_NAMES, 0))
         metadata["note"] = (
