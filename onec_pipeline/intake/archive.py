@@ -65,8 +65,8 @@ def gated_key(staged: Path, archive_dir: Path | None = None) -> Manifest:
     the upload staged at ``staged``; raises ``IntakeError`` naming the file for a refused upload.
 
     With ``archive_dir``, the files are hashed first: the very bytes of an upload archived there (its
-    ``archived_twin``) passed the gate already, and its manifest is the answer (a duplicate, recognised
-    without parsing a file)."""
+    ``archived_twin``) passed the gate already, and its manifest is the answer (``_finish`` then finds the
+    target archived and discards the copy as a duplicate, without a file parsed)."""
     gate.check_names(staged)
     hashed = hash_upload(staged)
     if archive_dir is not None:
@@ -84,9 +84,6 @@ def gated_key(staged: Path, archive_dir: Path | None = None) -> Manifest:
 def _finish(tmp: Path, archive_dir: Path, manifest: Manifest) -> ArchivedUpload:
     """Write the manifest and rename the staging dir to ARCHIVE/<key> (atomic); dedup identical content."""
     target = archive_dir / manifest.key
-    if manifest.archived_at and target.exists():  # an archived twin's manifest (``gated_key``): discard
-        shutil.rmtree(tmp, ignore_errors=True)
-        return ArchivedUpload(manifest.key, target, read_manifest(target) or manifest, duplicate=True)
     manifest.archived_at = datetime.now(UTC).isoformat(timespec="seconds")
     (tmp / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
     if target.exists():
