@@ -340,7 +340,8 @@ class RuleApplier:
             self.report.quantities += self._run(
                 quantity_statement(ids, q, self.rules.stock_warehouses, pg=pg)
             )
-        if (entity is Entity.GOODS and changed) or (entity is Entity.PROPERTIES and changed):
+        # new goods got their brand in their INSERT (``insert_extras``): only a load that updated some needs it
+        if (entity is Entity.GOODS and changed and not all_new) or (entity is Entity.PROPERTIES and changed):
             scope = f"SELECT id FROM {dedup}" if entity is Entity.GOODS else None
             ranks = brand_property_ranks(self.db, q, self.rules)
             self.report.brands += self._run(brand_statement(scope, q, ranks, pg=pg))
