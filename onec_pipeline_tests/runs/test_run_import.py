@@ -98,15 +98,19 @@ def test_parallel_run_out_of_process(pg_schema_url, tmp_path, monkeypatch):
     )
     first = run_import(tmp_path / "full", database_url=url, db_schema=schema, archive_dir=tmp_path / "a")
     assert first.success, first.error
-    events = []
-    summary = run_import(
-        tmp_path / "delta",
-        database_url=url,
-        db_schema=schema,
-        archive_dir=tmp_path / "a",
-        parallel=True,
-        log_progress=lambda event, asset, details: events.append((event, asset)),
-    )
+    events: list[tuple[str, str]] = []
+
+    def import_delta():
+        return run_import(
+            tmp_path / "delta",
+            database_url=url,
+            db_schema=schema,
+            archive_dir=tmp_path / "a",
+            parallel=True,
+            log_progress=lambda event, asset, details: events.append((event, asset)),
+        )
+
+    summary = import_delta()
     assert summary.success, summary.error
     assert summary.selected == ["prices", "rests"]
     assert {a for e, a in events if e == "done"} == {"prices", "rests"}
@@ -128,14 +132,7 @@ def test_parallel_run_out_of_process(pg_schema_url, tmp_path, monkeypatch):
     }
     # the same delta again: a duplicate every asset applied, answered without a run (and without the gate)
     events.clear()
-    again = run_import(
-        tmp_path / "delta",
-        database_url=url,
-        db_schema=schema,
-        archive_dir=tmp_path / "a",
-        parallel=True,
-        log_progress=lambda event, asset, details: events.append((event, asset)),
-    )
+    again = import_delta()
     assert again.success and again.duplicate and again.key == summary.key and again.run_id is None
     assert {n: a.metadata.get("already_applied") for n, a in again.assets.items()} == {
         "prices": True,
