@@ -19,7 +19,7 @@ from typing import IO, Any, TypeVar
 from dagster import AssetObservation, Config, Failure, MaterializeResult, MetadataValue
 
 from onec_pipeline import intake
-from onec_pipeline.commerceml import Entity, FileHeader, Reject, Upload
+from onec_pipeline.commerceml import Entity, FileHeader, ReadStats, Reject, Upload
 from onec_pipeline.store import CatalogStore
 from onec_pipeline.store.changes import ChangeReport
 
@@ -396,6 +396,15 @@ class RecordCounter:
                     self.asset_name, self.count, elapsed, bytes_read=done, total_bytes=total
                 )
             yield record
+
+
+def reader_text(stats: ReadStats) -> str:
+    """Which reader read the files: "fast path: 1 of 2 files" (reader.fastpath; the others by the tree
+    reader, the reference), with why the reference took over a file the fast path began."""
+    text = f"fast path: {stats.fast_files} of {stats.files} files"
+    if stats.fallbacks:
+        text += "; read by the reference instead: " + "; ".join(stats.fallbacks)
+    return text
 
 
 def timing_metadata(records: int, seconds: float, parse_seconds: float) -> Metadata:

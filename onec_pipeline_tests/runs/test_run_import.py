@@ -118,6 +118,8 @@ def test_parallel_run_out_of_process(pg_schema_url, tmp_path, monkeypatch):
     assert {c.name for c in summary.checks} >= {"prices_not_negative", "rests_references"}
     assert not any(c.name.endswith("_audit") for c in summary.checks)  # the audit is not an import check
     assert summary.assets["prices"].count("updated") > 0  # version 1 changed some prices
+    for name in ("prices", "rests"):  # UT 11's prices and rests files: read by the reader's fast path
+        assert summary.assets[name].metadata["reader"] == "fast path: 1 of 1 files", name
     want = expected_from_reader(summary.archive_path)
     engine = sa.create_engine(url)
     with engine.connect() as conn:

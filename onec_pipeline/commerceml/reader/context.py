@@ -27,6 +27,8 @@ class ReadStats:
     files: int = 0
     bytes: int = 0
     seconds: float = 0.0  # time spent reading (parsing + building records), excluding the consumer's time
+    fast_files: int = 0  # files read by the fast path (reader.fastpath) to their end
+    fallbacks: list[str] = field(default_factory=list)  # "file: why" where the reference took over
 
     @property
     def records(self) -> int:

@@ -42,6 +42,7 @@ class FileReader:
         lookups_only: bool = False,
     ) -> None:
         self.context = ParseContext(header, wanted, lookups, stats)
+        self.lookups_only = lookups_only
         # per section: element name -> the bound end / start of its handler (one handler per class)
         self.ends: dict[str, dict[str, Callable[[Any], Batch | None]]] = {}
         self.starts: dict[str, dict[str, Callable[[Any], Batch | None]]] = {}

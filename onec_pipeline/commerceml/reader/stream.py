@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -13,6 +15,7 @@ from ..header import header_from
 from ..records import Entity, FileHeader, Record
 from ..upload import Upload, file_entities
 from ..xmlsafe import PROLOG_BYTES, Opener, check_prolog
+from . import fastpath
 from .context import Lookups, ReadStats
 from .driver import FileReader
 from .handler import Batch
@@ -28,15 +31,77 @@ def _open_checked(opener: Opener, file: str) -> IO[bytes]:
         raise CommerceMLError(f"cannot read file: {exc}", file=file) from None
 
 
-def _read_one(opener: Opener, header: FileHeader, reader: FileReader) -> Iterator[Batch]:
+def _read_one(
+    opener: Opener, header: FileHeader, make_reader: Callable[[], FileReader], fast: bool
+) -> Iterator[Batch]:
     with _open_checked(opener, header.path) as stream:
         head = stream.read(PROLOG_BYTES)
     check_prolog(head, header.path)
+    reader = make_reader()
+    skip = 0  # batches the fast path yielded: the reference's first ones, not yielded twice
+    scanner = fastpath.scanner_for(header, reader.context, lookups_only=reader.lookups_only) if fast else None
+    if scanner is not None:
+        stats = reader.context.stats
+        saved = _counters(stats)
+        try:
+            for batch in scanner.batches(_checked_opener(opener, header.path), reader.batches):
+                skip += 1
+                yield batch
+            stats.fast_files += 1
+            return
+        except fastpath.Fallback as exc:
+            _restore(stats, saved)
+            stats.fallbacks.append(f"{header.path}: {exc}")
+            reader = make_reader()
     with _open_checked(opener, header.path) as stream:
         try:
-            yield from reader.batches(stream)
+            for batch in reader.batches(stream):
+                if skip:
+                    skip -= 1
+                    continue
+                yield batch
         except OSError as exc:
             raise CommerceMLError(f"cannot read file: {exc}", file=header.path) from None
+
+
+def _checked_opener(opener: Opener, file: str) -> Opener:
+    """``opener`` whose streams turn a read error into the reader's CommerceMLError."""
+
+    class Checked:
+        def __init__(self) -> None:
+            self.stream = _open_checked(opener, file)
+
+        def __enter__(self) -> Checked:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.stream.close()
+
+        def read(self, size: int = -1) -> bytes:
+            try:
+                return self.stream.read(size)
+            except OSError as exc:
+                raise CommerceMLError(f"cannot read file: {exc}", file=file) from None
+
+    return Checked  # type: ignore[return-value]
+
+
+def _counters(stats: ReadStats) -> tuple:
+    return Counter(stats.counts), stats.empty_prices, stats.rejects, Counter(stats.rejects_by_entity)
+
+
+def _restore(stats: ReadStats, saved: tuple) -> None:
+    """Put the counters back as they were before the fast path read (the reference counts afresh)."""
+    counts, stats.empty_prices, stats.rejects, rejects_by_entity = saved
+    stats.counts.clear()
+    stats.counts.update(counts)
+    stats.rejects_by_entity.clear()
+    stats.rejects_by_entity.update(rejects_by_entity)
+
+
+def fast_path_default() -> bool:
+    """Whether reads take the fast path where it applies: yes, unless ``ONEC_READER_FAST=0``."""
+    return os.environ.get("ONEC_READER_FAST", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def _upload_opener(upload: Upload, header: FileHeader) -> Opener:
@@ -60,11 +125,14 @@ def iter_file_records(
     *,
     stats: ReadStats | None = None,
     lookups: Lookups | None = None,
+    fast: bool | None = None,
 ) -> Iterator[Record]:
     """Records of one file: ``source`` is an :class:`Upload` (then ``header`` names the file) or a path.
 
     ``entities`` defaults to all. Справочник values resolve against ``lookups`` (and against the
     properties of the file itself, read before its goods/offers when the classifier comes first).
+    ``fast``: read prices and rests files by :mod:`.fastpath` where it applies (the same records; default
+    :func:`fast_path_default`); False reads every file with the reference.
     """
     wanted = ALL_ENTITIES if entities is None else frozenset(entities)
     stats = stats if stats is not None else ReadStats()
@@ -86,7 +154,9 @@ def iter_file_records(
     paused = False  # while the consumer holds the records of a batch
     try:
         # the file reader yields small batches (the records of one element): the clock runs per batch
-        for batch in _read_one(opener, header, FileReader(header, wanted, lookups, stats)):
+        fast = fast_path_default() if fast is None else fast
+        make_reader = functools.partial(FileReader, header, wanted, lookups, stats)
+        for batch in _read_one(opener, header, make_reader, fast):
             stats.seconds += clock() - started
             paused = True
             yield from batch
@@ -105,8 +175,8 @@ def collect_lookups(upload: Upload, lookups: Lookups | None = None) -> Lookups:
     for header in upload.files:
         if header.entities.isdisjoint(_LOOKUP_ENTITIES):
             continue
-        reader = FileReader(header, frozenset(), lookups, scratch, lookups_only=True)
-        for _batch in _read_one(_upload_opener(upload, header), header, reader):
+        make_reader = functools.partial(FileReader, header, frozenset(), lookups, scratch, lookups_only=True)
+        for _batch in _read_one(_upload_opener(upload, header), header, make_reader, False):
             pass
     return lookups
 
@@ -115,12 +185,14 @@ def read_upload(
     upload: Upload,
     entities: Iterable[Entity],
     stats: ReadStats | None = None,
+    *,
+    fast: bool | None = None,
 ) -> Iterator[Record]:
     """Stream records of the wanted entities from the files that can hold them, in import order.
 
     Справочник property values are resolved through the classifier files of the same upload (a cheap
     pre-pass when goods or offers are wanted). Reject records are yielded for entity-level problems;
-    :class:`CommerceMLError` is raised for document-level problems.
+    :class:`CommerceMLError` is raised for document-level problems. ``fast``: as :func:`iter_file_records`.
     """
     wanted = frozenset(entities)
     stats = stats if stats is not None else ReadStats()
@@ -132,4 +204,4 @@ def read_upload(
     for header in upload.readable:
         if file_entities(header).isdisjoint(wanted):
             continue
-        yield from iter_file_records(upload, header, wanted, stats=stats, lookups=lookups)
+        yield from iter_file_records(upload, header, wanted, stats=stats, lookups=lookups, fast=fast)

@@ -35,6 +35,7 @@ from ..importing import (
     full_export_text,
     nothing_to_load,
     open_archived_upload,
+    reader_text,
     skip_if_applied,
     timing_metadata,
 )
@@ -94,8 +95,8 @@ def _load(
     counter: RecordCounter,
     log: logging.Logger,
     pictures: PicturePublisher | None = None,
-) -> tuple[dict[Entity, LoadResult], float, ChangeReport, RulesReport]:
-    """One transaction: stream the records in and record the upload applied; (results, reader seconds,
+) -> tuple[dict[Entity, LoadResult], ReadStats, ChangeReport, RulesReport]:
+    """One transaction: stream the records in and record the upload applied; (results, what the reader did,
     what the upload changed, what the shop's rules did). Waits (for another import's load lock, for a lock
     another session holds) are reported to ``log``. ``pictures`` publishes the pictures of goods and offers
     on their way in: each file is stored before its row is written, so a committed row names complete files
@@ -115,7 +116,7 @@ def _load(
             tx.record_applied({str(e): (loaded[e].rows if e in loaded else 0) for e in present})
         tx.finish()  # full-export deactivation now, so that the report can list what it deactivated
         changes = capture.finish()
-    return tx.results, stats.seconds, changes, tx.shop_rules.report
+    return tx.results, stats, changes, tx.shop_rules.report
 
 
 def run_asset_import(
@@ -147,9 +148,7 @@ def run_asset_import(
     pictures = picture_publisher(present, upload, upload_dirs, store, dry_run=config.dry_run)
     progress.start(asset_name, key)
     started = time.perf_counter()
-    results, parse_seconds, changes, rules = _load(
-        store, ref, upload, present, config, counter, log, pictures
-    )
+    results, read, changes, rules = _load(store, ref, upload, present, config, counter, log, pictures)
     seconds = time.perf_counter() - started
     counts = _result_counts(results)
     metadata["has_data"] = MetadataValue.bool(True)
@@ -158,7 +157,10 @@ def run_asset_import(
     metadata["records"] = MetadataValue.int(counter.count)
     metadata["per_entity"] = MetadataValue.md(_per_entity_markdown(results))
     metadata["full_entities"] = full_export_text(full)
-    metadata.update(timing_metadata(counter.count, seconds, parse_seconds))
+    metadata.update(timing_metadata(counter.count, seconds, read.seconds))
+    metadata["reader"] = MetadataValue.text(reader_text(read))
+    for fallback in read.fallbacks:
+        log.info(f"{asset_name} [{key}]: the reference reader read {fallback}")
     metadata.update(changes_metadata(asset_name, changes))
     metadata["shop_rules"] = MetadataValue.json(rules.as_metadata())
     if rules.roots is not None:  # root admission was re-evaluated (groups, goods or offers were written)
