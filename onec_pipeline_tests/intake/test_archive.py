@@ -105,3 +105,26 @@ def test_zip_bomb_refused(tmp_path):
         zf.writestr("big.xml", b"\0" * (20 * 1024 * 1024))
     with pytest.raises(intake.IntakeError, match="ratio"):
         intake.archive_zip(z, tmp_path / "archive")
+
+
+def test_the_gate_names_the_first_refused_file_in_name_order(tmp_path):
+    """Files are proven side by side; a refusal still names the first refused file by name, whichever
+    thread finished first (the big good file, the small broken ones)."""
+    root = tmp_path / "up"
+    write_import(root / "a_import.xml")
+    body = (root / "a_import.xml").read_text(encoding="utf-8")
+    (root / "b_offers.xml").write_text(body[: len(body) // 2], encoding="utf-8")  # truncated
+    (root / "c_prices.xml").write_text(body.replace("</Каталог>", "</Катало>"), encoding="utf-8")
+    (root / "z_big.xml").write_text(body.replace("<Товары>", "<Товары>" + " " * 5_000_000), encoding="utf-8")
+    with pytest.raises(intake.IntakeError) as refused:
+        intake.gate.check_files(root)
+    assert refused.value.file == "b_offers.xml" and "incomplete file" in str(refused.value)
+    (root / "b_offers.xml").unlink()
+    with pytest.raises(intake.IntakeError) as refused:
+        intake.gate.check_files(root)
+    assert refused.value.file == "c_prices.xml" and "malformed XML" in str(refused.value)
+    (root / "c_prices.xml").unlink()
+    assert intake.gate.check_files(root) == {
+        "a_import.xml": "КоммерческаяИнформация",
+        "z_big.xml": "КоммерческаяИнформация",
+    }
