@@ -45,7 +45,7 @@ import sqlalchemy as sa
 
 from onec_pipeline.commerceml.records import Entity, Reject
 from onec_pipeline.settings import DatabaseTimeouts, ShopRules
-from onec_pipeline.store import applied, apply, rows
+from onec_pipeline.store import applied, apply, rows, staging
 from onec_pipeline.store.connection import LoadConnection
 from onec_pipeline.store.errors import RowError, StoreError
 from onec_pipeline.store.full_exports import FullExports
@@ -59,6 +59,8 @@ from onec_pipeline.store.staging import StagingTable
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 10_000
+#: a de-duplicated TEMP table of at least this many rows gets statistics on its keys before it is used
+ANALYZE_DEDUP_MIN_ROWS = 10_000
 
 
 class ChangeObserver(Protocol):
@@ -309,6 +311,11 @@ class Transaction:
         )
         for sql in statements:
             self.db.execute_sql(sql)
+        if self.pg and stage.seq >= ANALYZE_DEDUP_MIN_ROWS:
+            # a TEMP table has no statistics until asked: without them the planner takes a few hundred
+            # distinct keys and joins the rows in scope by nested loops, one index probe per row (the
+            # sellable quantity of 200K offers: 6.6 s -> 4.6 s with them)
+            self.db.execute_sql(f"ANALYZE {dedup} ({', '.join(staging.quote(k) for k in spec.keys)})")
         classify = apply.classify_statement(spec, dedup, target, pg=self.pg)
         counts = self.db.execute_sql(classify, upload=self.key, now=self.db.bind_time(self.now)).one()
         found = apply.Classified(*(int(n) for n in counts))
