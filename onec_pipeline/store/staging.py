@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from onec_pipeline.commerceml.records import Entity
@@ -63,8 +64,8 @@ class StagingTable:
         # PostgreSQL drops the staging tables at commit/rollback; SQLite ones are dropped after use.
         db.execute_sql(f"CREATE TEMP TABLE {self.name} ({self._ddl()}){' ON COMMIT DROP' if db.pg else ''}")
         self.add: Callable[[tuple], None] = self._add_pg if db.pg else self._add_sqlite
-        fast = FAST_PUSH.get(spec.entity) if db.pg else None
-        self.push: Callable[[Any], None] = (lambda rec: fast(self, rec)) if fast is not None else self._push
+        fast = fast_push(self) if db.pg else None
+        self.push: Callable[[Any], None] = fast if fast is not None else self._push
 
     def _push(self, rec: Any) -> None:
         self.add(self.extract(rec))
@@ -114,68 +115,122 @@ class StagingTable:
 
 
 _MAX_ID = rows.MAX_ID_LENGTH
+MEMO_SIZE = 4096  # validated ids and number texts remembered per staging table (they repeat a lot)
 
 
-def _fast_stock(stage: StagingTable, rec: Any) -> None:
-    """COPY line of a Stock without the generic tuple/escaping path (the bulk of big uploads)."""
-    offer_id, warehouse_id = rec.offer_id, rec.warehouse_id
-    if offer_id.__class__ is str and warehouse_id.__class__ is str:
-        offer_id, warehouse_id = offer_id.strip(), warehouse_id.strip()
-        if (
-            offer_id
-            and warehouse_id
-            and len(offer_id) <= _MAX_ID
-            and len(warehouse_id) <= _MAX_ID
-            and not SPECIAL.search(offer_id + warehouse_id)
-        ):
-            quantity = rows.req_dec(rec.quantity, "quantity")
-            stage.seq += 1
-            pending = stage.pending
-            pending.append(f"{stage.seq}\t{offer_id}\t{warehouse_id}\t{quantity}\n")
-            if len(pending) >= COPY_BATCH:
-                stage.flush()
+class _FastLines:
+    """Hand-written COPY lines of prices and stock (the bulk of big uploads), without the generic tuple and
+    escaping path: the same lines (tested), with what repeats checked once — the offer of consecutive rows
+    (a Предложение's prices or warehouses), warehouse and price type ids, currencies, units, quantities
+    and ratios (memoised; equal decimals have one canonical text). A record the memo cannot vouch for (an
+    id to escape or refuse, a value that is no Decimal) takes the generic path, which says why."""
+
+    def __init__(self, stage: StagingTable) -> None:
+        self.stage = stage
+        self.last_offer: Any = None
+        self.last_clean: str | None = None
+        self.ids: dict[str, str] = {}  # raw id / text -> as staged (stripped for ids)
+        self.texts: dict[str, str] = {}
+        self.numbers: dict[Decimal, str] = {}
+
+    def offer(self, offer_id: Any) -> str | None:
+        if offer_id is self.last_offer:
+            return self.last_clean
+        clean = _clean_id(offer_id)
+        self.last_offer, self.last_clean = offer_id, clean
+        return clean
+
+    def id(self, value: Any) -> str | None:
+        clean = self.ids.get(value) if value.__class__ is str else None
+        if clean is None:
+            clean = _clean_id(value)
+            if clean is not None and len(self.ids) < MEMO_SIZE:
+                self.ids[value] = clean
+        return clean
+
+    def text(self, value: Any) -> str | None:
+        """``value`` as a COPY field (NULL for None); None when it needs escaping or is no str."""
+        if value is None:
+            return NULL
+        found = self.texts.get(value) if value.__class__ is str else None
+        if found is None:
+            if value.__class__ is not str or SPECIAL.search(value):
+                return None
+            found = value
+            if len(self.texts) < MEMO_SIZE:
+                self.texts[value] = value
+        return found
+
+    def number(self, value: Any, name: str) -> str:
+        """``rows.req_dec``'s text of a decimal (raises RowError as it does), memoised by value."""
+        if value.__class__ is Decimal and value.is_finite():
+            found = self.numbers.get(value)
+            if found is None:
+                found = rows.req_dec(value, name)
+                if len(self.numbers) < MEMO_SIZE:
+                    self.numbers[value] = found
+            return found
+        return rows.req_dec(value, name)
+
+    def stock(self, rec: Any) -> None:
+        offer_id, warehouse_id = self.offer(rec.offer_id), self.id(rec.warehouse_id)
+        if offer_id is None or warehouse_id is None:
+            self.stage.add(self.stage.extract(rec))
             return
-    stage.add(stage.extract(rec))
+        quantity = self.number(rec.quantity, "quantity")
+        stage = self.stage
+        stage.seq += 1
+        pending = stage.pending
+        pending.append(f"{stage.seq}\t{offer_id}\t{warehouse_id}\t{quantity}\n")
+        if len(pending) >= COPY_BATCH:
+            stage.flush()
 
-
-def _fast_price(stage: StagingTable, rec: Any) -> None:
-    """COPY line of a Price without the generic path (see :func:`_fast_stock`)."""
-    offer_id, price_type_id = rec.offer_id, rec.price_type_id
-    currency, unit, presentation = rec.currency, rec.unit, rec.presentation
-    if (
-        offer_id.__class__ is str
-        and price_type_id.__class__ is str
-        and (currency is None or currency.__class__ is str)
-        and (unit is None or unit.__class__ is str)
-        and (presentation is None or presentation.__class__ is str)
-    ):
-        offer_id, price_type_id = offer_id.strip(), price_type_id.strip()
+    def price(self, rec: Any) -> None:
+        offer_id, price_type_id = self.offer(rec.offer_id), self.id(rec.price_type_id)
+        currency, unit, presentation = (
+            self.text(rec.currency),
+            self.text(rec.unit),
+            self.text(rec.presentation),
+        )
         if (
-            offer_id
-            and price_type_id
-            and len(offer_id) <= _MAX_ID
-            and len(price_type_id) <= _MAX_ID
-            and not SPECIAL.search(
-                f"{offer_id}{price_type_id}{currency or ''}{unit or ''}{presentation or ''}"
-            )
+            offer_id is None
+            or price_type_id is None
+            or currency is None
+            or unit is None
+            or presentation is None
         ):
-            price = rows.req_dec(rec.price, "price")
-            ratio = rows.dec(rec.ratio, "ratio") if rec.ratio is not None else None
-            stage.seq += 1
-            pending = stage.pending
-            pending.append(
-                f"{stage.seq}\t{offer_id}\t{price_type_id}\t{price}\t{NULL if currency is None else currency}\t"
-                f"{NULL if unit is None else unit}\t{NULL if ratio is None else ratio}\t"
-                f"{NULL if presentation is None else presentation}\n"
-            )
-            if len(pending) >= COPY_BATCH:
-                stage.flush()
+            self.stage.add(self.stage.extract(rec))
             return
-    stage.add(stage.extract(rec))
+        price = rows.req_dec(rec.price, "price")
+        ratio = NULL if rec.ratio is None else self.number(rec.ratio, "ratio")
+        stage = self.stage
+        stage.seq += 1
+        pending = stage.pending
+        pending.append(
+            f"{stage.seq}\t{offer_id}\t{price_type_id}\t{price}\t{currency}\t{unit}\t{ratio}\t{presentation}\n"
+        )
+        if len(pending) >= COPY_BATCH:
+            stage.flush()
+
+
+def _clean_id(value: Any) -> str | None:
+    """A key as ``rows.key`` stages it, when it needs no escaping; None: let the generic path decide."""
+    if value.__class__ is not str:
+        return None
+    text = value.strip()
+    if not text or len(text) > _MAX_ID or SPECIAL.search(text):
+        return None
+    return text
 
 
 #: hand-written COPY lines per entity (PostgreSQL); their column order is the table's (tested)
-FAST_PUSH: dict[Entity, Callable[[StagingTable, Any], None]] = {
-    Entity.RESTS: _fast_stock,
-    Entity.PRICES: _fast_price,
+FAST_PUSH: dict[Entity, Callable[[_FastLines], Callable[[Any], None]]] = {
+    Entity.RESTS: lambda lines: lines.stock,
+    Entity.PRICES: lambda lines: lines.price,
 }
+
+
+def fast_push(stage: StagingTable) -> Callable[[Any], None] | None:
+    """The hand-written COPY line maker of ``stage``'s entity (None: the generic path)."""
+    make = FAST_PUSH.get(stage.spec.entity)
+    return make(_FastLines(stage)) if make is not None else None

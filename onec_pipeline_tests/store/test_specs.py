@@ -22,6 +22,7 @@ from onec_pipeline.commerceml.records import (
     Warehouse,
 )
 from onec_pipeline.store import rows, staging
+from onec_pipeline.store.errors import RowError
 from onec_pipeline.store.pgcopy import copy_line
 from onec_pipeline.store.tables import (
     ACTIVE_TABLES,
@@ -157,5 +158,41 @@ class _Collector:
 def test_hand_written_copy_lines_equal_the_generic_ones(record):
     spec = rows.SPECS[record.entity]
     fast = _Collector(spec)
-    staging.FAST_PUSH[record.entity](fast, record)
+    staging.fast_push(fast)(record)  # type: ignore[arg-type, misc]
     assert fast.pending == [copy_line(1, spec.extract(record))]
+
+
+def test_hand_written_copy_lines_of_many_records_equal_the_generic_ones():
+    """Through one line maker (its memos of offers, ids, texts and numbers warm): every line as the
+    generic path makes it, equal decimals written alike, and a value to refuse refused alike."""
+    records: list = []
+    for n in range(300):
+        offer = f" offer-{n // 3} " if n % 7 else f"offer\t{n // 3}"
+        records.append(Stock(offer, f"w{n % 4}", Decimal(["1.50", "1.5", "15E-1", "-0", "0E-3", "7"][n % 6])))
+        records.append(
+            Price(
+                offer,
+                f"pt{n % 3}",
+                Decimal(f"{n}.{n % 10}0"),
+                currency=["RUB", None, "руб"][n % 3],
+                unit=[None, "шт", "a\\b"][n % 3],
+                ratio=[None, Decimal("1"), Decimal("1.000"), Decimal("2.5")][n % 4],
+                presentation=[None, f"{n} руб", "x\ny"][n % 3],
+            )
+        )
+    for entity in (Entity.PRICES, Entity.RESTS):
+        spec = rows.SPECS[entity]
+        fast, generic = _Collector(spec), _Collector(spec)
+        push = staging.fast_push(fast)  # type: ignore[arg-type]
+        assert push is not None
+        for record in records:
+            if record.entity == entity:
+                push(record)
+                generic.add(spec.extract(record))
+        assert fast.pending == generic.pending and len(fast.pending) == 300
+    refused = Stock("o1", "w1", Decimal("1e30"))
+    with pytest.raises(RowError) as fast_error:
+        staging.fast_push(_Collector(rows.SPECS[Entity.RESTS]))(refused)  # type: ignore[arg-type, misc]
+    with pytest.raises(RowError) as generic_error:
+        rows.SPECS[Entity.RESTS].extract(refused)
+    assert str(fast_error.value) == str(generic_error.value)
