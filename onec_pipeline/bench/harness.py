@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from onec_pipeline.runs.instances import memory_tmp_dir
 from onec_pipeline.synth import DEFAULT_EXPORTED_AT, expected_counts
 
 from .database import create_database, drop_database, libpq_url, server_url_from_env, sqlalchemy_url
@@ -59,6 +60,9 @@ class _Run:
     profile_dir: Path | None
     seed: int
     parallel: bool
+    #: parallel runs are recorded in this instance (in memory where possible, as a throwaway one would be),
+    #: created once before the first import like the deployment's
+    dagster_home: Path | None = None
 
     def stage(
         self,
@@ -96,6 +100,7 @@ class _Run:
             "archive_dir": str(self.base / "archive"),
             "parallel": self.parallel,
             "incoming_dir": str(self.base / "incoming"),
+            "dagster_home": str(self.dagster_home) if self.parallel else None,
         }
         return self.stage(name, import_upload, kwargs, database=True, profile=True)
 
@@ -171,10 +176,15 @@ def run_bench(
     backends = BackendPids(libpq_url(sqlalchemy_url(server_url)), dbname)
     db_url = sqlalchemy_url(server_url, dbname)
     profile_dir = Path(profile) if profile else None
-    run = _Run(report, db_url, base, backends, log, profile_dir, seed, parallel)
+    dagster_home = (
+        Path(tempfile.mkdtemp(prefix="onec-bench-dagster-", dir=memory_tmp_dir())) if parallel else None
+    )
+    run = _Run(report, db_url, base, backends, log, profile_dir, seed, parallel, dagster_home)
     try:
         run.measure(use_xmllint, reimport, prices_only)
     finally:
+        if dagster_home is not None:
+            shutil.rmtree(dagster_home, ignore_errors=True)
         with contextlib.suppress(Exception):
             backends.close()
         if not keep:

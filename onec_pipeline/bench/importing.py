@@ -68,20 +68,41 @@ class AssetTimeline:
         return sum(int(entry.get("records", 0) or 0) for entry in self.assets.values())
 
 
+def _existing_instance(home: Path) -> Any:
+    """The Dagster instance at ``home`` (created and migrated now if new); ``DAGSTER_HOME`` points there
+    for this stage's process and the run's step processes."""
+    from dagster import DagsterInstance
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").touch()
+    os.environ["DAGSTER_HOME"] = str(home)
+    instance = DagsterInstance.get()
+    instance.get_runs(limit=1)  # its storages exist and are migrated before the clock starts
+    return instance
+
+
 def import_upload(
     db_url: str,
     upload_dir: str,
     archive_dir: str | None = None,
     parallel: bool = False,
     incoming_dir: str | None = None,
+    dagster_home: str | None = None,
 ) -> dict[str, Any]:
     """Stage: import one upload through ``run_import`` and count the rows it wrote (xmin).
 
     ``incoming_dir``: first hard-link the upload into this directory (untimed) and import it from there, so
     that it is archived like the sensor does it: hashed and moved (renamed), not copied.
     ``parallel``: the multiprocess executor, like the sensor's runs (default: one process, like the CLI).
+    ``dagster_home`` (parallel): the runs are recorded in the instance there, created before the clock
+    starts, as the sensor's runs are in the deployment's instance (a throwaway one per import would add
+    its creation and schema migrations to every measurement).
     """
     from onec_pipeline.runs import run_import
+
+    instance = None
+    if parallel and dagster_home is not None:
+        instance = _existing_instance(Path(dagster_home))
 
     source, keep_source = Path(upload_dir), None
     if incoming_dir is not None:
@@ -98,6 +119,7 @@ def import_upload(
         log_progress=timeline,
         parallel=parallel,
         keep_source=keep_source,
+        instance=instance,
     )
     if keep_source is False and source.exists():  # the linked copy (a duplicate is removed already)
         shutil.rmtree(source, ignore_errors=True)
