@@ -70,6 +70,19 @@ def drop_database(server_url: str, dbname: str) -> None:
         conn.close()
 
 
+def migrate_catalog(db_url: str, schema: str = BENCH_SCHEMA) -> str | None:
+    """Create the catalog's tables in the fresh database (Alembic, up to head), as a deployment does with
+    ``onec-pipeline db upgrade`` before its first import (compose's ``catalog_migrate``); the floor's tables
+    are created before its clock starts too. Returns the revision."""
+    from onec_pipeline.store import CatalogStore
+
+    store = CatalogStore(db_url, schema=schema)
+    try:
+        return store.upgrade()
+    finally:
+        store.engine.dispose()
+
+
 def _catalog_tables() -> tuple[str, ...]:
     # the store's list of catalog tables (imported here: see the module docstring)
     from onec_pipeline.store.tables import CATALOG_TABLES

@@ -14,10 +14,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from onec_pipeline.runs.instances import memory_tmp_dir
 from onec_pipeline.synth import DEFAULT_EXPORTED_AT, expected_counts
 
-from .database import create_database, drop_database, libpq_url, server_url_from_env, sqlalchemy_url
+from .database import (
+    create_database,
+    drop_database,
+    libpq_url,
+    migrate_catalog,
+    server_url_from_env,
+    sqlalchemy_url,
+)
 from .floor import FLOOR_TABLES, copy_rows, export_rows, parse_files
 from .generate import generate_files
 from .importing import import_upload
@@ -46,6 +52,14 @@ _PRICES_ONLY: dict[str, Any] = {
     "version": 1,
     "exported_at": DEFAULT_EXPORTED_AT + timedelta(hours=1),
 }
+
+
+def _dagster_home() -> Path:
+    """A directory for the parallel runs' instance, in shared memory where there is some (as the throwaway
+    instance of an out-of-process ``run_import`` is)."""
+    from onec_pipeline.runs.instances import memory_tmp_dir  # imports Dagster: only for parallel benches
+
+    return Path(tempfile.mkdtemp(prefix="onec-bench-dagster-", dir=memory_tmp_dir()))
 
 
 @dataclass
@@ -124,6 +138,9 @@ class _Run:
         """Every stage in order, then the summary."""
         self.generate()
         self.parse(use_xmllint)
+        # the catalog's tables exist before the clock starts, like the floor's (and a deployment's, migrated
+        # by `onec-pipeline db upgrade` before its first import)
+        migrate_catalog(self.db_url)
         first = self.import_stage(FIRST_IMPORT, self.base / "upload")
         if not first.error:
             self.floor_copy()
@@ -176,9 +193,7 @@ def run_bench(
     backends = BackendPids(libpq_url(sqlalchemy_url(server_url)), dbname)
     db_url = sqlalchemy_url(server_url, dbname)
     profile_dir = Path(profile) if profile else None
-    dagster_home = (
-        Path(tempfile.mkdtemp(prefix="onec-bench-dagster-", dir=memory_tmp_dir())) if parallel else None
-    )
+    dagster_home = _dagster_home() if parallel else None
     run = _Run(report, db_url, base, backends, log, profile_dir, seed, parallel, dagster_home)
     try:
         run.measure(use_xmllint, reimport, prices_only)

@@ -28,7 +28,7 @@ reference reads the same (``test_reader_fastpath.py`` compares both record by re
 uploads, messy ones included), and memory stays bounded by the buffer (``CHUNK`` + one element).
 
 Line numbers follow libxml2's, quirk included: an element past line 65,534 has its line stored as 65,535,
-and ``sourceline`` then reports the line of its first descendant text (FORMAT.md's big files); this path
+and ``sourceline`` then reports the line of its first descendant text (the driver's docstring); this path
 reports the same line (and falls back where that text is empty or spans lines).
 """
 
