@@ -287,12 +287,7 @@ class FastScanner:
                 out.append(Price(offer_id, type_id, value, currency, unit, ratio, presentation, source))
         except UnicodeDecodeError as exc:
             raise Fallback(f"not {codec}: {exc}") from None
-        end = p.prices_end.match(buf, pos)
-        if end is None:
-            raise Fallback("not a prices Предложение")
-        if out:
-            context.stats.counts[Entity.PRICES] += len(out)
-        return end.end(), line, line_pos, out
+        return self._closed(p.prices_end, buf, pos, Entity.PRICES, out), line, line_pos, out
 
     def _value(self, raw: bytes | None) -> Decimal | None:
         """A ЦенаЗаЕдиницу that is not a plain number: the reference's Decimal, else parse_decimal's."""
@@ -370,12 +365,17 @@ class FastScanner:
             set_source_file(source, file)
             set_source_line(source, here)
             out.append(Stock(offer_id, warehouse_id, quantity, source))
-        end = p.rests_end.match(buf, pos)
-        if end is None:
-            raise Fallback("not a rests Предложение")
+        return self._closed(p.rests_end, buf, pos, Entity.RESTS, out), line, line_pos, out
+
+    def _closed(self, end: re.Pattern[bytes], buf: bytes, pos: int, entity: Entity, out: list) -> int:
+        """Where the Предложение ends (its box's and its own end tags must follow the last row); counts
+        its records."""
+        found = end.match(buf, pos)
+        if found is None:
+            raise Fallback(f"not a {entity} Предложение")
         if out:
-            context.stats.counts[Entity.RESTS] += len(out)
-        return end.end(), line, line_pos, out
+            self.context.stats.counts[entity] += len(out)
+        return found.end()
 
     def _warehouse(self, raw: bytes) -> str:
         text = self.decode(raw)
