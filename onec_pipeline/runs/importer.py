@@ -49,7 +49,6 @@ from onec_pipeline.defs.partitions import UPLOADS_PARTITIONS_NAME
 from onec_pipeline.defs.resources import CatalogDatabase, ImportProgress, UploadDirs
 from onec_pipeline.defs.selection import import_selection, upload_check_keys_for
 from onec_pipeline.settings import Settings
-from onec_pipeline.store import CatalogStore
 
 from .instances import persistent_instance, run_instance, warm_forkserver
 from .progress import CallbackProgress, RunFollower
@@ -178,37 +177,22 @@ def _dry_run(
 def _in_process(
     run: _Run, inst: DagsterInstance, summary: ImportSummary, log_progress: ProgressCallback | None
 ) -> ExecuteInProcessResult:
-    """Materialise in this process; the assets report progress through the ``progress`` resource.
-
-    The steps share this process' store, which refreshes the planner statistics of what a step wrote on a
-    thread of its own while the next step reads its files; they are all done before this returns."""
-    catalog_db = CatalogDatabase(database_url=run.database_url, db_schema=run.db_schema)
+    """Materialise in this process; the assets report progress through the ``progress`` resource."""
     resources = {
-        "catalog_db": catalog_db,
+        "catalog_db": CatalogDatabase(database_url=run.database_url, db_schema=run.db_schema),
         "upload_dirs": UploadDirs(archive_dir=str(run.archive)),
         "progress": CallbackProgress(log_progress) if log_progress else ImportProgress(),
     }
-    try:
-        store: CatalogStore | None = catalog_db.get_store()
-    except Exception:  # noqa: BLE001 - a catalog that cannot be opened: the run itself reports why
-        store = None
-    if store is not None:
-        store.background_statistics = True
-    try:
-        result = materialize(
-            [*(a for a in defs.assets or [] if isinstance(a, AssetsDefinition)), *(defs.asset_checks or [])],
-            selection=import_selection(run.selected),
-            partition_key=run.key,
-            instance=inst,
-            resources=resources,
-            run_config=run.run_config(),
-            tags=run.tags(),
-            raise_on_error=False,
-        )
-    finally:
-        if store is not None:
-            store.background_statistics = False
-            store.wait_for_statistics()
+    result = materialize(
+        [*(a for a in defs.assets or [] if isinstance(a, AssetsDefinition)), *(defs.asset_checks or [])],
+        selection=import_selection(run.selected),
+        partition_key=run.key,
+        instance=inst,
+        resources=resources,
+        run_config=run.run_config(),
+        tags=run.tags(),
+        raise_on_error=False,
+    )
     RunEvents(summary, log_progress, live=False).add_all(result.all_events)
     return result
 

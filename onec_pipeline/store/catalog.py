@@ -73,9 +73,6 @@ class CatalogStore:
         self.tables: dict[str, sa.Table] = {t.name: t for t in self.metadata.sorted_tables}
         self._upgraded = False
         self._upgrade_lock = threading.Lock()
-        #: refresh the statistics after a load on a thread of their own (see ``_analyze_after_load``)
-        self.background_statistics = False
-        self._statistics: list[threading.Thread] = []
         self._rules = rules
 
     @property
@@ -237,19 +234,6 @@ class CatalogStore:
                 if entity in rows.SPECS and res.written + res.unchanged + res.deactivated >= ANALYZE_MIN_ROWS
             }
         )
-        if not tables:
-            return
-        if self.background_statistics:
-            # the caller goes on (the next asset reads its files) while PostgreSQL samples on the other core;
-            # wait_for_statistics() joins (run_import does before it returns; a non-daemon thread is joined
-            # at interpreter exit anyway)
-            thread = threading.Thread(target=self._analyze_apart, args=(tables,), name="onec-analyze")
-            self._statistics.append(thread)
-            thread.start()
-            return
-        self._analyze(conn, tables)
-
-    def _analyze(self, conn: sa.Connection, tables: list[str]) -> None:
         for name in tables:
             started = time.perf_counter()
             try:
@@ -259,18 +243,6 @@ class CatalogStore:
                 log.warning("ANALYZE %s after the load failed: %s", name, exc)
             else:
                 log.debug("ANALYZE %s took %.2fs", name, time.perf_counter() - started)
-
-    def _analyze_apart(self, tables: list[str]) -> None:
-        try:
-            with self.engine.connect() as conn:
-                self._analyze(conn, tables)
-        except Exception as exc:  # noqa: BLE001 - statistics are an optimisation: logged, never raised
-            log.warning("ANALYZE %s after the load failed: %s", ", ".join(tables), exc)
-
-    def wait_for_statistics(self) -> None:
-        """Wait for the statistics refreshes started in the background (``background_statistics``)."""
-        while self._statistics:
-            self._statistics.pop(0).join()
 
     def _analyzed_columns(self, name: str) -> str:
         """The columns whose statistics a load refreshes: all but the JSON documents (no query filters or

@@ -405,30 +405,6 @@ def test_bulk_load_refreshes_planner_statistics_of_the_tables_it_wrote(pg_store,
     assert reltuples("offers") == 30  # a dry run changes nothing, statistics included
 
 
-@pytest.mark.postgres
-def test_statistics_refreshed_in_the_background_are_there_once_waited_for(pg_store, monkeypatch):
-    """``background_statistics`` (in-process runs): the ANALYZE of what a load wrote runs on a thread of its
-    own, on its own connection, and ``wait_for_statistics`` returns once it is done."""
-    store = pg_store
-    monkeypatch.setattr(catalog, "ANALYZE_MIN_ROWS", 20)
-    started = []
-    real_analyze = store._analyze_apart
-    monkeypatch.setattr(
-        store, "_analyze_apart", lambda tables: started.append(tables) or real_analyze(tables)
-    )
-    store.background_statistics = True
-    store.load([product("p0", "x")] + [offer(f"o{i}") for i in range(30)], ref(1))
-    assert len(store._statistics) == 1  # started, not waited for
-    store.wait_for_statistics()
-    assert started == [["offers"]] and store._statistics == []
-    with store.engine.connect() as conn:
-        tuples = conn.execute(
-            sa.text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)"),
-            {"t": f"{store.schema}.offers"},
-        ).scalar_one()
-    assert tuples == 30
-
-
 def test_stock_totals_and_offer_quantity_in_both_arrival_orders(store):
     # rests (stock totals) before offers
     store.load([total("a", "5"), total("b", "-1.5")], ref(1))
