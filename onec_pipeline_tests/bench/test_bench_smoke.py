@@ -4,6 +4,7 @@ floor sees exactly the generated rows, the bench database is dropped. No timing 
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,43 @@ def test_bench_quick_smoke(pg_database_url: str, tmp_path: Path) -> None:
     assert report["database"].startswith("onec_bench_")
     assert report["database"] not in _databases(pg_database_url)
     assert not any((tmp_path / "work").iterdir())
+
+
+def test_bench_parallel_imports_into_a_migrated_catalog_and_an_existing_instance(
+    pg_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--parallel``: the catalog's tables are created before the first import's clock (in the bench's
+    own process), the runs go to an instance created before the clock, which is removed afterwards."""
+    from onec_pipeline.bench import harness
+    from onec_pipeline.runs.instances import memory_tmp_dir
+
+    migrated: list[str] = []
+    real_migrate = harness.migrate_catalog
+    monkeypatch.setattr(harness, "migrate_catalog", lambda url: migrated.append(url) or real_migrate(url))
+
+    homes = Path(memory_tmp_dir() or tempfile.gettempdir())
+    before = set(homes.glob("onec-bench-dagster-*"))
+    out_json = tmp_path / "bench.json"
+    result = CliRunner().invoke(
+        main,
+        [
+            "bench",
+            "--offers", "200",
+            "--parallel",
+            "--no-reimport",
+            "--no-prices-only",
+            "--database-url", pg_database_url,
+            "--workdir", str(tmp_path / "work"),
+            "--json", str(out_json),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(out_json.read_text())
+    assert report["mode"] == "parallel"
+    first = {s["name"]: s for s in report["stages"]}["import (first)"]
+    assert first["error"] is None, first["error"]
+    expected = expected_counts(offers=200)
+    for table in ("goods", "offers", "prices", "rests"):
+        assert first["detail"]["touched"][table] == expected[table], table
+    assert len(migrated) == 1 and report["database"] in migrated[0]  # before the import, untimed
+    assert set(homes.glob("onec-bench-dagster-*")) == before  # the instance is gone with the run
