@@ -44,7 +44,7 @@ from ..errors import CommerceMLError
 from ..header import ROOT
 from ..records import Entity, FileHeader, Price, Source, Stock
 from ..values import MAX_ADJUSTED, BadNumber, composite_id_problem, parse_decimal
-from ..xmlsafe import PROLOG_BYTES, Opener, sniff_prolog
+from ..xmlsafe import PROLOG_BYTES, Opener
 from .context import ParseContext, new_object, set_source_file, set_source_line
 from .fastgrammar import Decoder, Fallback, patterns
 from .handler import CHANGES, PACKAGE, Batch
@@ -101,9 +101,7 @@ class FastScanner:
         """``head_reader`` reads a stream with the reference (the file's head, closed)."""
         p = self.p
         with opener() as stream:
-            buf = stream.read(PROLOG_BYTES)
-            if sniff_prolog(buf)[0].lower() not in _CODECS:  # the declaration decides, as for libxml2
-                raise Fallback("encoding")
+            buf = stream.read(PROLOG_BYTES)  # its encoding: the header's (scanner_for)
             start = buf.find(p.offer_start)
             while start < 0:
                 more = stream.read(CHUNK)

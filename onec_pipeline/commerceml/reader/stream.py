@@ -44,11 +44,13 @@ def _read_one(
         stats = reader.context.stats
         saved = _counters(stats)
         try:
-            for batch in scanner.batches(_checked_opener(opener, header.path), reader.batches):
+            for batch in scanner.batches(opener, reader.batches):
                 skip += 1
                 yield batch
             stats.fast_files += 1
             return
+        except OSError as exc:
+            raise CommerceMLError(f"cannot read file: {exc}", file=header.path) from None
         except fastpath.Fallback as exc:
             _restore(stats, saved)
             stats.fallbacks.append(f"{header.path}: {exc}")
@@ -62,28 +64,6 @@ def _read_one(
                 yield batch
         except OSError as exc:
             raise CommerceMLError(f"cannot read file: {exc}", file=header.path) from None
-
-
-def _checked_opener(opener: Opener, file: str) -> Opener:
-    """``opener`` whose streams turn a read error into the reader's CommerceMLError."""
-
-    class Checked:
-        def __init__(self) -> None:
-            self.stream = _open_checked(opener, file)
-
-        def __enter__(self) -> Checked:
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            self.stream.close()
-
-        def read(self, size: int = -1) -> bytes:
-            try:
-                return self.stream.read(size)
-            except OSError as exc:
-                raise CommerceMLError(f"cannot read file: {exc}", file=file) from None
-
-    return Checked  # type: ignore[return-value]
 
 
 def _counters(stats: ReadStats) -> tuple:
