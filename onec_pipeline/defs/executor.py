@@ -3,8 +3,34 @@
 from __future__ import annotations
 
 import os
+import queue
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack
+from typing import Any
 
-from dagster import ExecutorDefinition, in_process_executor, multiprocess_executor
+from dagster import (
+    AssetChecksDefinition,
+    AssetsDefinition,
+    AssetSelection,
+    DagsterInstance,
+    Definitions,
+    ExecuteInProcessResult,
+    ExecutorDefinition,
+    define_asset_job,
+    executor,
+    multiprocess_executor,
+)
+from dagster._core.events import DagsterEvent, EngineEventData
+from dagster._core.execution.api import ExecuteRunWithPlanIterable
+from dagster._core.execution.compute_logs import create_compute_log_file_key
+from dagster._core.execution.context.system import PlanExecutionContext, PlanOrchestrationContext
+from dagster._core.execution.context_creation_job import PlanExecutionContextManager
+from dagster._core.execution.plan.execute_plan import _trigger_hook, dagster_event_sequence_for_step
+from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
+from dagster._core.execution.plan.plan import ExecutionPlan
+from dagster._core.execution.retries import RetryMode
+from dagster._core.executor.in_process import InProcessExecutor
 
 # what a run's forkserver imports once, before it forks the step processes: Dagster, these definitions and
 # what every step imports next (the instance's storages, the catalog store and its migrations); measured on
@@ -23,7 +49,8 @@ FORKSERVER_PRELOAD = (
 
 
 def run_executor() -> ExecutorDefinition:
-    """``ONEC_EXECUTOR=in_process`` runs every step of a run in one process.
+    """``ONEC_EXECUTOR=in_process`` runs every step of a run in one process (ready steps side by side on
+    threads: ``threaded_in_process_executor``).
 
     The default (multiprocess) isolates steps and lets prices and rests of one run proceed side by side. Its
     step processes are forked from a forkserver that has imported Dagster and these definitions once per run
@@ -35,8 +62,175 @@ def run_executor() -> ExecutorDefinition:
     if mode not in ("multiprocess", "in_process"):
         raise ValueError(f"ONEC_EXECUTOR must be 'multiprocess' or 'in_process', not {mode!r}")
     if mode == "in_process":
-        return in_process_executor
+        return threaded_in_process_executor
     return multiprocess_executor.configured(
         {"start_method": {"forkserver": {"preload_modules": list(FORKSERVER_PRELOAD)}}},
         name="multiprocess",
+    )
+
+
+# --- one process, steps side by side -------------------------------------------------------------------
+#
+# Dagster's in-process executor runs one step at a time. An import's prices and rests depend only on offers,
+# and each spends much of its time waiting for PostgreSQL (dedup, insert, the sellable quantity), so the
+# one-process run executes the steps that are ready on threads, as the multiprocess executor does in
+# processes. Events are handled in the orchestrating thread in the order the steps produce them; the
+# event log storages serialise their writes (the in-memory one with a lock, the others with a connection
+# per call). Built on the same private plan-execution functions as ``InProcessExecutor`` of the pinned
+# Dagster (1.13.27: ``_core/executor/in_process.py`` and ``_core/execution/plan/execute_plan.py``);
+# ``onec_pipeline_tests/defs/test_executor.py`` runs it against that version.
+
+#: steps at once (the machine this is made for has two cores; a third step would only queue for them)
+THREADS = 2
+
+
+def _step_thread(step_context: Any, events: queue.SimpleQueue[Any]) -> None:
+    """Run one step, putting ``(step key, event)`` on ``events``, then ``(step key, None)``; an exception
+    the step's own error handling let through is put in place of the event."""
+    key = step_context.step.key
+    try:
+        for event in dagster_event_sequence_for_step(step_context):
+            events.put((key, event))
+    except BaseException as exc:  # noqa: BLE001 - handed to the orchestrating thread, which re-raises it
+        events.put((key, exc))
+    events.put((key, None))
+
+
+def threaded_execution_iterator(
+    job_context: PlanExecutionContext, execution_plan: ExecutionPlan, threads: int = THREADS
+) -> Iterator[DagsterEvent]:
+    """``inner_plan_execution_iterator`` with up to ``threads`` steps running at once."""
+    with InstanceConcurrencyContext(job_context.instance, job_context.dagster_run) as concurrency:
+        compute_log_manager = job_context.instance.compute_log_manager
+        step_keys = [step.key for step in execution_plan.get_steps_to_execute_in_topo_order()]
+        with (
+            execution_plan.start(
+                retry_mode=job_context.retry_mode,
+                instance_concurrency_context=concurrency,
+                step_dependency_config=job_context.step_dependency_config,
+            ) as active,
+            ExitStack() as capture_stack,
+        ):
+            log_key = compute_log_manager.build_log_key_for_run(
+                job_context.run_id, create_compute_log_file_key()
+            )
+            log_context = capture_stack.enter_context(compute_log_manager.capture_logs(log_key))
+            yield DagsterEvent.capture_logs(job_context, step_keys, log_key, log_context)
+
+            events: queue.SimpleQueue[Any] = queue.SimpleQueue()
+            running: dict[str, tuple[Any, list[DagsterEvent]]] = {}
+            while not active.is_complete or running:
+                if not active.is_complete and len(running) < threads:
+                    started = active.get_steps_to_execute(limit=threads - len(running))
+                    yield from active.concurrency_event_iterator(job_context)
+                    for step in started:
+                        step_context = job_context.for_step(step, active.get_known_state())
+                        running[step.key] = (step_context, [])
+                        threading.Thread(
+                            target=_step_thread,
+                            args=(step_context, events),
+                            name=f"step {step.key}",
+                            daemon=True,
+                        ).start()
+                    if not running:
+                        active.sleep_til_ready()
+                        continue
+                key, item = events.get()
+                step_context, step_events = running[key]
+                if isinstance(item, BaseException):
+                    raise item
+                if item is not None:
+                    step_events.append(item)
+                    yield item
+                    active.handle_event(item)
+                    continue
+                del running[key]
+                active.verify_complete(job_context, key)
+                for event in active.plan_events_iterator(job_context):
+                    step_events.append(event)
+                    yield event
+                yield from _trigger_hook(step_context, step_events)
+
+
+class ThreadedInProcessExecutor(InProcessExecutor):
+    """The in-process executor with ready steps on threads (see ``threaded_execution_iterator``)."""
+
+    def execute(
+        self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
+    ) -> Iterator[DagsterEvent]:
+        step_keys = execution_plan.step_keys_to_execute
+        yield DagsterEvent.engine_event(
+            plan_context,
+            f"Executing steps in process (pid: {os.getpid()}), up to {THREADS} at once on threads",
+            event_specific_data=EngineEventData.in_process(os.getpid(), step_keys),
+        )
+        yield from iter(
+            ExecuteRunWithPlanIterable(
+                execution_plan=plan_context.execution_plan,
+                iterator=threaded_execution_iterator,
+                execution_context_manager=PlanExecutionContextManager(
+                    job=plan_context.job,
+                    retry_mode=plan_context.retry_mode,
+                    execution_plan=plan_context.execution_plan,
+                    run_config=plan_context.run_config,
+                    dagster_run=plan_context.dagster_run,
+                    instance=plan_context.instance,
+                    raise_on_error=plan_context.raise_on_error,
+                    output_capture=plan_context.output_capture,
+                    step_dependency_config=self.step_dependency_config,
+                ),
+            )
+        )
+        yield DagsterEvent.engine_event(
+            plan_context,
+            f"Finished steps in process (pid: {os.getpid()})",
+            event_specific_data=EngineEventData.in_process(os.getpid(), step_keys),
+        )
+
+
+@executor(name="in_process_threads")
+def threaded_in_process_executor(_init_context: Any) -> ThreadedInProcessExecutor:
+    """One process, up to ``THREADS`` ready steps at once (prices and rests of an import side by side)."""
+    return ThreadedInProcessExecutor(retries=RetryMode.ENABLED)
+
+
+def materialize_on_threads(
+    assets: Sequence[AssetsDefinition | AssetChecksDefinition],
+    *,
+    selection: AssetSelection,
+    partition_key: str | None,
+    instance: DagsterInstance,
+    resources: Mapping[str, Any],
+    run_config: Mapping[str, Any],
+    tags: Mapping[str, str],
+) -> ExecuteInProcessResult:
+    """``dagster.materialize`` (``raise_on_error=False``) with ``threaded_in_process_executor`` in place of
+    the one-step-at-a-time executor that ``execute_in_process`` imposes: the same ephemeral job (its
+    resources given as objects, an in-memory IO manager), run tags and result."""
+    from dagster._core.definitions.job_base import InMemoryJob
+    from dagster._core.definitions.materialize import EPHEMERAL_JOB_NAME
+    from dagster._core.execution.execute_in_process import core_execute_in_process, merge_run_tags
+
+    definitions = Definitions(
+        jobs=[define_asset_job(name=EPHEMERAL_JOB_NAME, selection=selection)],
+        assets=assets,
+        resources=resources,
+    )
+    job_def = definitions.resolve_job_def(EPHEMERAL_JOB_NAME)
+    ephemeral = job_def.as_ephemeral_job(resource_defs={}, input_values={})
+    return core_execute_in_process(
+        job=InMemoryJob(job_def=ephemeral.with_executor_def(threaded_in_process_executor)),
+        run_config=run_config,
+        instance=instance,
+        output_capturing_enabled=True,
+        raise_on_error=False,
+        run_tags=merge_run_tags(
+            job_def=job_def,
+            partition_key=partition_key,
+            tags=tags,
+            asset_selection=[],
+            instance=instance,
+            run_config=run_config,
+        ),
+        asset_selection=frozenset(),
     )

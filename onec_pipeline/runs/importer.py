@@ -27,7 +27,6 @@ from dagster import (
     JobExecutionResult,
     RunsFilter,
     execute_job,
-    materialize,
     reconstructable,
 )
 
@@ -43,6 +42,7 @@ from onec_pipeline.defs.constants import (
     upload_tags,
 )
 from onec_pipeline.defs.definitions import defs
+from onec_pipeline.defs.executor import materialize_on_threads
 from onec_pipeline.defs.importing import applied_when
 from onec_pipeline.defs.intake.jobs import DryRunOptions, dry_run_op_names, dry_run_upload
 from onec_pipeline.defs.partitions import UPLOADS_PARTITIONS_NAME
@@ -177,13 +177,14 @@ def _dry_run(
 def _in_process(
     run: _Run, inst: DagsterInstance, summary: ImportSummary, log_progress: ProgressCallback | None
 ) -> ExecuteInProcessResult:
-    """Materialise in this process; the assets report progress through the ``progress`` resource."""
+    """Materialise in this process (prices and rests side by side on threads); the assets report progress
+    through the ``progress`` resource."""
     resources = {
         "catalog_db": CatalogDatabase(database_url=run.database_url, db_schema=run.db_schema),
         "upload_dirs": UploadDirs(archive_dir=str(run.archive)),
         "progress": CallbackProgress(log_progress) if log_progress else ImportProgress(),
     }
-    result = materialize(
+    result = materialize_on_threads(
         [*(a for a in defs.assets or [] if isinstance(a, AssetsDefinition)), *(defs.asset_checks or [])],
         selection=import_selection(run.selected),
         partition_key=run.key,
@@ -191,7 +192,6 @@ def _in_process(
         resources=resources,
         run_config=run.run_config(),
         tags=run.tags(),
-        raise_on_error=False,
     )
     RunEvents(summary, log_progress, live=False).add_all(result.all_events)
     return result

@@ -88,8 +88,6 @@ def test_multiprocess_steps_fork_from_a_preloaded_forkserver(monkeypatch):
     it preloads must exist (a wrong name would fail every run), ONEC_EXECUTOR=in_process still wins."""
     import importlib
 
-    from dagster import in_process_executor
-
     from onec_pipeline.defs import executor as d
 
     executor = d.run_executor()
@@ -102,7 +100,7 @@ def test_multiprocess_steps_fork_from_a_preloaded_forkserver(monkeypatch):
     for module in d.FORKSERVER_PRELOAD:
         importlib.import_module(module)
     monkeypatch.setenv("ONEC_EXECUTOR", "in_process")
-    assert d.run_executor() is in_process_executor
+    assert d.run_executor() is d.threaded_in_process_executor
 
 
 def _assert_common(instance: DagsterInstance) -> None:
