@@ -1,4 +1,4 @@
-"""The executor of every run of the code location (``ONEC_EXECUTOR``)."""
+"""The executor of every run of the code location (``ONEC_EXECUTOR``, the run config's ``steps``)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,16 @@ from dagster import (
     AssetSelection,
     DagsterInstance,
     Definitions,
+    EnumValue,
     ExecuteInProcessResult,
     ExecutorDefinition,
+    Field,
+    InitExecutorContext,
     define_asset_job,
     executor,
-    multiprocess_executor,
 )
+from dagster import Enum as DagsterEnum
+from dagster._core.definitions.executor_definition import multiple_process_executor_requirements
 from dagster._core.events import DagsterEvent, EngineEventData
 from dagster._core.execution.api import ExecuteRunWithPlanIterable
 from dagster._core.execution.compute_logs import create_compute_log_file_key
@@ -30,7 +34,9 @@ from dagster._core.execution.plan.execute_plan import _trigger_hook, dagster_eve
 from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
 from dagster._core.execution.plan.plan import ExecutionPlan
 from dagster._core.execution.retries import RetryMode
+from dagster._core.executor.base import Executor
 from dagster._core.executor.in_process import InProcessExecutor
+from dagster._core.executor.multiprocess import MultiprocessExecutor
 
 # what a run's forkserver imports once, before it forks the step processes: Dagster, these definitions and
 # what every step imports next (the instance's storages, the catalog store and its migrations); measured on
@@ -48,24 +54,69 @@ FORKSERVER_PRELOAD = (
 )
 
 
-def run_executor() -> ExecutorDefinition:
-    """``ONEC_EXECUTOR=in_process`` runs every step of a run in one process (ready steps side by side on
-    threads: ``threaded_in_process_executor``).
+#: an import run of an upload with less XML than this runs its steps on threads in the run's process rather
+#: than one process per step: a step process costs about 0.3–0.5 s to start (fork, its instance, its plan,
+#: a cold store) and a run's first step waits for the forkserver's imports (1–1.5 s here), which at 20,000
+#: offers (97 MB) is a quarter of the whole import (multiprocess 12.5–13.5 s, threads 8.3–10.5 s, this
+#: project's machine, 2026-12-01); from some hundreds of MB on, two processes use both cores where two
+#: threads share one interpreter
+THREADED_RUN_BELOW_BYTES = 256 * 1024 * 1024
 
-    The default (multiprocess) isolates steps and lets prices and rests of one run proceed side by side. Its
-    step processes are forked from a forkserver that has imported Dagster and these definitions once per run
-    (``FORKSERVER_PRELOAD``), instead of each step starting Python and importing them again (2–3 s per step
-    with ``spawn``, Dagster's default). The demo chooses in_process so the seeded upload is imported within
-    seconds of start on a small machine.
+STEPS = ("processes", "threads")
+
+
+def steps_for_upload(xml_bytes: int) -> str:
+    """How the import run of an upload with ``xml_bytes`` of XML executes its steps (``STEPS``)."""
+    return "threads" if xml_bytes < THREADED_RUN_BELOW_BYTES else "processes"
+
+
+def execution_config(steps: str) -> dict[str, Any]:
+    """The run config fragment choosing ``steps`` for a run of the location's executor."""
+    if steps not in STEPS:
+        raise ValueError(f"steps must be one of {STEPS}, not {steps!r}")
+    return {"execution": {"config": {"steps": steps}}}
+
+
+def run_executor() -> ExecutorDefinition:
+    """The executor of every job: ``steps_executor``, or with ``ONEC_EXECUTOR=in_process`` every step of
+    every run in the run's process (ready steps side by side on threads: ``threaded_in_process_executor``).
+
+    The default runs a step per process (isolation; prices and rests of one run on both cores), forked from
+    a forkserver that has imported Dagster and these definitions once per run (``FORKSERVER_PRELOAD``),
+    instead of each step starting Python and importing them again (2–3 s per step with ``spawn``, Dagster's
+    default); a run whose config says ``steps: threads`` (the sensor's runs of small uploads,
+    ``steps_for_upload``) runs them on threads instead. The demo chooses in_process so the seeded upload is
+    imported within seconds of start on a small machine.
     """
     mode = os.environ.get("ONEC_EXECUTOR", "").strip().lower() or "multiprocess"
     if mode not in ("multiprocess", "in_process"):
         raise ValueError(f"ONEC_EXECUTOR must be 'multiprocess' or 'in_process', not {mode!r}")
     if mode == "in_process":
         return threaded_in_process_executor
-    return multiprocess_executor.configured(
-        {"start_method": {"forkserver": {"preload_modules": list(FORKSERVER_PRELOAD)}}},
-        name="multiprocess",
+    return steps_executor
+
+
+@executor(
+    name="multiprocess",
+    config_schema={
+        "steps": Field(
+            DagsterEnum("OnecSteps", [EnumValue(v) for v in STEPS]),
+            default_value="processes",
+            description="processes: one process per step (forked from a preloaded forkserver); threads: "
+            "every step in the run's process, ready steps side by side on threads",
+        )
+    },
+    requirements=multiple_process_executor_requirements(),
+)
+def steps_executor(init_context: InitExecutorContext) -> Executor:
+    """One process per step, or (``steps: threads``) the run's process with ready steps on threads."""
+    if init_context.executor_config.get("steps") == "threads":
+        return ThreadedInProcessExecutor(retries=RetryMode.ENABLED)
+    return MultiprocessExecutor(
+        retries=RetryMode.ENABLED,
+        max_concurrent=None,
+        start_method="forkserver",
+        explicit_forkserver_preload=list(FORKSERVER_PRELOAD),
     )
 
 

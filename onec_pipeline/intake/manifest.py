@@ -78,6 +78,11 @@ class Manifest:
     # arrival: not trusted for the key (which then carries the arrival time); None when trusted
     untrusted_export_time: str | None = None
 
+    @property
+    def xml_bytes(self) -> int:
+        """The size of the upload's XML files (what its import reads)."""
+        return sum(f.size for f in self.files if f.name.lower().endswith(".xml"))
+
     def to_json(self) -> str:
         data: dict[str, Any] = {
             "key": self.key,

@@ -3,7 +3,7 @@
 Used by ``onec-pipeline import`` and by the benchmark harness. It does what the sensor's run does — the
 same archive layout and key (``intake``), the same dynamic partition, the same assets, per-upload checks,
 resources and run config — and returns an :class:`ImportSummary`. By default the run executes in this
-process; ``parallel`` executes it like the sensor's runs (multiprocess executor).
+process; ``parallel`` executes it like the sensor's runs (a process per step, or threads for a small upload).
 
 The run is recorded in the instance at ``DAGSTER_HOME`` when that is set (``DagsterInstance.get()``), else
 in an ephemeral in-memory instance (nothing is left behind).
@@ -42,7 +42,12 @@ from onec_pipeline.defs.constants import (
     upload_tags,
 )
 from onec_pipeline.defs.definitions import defs
-from onec_pipeline.defs.executor import materialize_on_threads
+from onec_pipeline.defs.executor import (
+    THREADED_RUN_BELOW_BYTES,
+    execution_config,
+    materialize_on_threads,
+    steps_for_upload,
+)
 from onec_pipeline.defs.importing import applied_when
 from onec_pipeline.defs.intake.jobs import DryRunOptions, dry_run_op_names, dry_run_upload
 from onec_pipeline.defs.partitions import UPLOADS_PARTITIONS_NAME
@@ -86,6 +91,21 @@ def archive_for_import(
         return intake.ArchivedUpload(path.name, path, manifest, duplicate=True)
     keep = not _is_within(path, Settings.from_env().import_dir) if keep_source is None else keep_source
     return intake.archive_path(path, archive_dir, keep_source=keep)
+
+
+def _xml_bytes(path: Path) -> int:
+    """The XML an upload at ``path`` holds, as far as a look at its files tells before archiving (a zip,
+    or anything unreadable, counts as large: only its archived manifest tells)."""
+    try:
+        if path.is_dir():
+            return sum(
+                p.stat().st_size for p in path.rglob("*") if p.suffix.lower() == ".xml" and p.is_file()
+            )
+        if path.suffix.lower() == ".xml":
+            return path.stat().st_size
+    except OSError:
+        pass
+    return THREADED_RUN_BELOW_BYTES
 
 
 def _archive_notes(manifest: intake.Manifest) -> dict[str, Any]:
@@ -132,6 +152,7 @@ class _Run:
     database_url: str | None
     db_schema: str | None
     op_config: dict[str, bool]
+    steps: str = "processes"  # how an out-of-process run executes its steps (``steps_for_upload``)
 
     def run_config(self) -> dict[str, Any]:
         return {
@@ -200,7 +221,7 @@ def _in_process(
 def _out_of_process(
     run: _Run, inst: DagsterInstance, summary: ImportSummary, log_progress: ProgressCallback | None
 ) -> JobExecutionResult:
-    """Execute the ``import_upload`` job like the sensor's runs (multiprocess executor), following the run's
+    """Execute the ``import_upload`` job like the sensor's runs (``run.steps``), following the run's
     events while it runs."""
     database = {k: v for k, v in (("database_url", run.database_url), ("db_schema", run.db_schema)) if v}
     resource_config = {
@@ -226,7 +247,7 @@ def _out_of_process(
         result = execute_job(
             job,
             instance=inst,
-            run_config={**run.run_config(), "resources": resource_config},
+            run_config={**run.run_config(), **execution_config(run.steps), "resources": resource_config},
             tags=tags,
             raise_on_error=False,
         )
@@ -300,8 +321,9 @@ def run_import(
     receives ``(event, asset, details)`` with events ``archived``, ``start``, ``progress`` (every 10,000
     records: ``records``, ``seconds``, ``rate``), ``done`` and ``failed``.
 
-    ``parallel``: execute like the sensor's runs, out of process with the multiprocess executor (prices
-    and rests in two processes at once) via the ``import_upload`` job; needs a persistent instance (the
+    ``parallel``: execute like the sensor's runs, out of process via the ``import_upload`` job: the steps of
+    a large upload in processes of their own (prices and rests in two processes at once), a small one's on
+    threads in the run's process (``steps_for_upload``); needs a persistent instance (the
     given one, ``$DAGSTER_HOME``, or a temporary one). Progress events are then ``archived``, and
     ``start``, ``done`` / ``failed`` per asset, read from the run's events while it runs.
 
@@ -311,7 +333,7 @@ def run_import(
     started = time.perf_counter()
     if only is not None and only not in ONLY_CHOICES:
         raise ValueError(f"only must be one of {sorted(ONLY_CHOICES)}, not {only!r}")
-    if parallel and not dry_run:
+    if parallel and not dry_run and steps_for_upload(_xml_bytes(Path(path))) == "processes":
         warm_forkserver()  # imports Dagster in the forkserver while this process archives the upload
     archive = Path(archive_dir).resolve() if archive_dir else Settings.from_env().archive_dir.resolve()
     summary = ImportSummary(key=None, archive_path=None, success=False, dry_run=dry_run)
@@ -334,6 +356,7 @@ def run_import(
 
     op_config = {"allow_mass_deactivation": allow_mass_deactivation, "force": force}
     run = _Run(key, summary.selected, archive, database_url, db_schema, op_config)
+    run.steps = steps_for_upload(archived.manifest.xml_bytes)
     if (
         archived.duplicate
         and not force

@@ -84,23 +84,45 @@ def test_definitions_shape():
 
 
 def test_multiprocess_steps_fork_from_a_preloaded_forkserver(monkeypatch):
-    """The sensor's runs start each step from a forkserver that imported the definitions once; the modules
-    it preloads must exist (a wrong name would fail every run), ONEC_EXECUTOR=in_process still wins."""
+    """The sensor's runs start each step from a forkserver that imported the definitions once (or, when
+    their config says so, run the steps on threads); the modules it preloads must exist (a wrong name would
+    fail every run), ONEC_EXECUTOR=in_process still wins."""
     import importlib
+    from types import SimpleNamespace
+
+    from dagster._core.executor.multiprocess import MultiprocessExecutor
 
     from onec_pipeline.defs import executor as d
 
     executor = d.run_executor()
-    assert executor.name == "multiprocess"
-    resolved = executor.apply_config_mapping({})
-    assert resolved.success, resolved.errors
-    start = resolved.value["config"]["start_method"]
-    assert start == {"forkserver": {"preload_modules": list(d.FORKSERVER_PRELOAD)}}
+    assert executor is d.steps_executor and executor.name == "multiprocess"
+    default = executor.config_schema.config_type.fields["steps"].default_value
+    assert default == "processes"
+
+    def create(steps: str):
+        return executor.executor_creation_fn(SimpleNamespace(executor_config={"steps": steps}))
+
+    processes = create("processes")
+    assert isinstance(processes, MultiprocessExecutor)
+    assert processes._start_method == "forkserver"
+    assert processes._explicit_forkserver_preload == list(d.FORKSERVER_PRELOAD)
+    assert isinstance(create("threads"), d.ThreadedInProcessExecutor)
     assert "onec_pipeline.defs.definitions" in d.FORKSERVER_PRELOAD
     for module in d.FORKSERVER_PRELOAD:
         importlib.import_module(module)
     monkeypatch.setenv("ONEC_EXECUTOR", "in_process")
     assert d.run_executor() is d.threaded_in_process_executor
+
+
+def test_a_small_upload_runs_its_steps_on_threads():
+    from onec_pipeline.defs import executor as d
+
+    limit = d.THREADED_RUN_BELOW_BYTES
+    assert d.steps_for_upload(0) == d.steps_for_upload(limit - 1) == "threads"
+    assert d.steps_for_upload(limit) == d.steps_for_upload(50 * limit) == "processes"
+    assert d.execution_config("threads") == {"execution": {"config": {"steps": "threads"}}}
+    with pytest.raises(ValueError, match="steps must be one of"):
+        d.execution_config("fibres")
 
 
 def _assert_common(instance: DagsterInstance) -> None:

@@ -79,11 +79,19 @@ def test_run_import_summary_counts_and_dry_run(samples_dir, pg_schema_url, tmp_p
 
 @pytest.mark.postgres
 @pytest.mark.slow
-def test_parallel_run_out_of_process(pg_schema_url, tmp_path, monkeypatch):
-    """The sensor's execution mode: multiprocess executor, prices and rests in their own processes."""
+@pytest.mark.parametrize("steps", ["processes", "threads"])
+def test_parallel_run_out_of_process(pg_schema_url, tmp_path, monkeypatch, steps):
+    """The sensor's execution mode: prices and rests in processes of their own, or (a small upload) on
+    threads of the run's process."""
     from datetime import datetime
 
+    from onec_pipeline.defs import executor
+
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    # every upload is large (processes) or small (threads)
+    monkeypatch.setattr(executor, "THREADED_RUN_BELOW_BYTES", 0 if steps == "processes" else 2**40)
+    (tmp_path / "dagster_home").mkdir()
+    instance = DagsterInstance.local_temp(str(tmp_path / "dagster_home"))
     url, schema = pg_schema_url
     common = dict(offers=60, goods=20, price_types=2, warehouses=2, seed=5)
     synth.generate_upload(
@@ -108,10 +116,18 @@ def test_parallel_run_out_of_process(pg_schema_url, tmp_path, monkeypatch):
             archive_dir=tmp_path / "a",
             parallel=True,
             log_progress=lambda event, asset, details: events.append((event, asset)),
+            instance=instance,
         )
 
     summary = import_delta()
     assert summary.success, summary.error
+    run = instance.get_run_by_id(summary.run_id)
+    assert run.run_config["execution"] == {"config": {"steps": steps}}
+    engine_says = " ".join(e.user_message for e in instance.all_logs(summary.run_id))
+    if steps == "processes":
+        assert "multiprocess executor" in engine_says and "on threads" not in engine_says
+    else:
+        assert "up to 2 at once on threads" in engine_says and "multiprocess executor" not in engine_says
     assert summary.selected == ["prices", "rests"]
     assert {a for e, a in events if e == "done"} == {"prices", "rests"}
     assert {a for e, a in events if e == "start"} == {"prices", "rests"}  # followed while it ran

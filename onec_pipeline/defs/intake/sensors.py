@@ -48,6 +48,7 @@ from dagster import (
 from onec_pipeline import intake
 
 from ..constants import INCOMING_TAG, assets_for_upload, upload_tags
+from ..executor import execution_config, steps_for_upload
 from ..partitions import UPLOADS_PARTITIONS_NAME, uploads_partitions
 from ..resources import UploadDirs
 from ..selection import upload_check_keys_for
@@ -80,6 +81,8 @@ def run_request_for(key: str, archived_path: Path, manifest: intake.Manifest | N
         # the per-upload checks of those assets only (the catalog-wide audit checks are not partitioned)
         asset_check_keys=upload_check_keys_for(selected),
         tags=upload_tags(key, source),
+        # a small upload's steps on threads, a large one's in processes of their own
+        run_config=execution_config(steps_for_upload(manifest.xml_bytes) if manifest else "processes"),
     )
 
 

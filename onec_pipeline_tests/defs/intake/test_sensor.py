@@ -19,12 +19,14 @@ from dagster import (
     SkipReason,
     build_sensor_context,
     materialize,
+    validate_run_config,
 )
 
 from onec_pipeline import intake
 from onec_pipeline.defs.catalog.assets import catalog_assets
 from onec_pipeline.defs.customers.assets import customer_assets
 from onec_pipeline.defs.customers.checks import customer_checks
+from onec_pipeline.defs.definitions import defs
 from onec_pipeline.defs.intake.sensors import onec_upload_sensor
 from onec_pipeline.defs.resources import CatalogDatabase, ImportProgress, UploadDirs
 from onec_pipeline_tests.conftest import SAMPLES_DIR
@@ -102,9 +104,24 @@ def test_marker_upload_archived_partitioned_and_requested(instance, tmp_path):
         "rests",
     }
     assert all("audit" not in k.name for k in req.asset_check_keys)
+    # a small upload: the run executes its steps on threads of its own process (a config the job accepts)
+    assert req.run_config == {"execution": {"config": {"steps": "threads"}}}
+    assert validate_run_config(defs.resolve_job_def("import_upload"), req.run_config)
     assert not (dirs.incoming / "u1").exists()
     assert (dirs.archive / key / "import.xml").is_file() and (dirs.archive / key / "offers.xml").is_file()
     assert json.loads(cursor) == {"failed": {}, "pending": {}}
+
+
+def test_a_large_upload_runs_its_steps_in_processes(instance, tmp_path, monkeypatch):
+    from onec_pipeline.defs import executor
+
+    xml_bytes = sum(p.stat().st_size for p in CML203.glob("*.xml"))
+    monkeypatch.setattr(executor, "THREADED_RUN_BELOW_BYTES", xml_bytes)  # cml-203 is just large enough
+    dirs = Dirs(tmp_path, settle=3600)
+    add_upload(dirs.incoming / "u1", ready=True, age_seconds=None)
+    [req], _keys, _cursor, _ = tick(instance, dirs, None)
+    assert req.run_config == {"execution": {"config": {"steps": "processes"}}}
+    assert validate_run_config(defs.resolve_job_def("import_upload"), req.run_config)
 
 
 def test_settling_needs_quiet_time_and_a_second_look(instance, tmp_path):
