@@ -7,7 +7,8 @@ returns a ``SensorResult`` with the new partitions and one ``RunRequest`` per up
 so a tick replayed after a crash never runs twice).
 
 The runs are runs of the job ``import_upload`` (each selecting the assets its upload holds), so the Runs
-list and the Overview name them.
+list and the Overview name them. Their run config says how they execute their steps (``defs.executor``): an
+upload with less than 256 MB of XML on threads of the run's process, a larger one a process per step.
 
 Stuck uploads: an upload that stays incomplete (no ``.ready``, an XML file without its closing root tag,
 a ``.part`` file…) and unchanged for ``ONEC_STUCK_SECONDS`` (default 30 min; measured from the tick that
