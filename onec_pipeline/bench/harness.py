@@ -142,6 +142,8 @@ class _Run:
         # by `onec-pipeline db upgrade` before its first import)
         migrate_catalog(self.db_url)
         first = self.import_stage(FIRST_IMPORT, self.base / "upload")
+        if self.parallel and first.detail.get("steps"):  # how the sensor's run executed its steps
+            self.report.mode = f"parallel ({first.detail['steps']})"
         if not first.error:
             self.floor_copy()
             if reimport:
@@ -173,8 +175,9 @@ def run_bench(
     temporary directory under ``workdir`` (default: the system temp dir) and are removed at the end unless
     ``keep``.
 
-    ``parallel``: import like the sensor's runs (``run_import(parallel=True)``: multiprocess executor, prices
-    and rests in two processes) instead of in the CLI's single process.
+    ``parallel``: import like the sensor's runs (``run_import(parallel=True)``: a process per step, or for an
+    upload under 256 MB of XML threads of the run's process; the report's mode says which) instead of in the
+    CLI's single process.
     """
     server_url = server_url or server_url_from_env()
     dbname = f"onec_bench_{uuid.uuid4().hex[:8]}"

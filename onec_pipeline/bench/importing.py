@@ -91,6 +91,15 @@ def _import_instance_modules() -> None:
         pass
 
 
+def _steps(archived: Path | None) -> str:
+    """How the sensor's run of the archived upload executes its steps (``defs.executor``)."""
+    from onec_pipeline import intake
+    from onec_pipeline.defs.executor import steps_for_upload
+
+    manifest = intake.read_manifest(archived) if archived is not None else None
+    return steps_for_upload(manifest.xml_bytes) if manifest is not None else "processes"
+
+
 def import_upload(
     db_url: str,
     upload_dir: str,
@@ -103,7 +112,8 @@ def import_upload(
 
     ``incoming_dir``: first hard-link the upload into this directory (untimed) and import it from there, so
     that it is archived like the sensor does it: hashed and moved (renamed), not copied.
-    ``parallel``: the multiprocess executor, like the sensor's runs (default: one process, like the CLI).
+    ``parallel``: execute like the sensor's runs (default: one process, like the CLI); ``steps`` in the
+    result says how the steps ran (``processes`` or ``threads``, as the sensor chooses for this upload).
     ``dagster_home`` (parallel): the runs are recorded in the instance there, created before the clock
     starts, as the sensor's runs are in the deployment's instance (a throwaway one per import would add
     its creation and schema migrations to every measurement).
@@ -142,6 +152,7 @@ def import_upload(
     after = table_state(db_url, BENCH_SCHEMA)
     return {
         "seconds": seconds,
+        "steps": _steps(summary.archive_path) if parallel else "threads",
         "rows": timeline.records() or sum(touched.values()),
         "upload_key": summary.key,
         "assets": timeline.assets,

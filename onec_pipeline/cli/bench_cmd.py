@@ -46,7 +46,8 @@ import click
 @click.option(
     "--parallel",
     is_flag=True,
-    help="Import like the sensor's runs: one process per step, prices and rests side by side.",
+    help="Import like the sensor's runs: one process per step (threads of one process under 256 MB of "
+    "XML), prices and rests side by side.",
 )
 @click.option(
     "--sizes",
