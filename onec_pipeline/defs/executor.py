@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import queue
 import threading
@@ -25,6 +26,7 @@ from dagster import (
 )
 from dagster import Enum as DagsterEnum
 from dagster._core.definitions.executor_definition import multiple_process_executor_requirements
+from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.events import DagsterEvent, EngineEventData
 from dagster._core.execution.api import ExecuteRunWithPlanIterable
 from dagster._core.execution.compute_logs import create_compute_log_file_key
@@ -137,20 +139,41 @@ THREADS = 2
 
 def _step_thread(step_context: Any, events: queue.SimpleQueue[Any]) -> None:
     """Run one step, putting ``(step key, event)`` on ``events``, then ``(step key, None)``; an exception
-    the step's own error handling let through is put in place of the event."""
+    the step's own error handling let through (an interruption, a framework error) is put in place of an
+    event first."""
     key = step_context.step.key
     try:
-        for event in dagster_event_sequence_for_step(step_context):
-            events.put((key, event))
-    except BaseException as exc:  # noqa: BLE001 - handed to the orchestrating thread, which re-raises it
-        events.put((key, exc))
-    events.put((key, None))
+        try:
+            for event in dagster_event_sequence_for_step(step_context):
+                events.put((key, event))
+        except BaseException as exc:  # noqa: BLE001 - handed to the orchestrating thread
+            events.put((key, exc))
+    finally:
+        events.put((key, None))
+
+
+def _interrupt(thread: threading.Thread) -> None:
+    """Raise ``DagsterExecutionInterruptedError`` in a step's thread at its next Python instruction (a
+    running SQL statement finishes first; the step's transaction then rolls back), as the multiprocess
+    executor interrupts its step processes."""
+    if thread.ident is not None and thread.is_alive():
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(thread.ident), ctypes.py_object(DagsterExecutionInterruptedError)
+        )
+
+
+#: how often the orchestrating thread looks for an interrupt (Ctrl-C, run termination) while steps run
+POLL_SECONDS = 0.2
 
 
 def threaded_execution_iterator(
     job_context: PlanExecutionContext, execution_plan: ExecutionPlan, threads: int = THREADS
 ) -> Iterator[DagsterEvent]:
-    """``inner_plan_execution_iterator`` with up to ``threads`` steps running at once."""
+    """``inner_plan_execution_iterator`` with up to ``threads`` steps running at once.
+
+    An interrupt (Dagster captures SIGINT/SIGTERM in the orchestrating thread) stops starting steps and
+    interrupts the running ones; their failure events are handled, then ``DagsterExecutionInterruptedError``
+    ends the run, as with the multiprocess executor."""
     with InstanceConcurrencyContext(job_context.instance, job_context.dagster_run) as concurrency:
         compute_log_manager = job_context.instance.compute_log_manager
         step_keys = [step.key for step in execution_plan.get_steps_to_execute_in_topo_order()]
@@ -167,40 +190,87 @@ def threaded_execution_iterator(
             )
             log_context = capture_stack.enter_context(compute_log_manager.capture_logs(log_key))
             yield DagsterEvent.capture_logs(job_context, step_keys, log_key, log_context)
+            yield from _run_steps(job_context, active, threads)
 
-            events: queue.SimpleQueue[Any] = queue.SimpleQueue()
-            running: dict[str, tuple[Any, list[DagsterEvent]]] = {}
-            while not active.is_complete or running:
-                if not active.is_complete and len(running) < threads:
-                    started = active.get_steps_to_execute(limit=threads - len(running))
-                    yield from active.concurrency_event_iterator(job_context)
-                    for step in started:
-                        step_context = job_context.for_step(step, active.get_known_state())
-                        running[step.key] = (step_context, [])
-                        threading.Thread(
-                            target=_step_thread,
-                            args=(step_context, events),
-                            name=f"step {step.key}",
-                            daemon=True,
-                        ).start()
-                    if not running:
-                        active.sleep_til_ready()
-                        continue
-                key, item = events.get()
-                step_context, step_events = running[key]
-                if isinstance(item, BaseException):
-                    raise item
-                if item is not None:
-                    step_events.append(item)
-                    yield item
-                    active.handle_event(item)
+
+class _StepThreads:
+    """The steps of one run on threads: started when ready, their events handed over in order."""
+
+    def __init__(self, job_context: PlanExecutionContext, active: Any, threads: int) -> None:
+        self.job_context, self.active, self.threads = job_context, active, threads
+        self.events: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.running: dict[str, tuple[Any, threading.Thread, list[DagsterEvent]]] = {}
+        self.stopping = False
+
+    def stop(self, message: str) -> DagsterEvent:
+        """Interrupt every running step; no step starts after this."""
+        self.stopping = True
+        self.active.mark_interrupted()
+        for _context, thread, _events in self.running.values():
+            _interrupt(thread)
+        return DagsterEvent.engine_event(
+            self.job_context, message, EngineEventData.interrupted(list(self.running))
+        )
+
+    def start_ready(self) -> Iterator[DagsterEvent]:
+        started = self.active.get_steps_to_execute(limit=self.threads - len(self.running))
+        yield from self.active.concurrency_event_iterator(self.job_context)
+        for step in started:
+            step_context = self.job_context.for_step(step, self.active.get_known_state())
+            thread = threading.Thread(
+                target=_step_thread, args=(step_context, self.events), name=f"step {step.key}", daemon=True
+            )
+            self.running[step.key] = (step_context, thread, [])
+            thread.start()
+
+    def handle(self, key: str, item: Any) -> Iterator[DagsterEvent]:
+        """One item a step's thread put: an event, an exception it let through, or its end (None)."""
+        if item is None:
+            step_context, _thread, step_events = self.running.pop(key)
+            if not self.stopping:
+                self.active.verify_complete(self.job_context, key)
+            for event in self.active.plan_events_iterator(self.job_context):
+                step_events.append(event)
+                yield event
+            yield from _trigger_hook(step_context, step_events)
+        elif isinstance(item, BaseException):
+            interrupted = isinstance(item, DagsterExecutionInterruptedError | KeyboardInterrupt)
+            if not (self.stopping and interrupted):
+                raise item
+        else:
+            self.running[key][2].append(item)
+            yield item
+            self.active.handle_event(item)
+
+    def run(self) -> Iterator[DagsterEvent]:
+        active = self.active
+        while (not self.stopping and not active.is_complete) or self.running:
+            if not self.stopping and active.check_for_interrupts():
+                yield self.stop("Received an interrupt: interrupting the running steps")
+            if not self.stopping and len(self.running) < self.threads:
+                yield from self.start_ready()
+                if not self.running:
+                    active.sleep_til_ready()
                     continue
-                del running[key]
-                active.verify_complete(job_context, key)
-                for event in active.plan_events_iterator(job_context):
-                    step_events.append(event)
-                    yield event
-                yield from _trigger_hook(step_context, step_events)
+            try:
+                key, item = self.events.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                continue
+            yield from self.handle(key, item)
+        if self.stopping:
+            raise DagsterExecutionInterruptedError()
+
+
+def _run_steps(job_context: PlanExecutionContext, active: Any, threads: int) -> Iterator[DagsterEvent]:
+    steps = _StepThreads(job_context, active, threads)
+    try:
+        yield from steps.run()
+    except BaseException:
+        if steps.running and not steps.stopping:
+            steps.stop("Unexpected exception while steps were running: interrupting them")
+            for _context, thread, _events in steps.running.values():
+                thread.join(timeout=60)  # their transactions roll back before the run ends
+        raise
 
 
 class ThreadedInProcessExecutor(InProcessExecutor):

@@ -96,3 +96,50 @@ def test_a_failing_step_fails_the_run_and_skips_its_dependants_only():
         assert DagsterEventType.STEP_START not in by_step.get("last", set())
         assert instance.get_run_by_id(result.run_id).is_failure
     assert ("right", "end") in log and ("last", "start") not in log
+
+
+def test_an_interrupt_stops_the_running_steps_and_fails_the_run():
+    """Ctrl-C (SIGINT, which Dagster captures in the orchestrating thread while the run executes) reaches
+    steps running on threads: they fail as interrupted, nothing downstream starts, the run ends promptly."""
+    import os
+    import signal
+
+    barrier = threading.Barrier(2, timeout=20)
+    finished: list[str] = []
+
+    @asset
+    def first() -> None:
+        pass
+
+    def side(name: str):
+        @asset(name=name, deps=[first])
+        def _side() -> None:
+            barrier.wait()
+            if name == "left":
+                os.kill(os.getpid(), signal.SIGINT)  # as a terminal's Ctrl-C would
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # a long step: reading, formatting rows
+                time.sleep(0.01)
+            finished.append(name)
+
+        return _side
+
+    @asset(deps=["left", "right"])
+    def last() -> None:
+        finished.append("last")
+
+    started = time.monotonic()
+    with DagsterInstance.ephemeral() as instance:
+        result = _run([first, side("left"), side("right"), last], instance)
+        assert not result.success
+        assert time.monotonic() - started < 30
+        failures = {
+            e.step_key: e.step_failure_data.error_source
+            for e in result.all_events
+            if e.event_type == DagsterEventType.STEP_FAILURE
+        }
+        assert set(failures) == {"left", "right"}
+        assert {str(source) for source in failures.values()} == {"ErrorSource.INTERRUPT"}
+        assert not [e for e in result.all_events if e.step_key == "last"]
+        assert instance.get_run_by_id(result.run_id).is_failure
+    assert finished == []
