@@ -79,6 +79,17 @@ def execution_config(steps: str) -> dict[str, Any]:
     return {"execution": {"config": {"steps": steps}}}
 
 
+#: the executors' config: how a run executes its steps (the sensor sets it per upload)
+STEPS_CONFIG = {
+    "steps": Field(
+        DagsterEnum("OnecSteps", [EnumValue(v) for v in STEPS]),
+        default_value="processes",
+        description="processes: one process per step (forked from a preloaded forkserver); threads: every "
+        "step in the run's process, ready steps side by side on threads (ONEC_EXECUTOR=in_process: always)",
+    )
+}
+
+
 def run_executor() -> ExecutorDefinition:
     """The executor of every job: ``steps_executor``, or with ``ONEC_EXECUTOR=in_process`` every step of
     every run in the run's process (ready steps side by side on threads: ``threaded_in_process_executor``).
@@ -100,14 +111,7 @@ def run_executor() -> ExecutorDefinition:
 
 @executor(
     name="multiprocess",
-    config_schema={
-        "steps": Field(
-            DagsterEnum("OnecSteps", [EnumValue(v) for v in STEPS]),
-            default_value="processes",
-            description="processes: one process per step (forked from a preloaded forkserver); threads: "
-            "every step in the run's process, ready steps side by side on threads",
-        )
-    },
+    config_schema=STEPS_CONFIG,
     requirements=multiple_process_executor_requirements(),
 )
 def steps_executor(init_context: InitExecutorContext) -> Executor:
@@ -309,9 +313,11 @@ class ThreadedInProcessExecutor(InProcessExecutor):
         )
 
 
-@executor(name="in_process_threads")
+@executor(name="in_process_threads", config_schema=STEPS_CONFIG)
 def threaded_in_process_executor(_init_context: Any) -> ThreadedInProcessExecutor:
-    """One process, up to ``THREADS`` ready steps at once (prices and rests of an import side by side)."""
+    """One process, up to ``THREADS`` ready steps at once (prices and rests of an import side by side).
+    It takes the config of ``steps_executor`` (the sensor's runs carry it) and runs on threads whatever it
+    says."""
     return ThreadedInProcessExecutor(retries=RetryMode.ENABLED)
 
 

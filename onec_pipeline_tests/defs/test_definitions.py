@@ -121,6 +121,19 @@ def test_a_small_upload_runs_its_steps_on_threads():
     assert d.steps_for_upload(0) == d.steps_for_upload(limit - 1) == "threads"
     assert d.steps_for_upload(limit) == d.steps_for_upload(50 * limit) == "processes"
     assert d.execution_config("threads") == {"execution": {"config": {"steps": "threads"}}}
+    # the sensor's run config is valid whichever executor ONEC_EXECUTOR chose (the demo: in_process)
+    from dagster import DagsterInvalidConfigError, validate_run_config
+
+    from onec_pipeline.defs.definitions import defs
+
+    job = defs.resolve_job_def("import_upload")
+    for executor in (d.steps_executor, d.threaded_in_process_executor):
+        for steps in d.STEPS:
+            assert validate_run_config(job.with_executor_def(executor), d.execution_config(steps))
+        with pytest.raises(DagsterInvalidConfigError):
+            validate_run_config(
+                job.with_executor_def(executor), {"execution": {"config": {"steps": "fibres"}}}
+            )
     with pytest.raises(ValueError, match="steps must be one of"):
         d.execution_config("fibres")
 

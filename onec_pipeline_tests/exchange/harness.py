@@ -16,12 +16,12 @@ from dagster import (
     RunRequest,
     SensorResult,
     build_sensor_context,
-    in_process_executor,
 )
 from dagster._core.definitions.job_base import InMemoryJob
 from dagster._core.execution.api import execute_run
 
 from onec_pipeline.defs.definitions import defs
+from onec_pipeline.defs.executor import threaded_in_process_executor
 from onec_pipeline.defs.intake.sensors import onec_upload_sensor
 from onec_pipeline.defs.resources import UploadDirs
 from onec_pipeline.exchange import ExchangeConfig, create_app
@@ -173,7 +173,7 @@ class Dagster:
                 asset_selection=set(request.asset_selection),
                 asset_check_selection=set(request.asset_check_keys or []),
             )
-        job = job.with_executor_def(in_process_executor)
+        job = job.with_executor_def(threaded_in_process_executor)  # the demo's: steps on threads
         tags = dict(request.tags)
         if request.partition_key:
             tags["dagster/partition"] = request.partition_key
