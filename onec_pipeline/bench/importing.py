@@ -91,15 +91,6 @@ def _import_instance_modules() -> None:
         pass
 
 
-def _steps(archived: Path | None) -> str:
-    """How the sensor's run of the archived upload executes its steps (``defs.executor``)."""
-    from onec_pipeline import intake
-    from onec_pipeline.defs.executor import steps_for_upload
-
-    manifest = intake.read_manifest(archived) if archived is not None else None
-    return steps_for_upload(manifest.xml_bytes) if manifest is not None else "processes"
-
-
 def import_upload(
     db_url: str,
     upload_dir: str,
@@ -152,7 +143,7 @@ def import_upload(
     after = table_state(db_url, BENCH_SCHEMA)
     return {
         "seconds": seconds,
-        "steps": _steps(summary.archive_path) if parallel else "threads",
+        "steps": summary.steps,
         "rows": timeline.records() or sum(touched.values()),
         "upload_key": summary.key,
         "assets": timeline.assets,

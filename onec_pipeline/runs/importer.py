@@ -53,6 +53,7 @@ from onec_pipeline.defs.intake.jobs import DryRunOptions, dry_run_op_names, dry_
 from onec_pipeline.defs.partitions import UPLOADS_PARTITIONS_NAME
 from onec_pipeline.defs.resources import CatalogDatabase, ImportProgress, UploadDirs
 from onec_pipeline.defs.selection import import_selection, upload_check_keys_for
+from onec_pipeline.intake.scan import walk_files
 from onec_pipeline.settings import Settings
 
 from .instances import persistent_instance, run_instance, warm_forkserver
@@ -94,13 +95,12 @@ def archive_for_import(
 
 
 def _xml_bytes(path: Path) -> int:
-    """The XML an upload at ``path`` holds, as far as a look at its files tells before archiving (a zip,
-    or anything unreadable, counts as large: only its archived manifest tells)."""
+    """The XML an upload at ``path`` holds, as far as a look at its files tells before archiving (the files
+    the archive takes: ``walk_files``; a zip, or anything unreadable, counts as large: only its archived
+    manifest tells)."""
     try:
         if path.is_dir():
-            return sum(
-                p.stat().st_size for p in path.rglob("*") if p.suffix.lower() == ".xml" and p.is_file()
-            )
+            return sum(st.st_size for rel, _p, st in walk_files(path) if rel.lower().endswith(".xml"))
         if path.suffix.lower() == ".xml":
             return path.stat().st_size
     except OSError:
@@ -152,7 +152,7 @@ class _Run:
     database_url: str | None
     db_schema: str | None
     op_config: dict[str, bool]
-    steps: str = "processes"  # how an out-of-process run executes its steps (``steps_for_upload``)
+    steps: str  # how the run executes its steps: ``processes`` or ``threads`` (``steps_for_upload``)
 
     def run_config(self) -> dict[str, Any]:
         return {
@@ -355,8 +355,8 @@ def run_import(
         return _done(summary, started, no_data_message(key, upload, archived.manifest, only))
 
     op_config = {"allow_mass_deactivation": allow_mass_deactivation, "force": force}
-    run = _Run(key, summary.selected, archive, database_url, db_schema, op_config)
-    run.steps = steps_for_upload(archived.manifest.xml_bytes)
+    steps = steps_for_upload(archived.manifest.xml_bytes) if parallel else "threads"
+    run = _Run(key, summary.selected, archive, database_url, db_schema, op_config, steps)
     if (
         archived.duplicate
         and not force
@@ -375,6 +375,7 @@ def run_import(
             result = _in_process(run, inst, summary, log_progress)
         summary.run_id = result.run_id
         summary.success = result.success
+        summary.steps = None if dry_run else run.steps  # a dry run executes one step at a time
     if not summary.success and summary.error is None:
         summary.error = f"run {summary.run_id} failed"
     return _done(summary, started)

@@ -58,6 +58,7 @@ class ImportSummary:
     assets: dict[str, AssetSummary] = field(default_factory=dict)
     checks: list[CheckSummary] = field(default_factory=list)
     seconds: float = 0.0
+    steps: str | None = None  # how the run executed its steps (processes / threads); None: no run
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Per asset: inserted/updated/unchanged/stale/deactivated/rejected."""

@@ -122,7 +122,7 @@ def test_parallel_run_out_of_process(pg_schema_url, tmp_path, monkeypatch, steps
     summary = import_delta()
     assert summary.success, summary.error
     run = instance.get_run_by_id(summary.run_id)
-    assert run.run_config["execution"] == {"config": {"steps": steps}}
+    assert run.run_config["execution"] == {"config": {"steps": steps}} and summary.steps == steps
     engine_says = " ".join(e.user_message for e in instance.all_logs(summary.run_id))
     if steps == "processes":
         assert "multiprocess executor" in engine_says and "on threads" not in engine_says
@@ -152,6 +152,7 @@ def test_parallel_run_out_of_process(pg_schema_url, tmp_path, monkeypatch, steps
     events.clear()
     again = import_delta()
     assert again.success and again.duplicate and again.key == summary.key and again.run_id is None
+    assert again.steps is None  # no run at all
     assert {n: a.metadata.get("already_applied") for n, a in again.assets.items()} == {
         "prices": True,
         "rests": True,
@@ -177,6 +178,7 @@ def test_progress_every_10000_records(instance, tmp_path):
         log_progress=lambda event, asset, details: events.append((event, asset, details)),
     )
     assert summary.success, summary.error
+    assert summary.steps == "threads"  # one process, ready steps side by side
     progress = [(a, d) for e, a, d in events if e == "progress"]
     assert [(a, d["records"]) for a, d in progress] == [("rests", 10_000)]  # 2100 x 5 stock rows + warehouses
     assert progress[0][1]["rate"] > 0
