@@ -142,8 +142,9 @@ def _goods(md: sa.MetaData) -> sa.Table:
     )
 
 
-#: PostgreSQL fillfactor of ``offers``: room on each page for HOT updates of ``quantity`` (migration 0008)
-OFFERS_FILLFACTOR = 70
+#: PostgreSQL fillfactor of ``offers``: room on each page for HOT updates of ``quantity`` (migrations 0008,
+#: 0009: half of each page, enough for rows of ~750 bytes)
+OFFERS_FILLFACTOR = 50
 
 
 def _offers(md: sa.MetaData) -> sa.Table:
