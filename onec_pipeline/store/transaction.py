@@ -55,6 +55,7 @@ from onec_pipeline.store.loads import LoadResult, ProgressCallback, UploadRef, n
 from onec_pipeline.store.rejects import RejectLog
 from onec_pipeline.store.shop_rules import RuleApplier
 from onec_pipeline.store.staging import StagingTable
+from onec_pipeline.store.turns import TURNS, priority_of
 
 log = logging.getLogger(__name__)
 
@@ -190,11 +191,13 @@ class Transaction:
 
     # --- load ----------------------------------------------------------------------------------------
 
-    def load(self, records: Iterable[Any]) -> dict[Entity, LoadResult]:
+    def load(self, records: Iterable[Any], *, entities: Iterable[Entity] = ()) -> dict[Entity, LoadResult]:
         """Stream ``records`` into the store; returns this transaction's (cumulative) results.
 
         May be called several times within one transaction; later calls win over earlier ones for the
         same key. Records are routed by ``record.entity``; :class:`Reject` records go to ``rejects``.
+        ``entities``: what the records are, when the caller knows: loads of stock, then of prices, stage
+        first among the loads of this process (``store/turns.py``).
         """
         if self._finished:
             raise StoreError("transaction already finished")
@@ -203,7 +206,7 @@ class Transaction:
         routing = _Routing()
         done = False
         try:
-            self._stage(records, routing)
+            self._stage(records, routing, priority_of(entities))
             counts = routing.counts()
             self.rejects.write()
             self.rejects.clear_replaced()
@@ -220,24 +223,33 @@ class Transaction:
         log.debug("load of %s took %.2fs", self.key, time.perf_counter() - started)
         return self.results
 
-    def _stage(self, records: Iterable[Any], routing: _Routing) -> None:
-        """The hot loop: every record to its staging table (a bad value becomes a reject)."""
+    def _stage(self, records: Iterable[Any], routing: _Routing, priority: int) -> None:
+        """The hot loop: every record to its staging table (a bad value becomes a reject), in this load's
+        staging turn (``store/turns.py``)."""
         by_class = routing.by_class
         progress = self.progress
         every = PROGRESS_EVERY
-        for rec in records:
-            stage = by_class.get(rec.__class__)
-            if stage is None:
-                stage = self._route(rec, routing)
+        asked = time.perf_counter()
+        with TURNS.turn(priority) as turn:
+            waited = time.perf_counter() - asked
+            for rec in records:
+                stage = by_class.get(rec.__class__)
                 if stage is None:
-                    continue  # a reject from the reader: recorded
-            try:
-                stage.push(rec)
-            except RowError as exc:
-                self._reject(stage.spec.entity, _record_id(rec), str(exc), repr(rec), rec.source)
-            stage.count += 1
-            if stage.count % every == 0 and progress is not None:
-                progress(stage.spec.entity, stage.count)
+                    stage = self._route(rec, routing)
+                    if stage is None:
+                        continue  # a reject from the reader: recorded
+                try:
+                    stage.push(rec)
+                except RowError as exc:
+                    self._reject(stage.spec.entity, _record_id(rec), str(exc), repr(rec), rec.source)
+                stage.count += 1
+                if stage.count % every == 0:
+                    turn.offer()
+                    if progress is not None:
+                        progress(stage.spec.entity, stage.count)
+        if waited >= 0.1 or turn.stepped_aside:
+            log.debug("load of %s waited %.2fs for its staging turn, stepped aside %d times",
+                      self.key, waited, turn.stepped_aside)
 
     def _route(self, rec: Any, routing: _Routing) -> StagingTable | None:
         """The staging table of a record class met for the first time (None: ``rec`` is a reject)."""

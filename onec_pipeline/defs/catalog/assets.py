@@ -109,7 +109,7 @@ def _load(
         records = read_upload(upload, present, stats)
         if pictures is not None:
             records = pictures.wrap(records)
-        loaded = tx.load(counter.wrap(records))
+        loaded = tx.load(counter.wrap(records), entities=present)
         if pictures is not None:
             pictures.finish()  # the files the rows name are on disk before the rows commit
         if not config.dry_run:
