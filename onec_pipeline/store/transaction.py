@@ -321,17 +321,16 @@ class Transaction:
         statements = apply.dedup_statements(
             spec, stage.name, dedup, pg=self.pg, qualified=self._qualified, bytewise=self.store.sorts_bytewise
         )
+        made = None
         for sql in statements:
-            self.db.execute_sql(sql)
+            made = self.db.execute_sql(sql)
         if self.pg and stage.seq >= ANALYZE_DEDUP_MIN_ROWS:
             # a TEMP table has no statistics until asked: without them the planner takes 200 distinct keys
             # and joins the rows in scope by nested loops, one index probe per row; with them, hash joins
             # (the sellable quantity of 200K offers takes about the same 6.5 s either way here, its rewrite
             # of the rows dominating, but the plan no longer rests on a guess; ANALYZE of the keys: ~0.1 s)
             self.db.execute_sql(f"ANALYZE {dedup} ({', '.join(staging.quote(k) for k in spec.keys)})")
-        classify = apply.classify_statement(spec, dedup, target, pg=self.pg)
-        counts = self.db.execute_sql(classify, upload=self.key, now=self.db.bind_time(self.now)).one()
-        found = apply.Classified(*(int(n) for n in counts))
+        found = self._classify(spec, dedup, target, made)
         result = self.result(spec.entity)
         result.duplicates += stage.seq - found.distinct
         result.inserted += found.inserted
@@ -348,6 +347,20 @@ class Transaction:
         changed = bool(found.inserted or found.updated)
         all_new = found.inserted == found.distinct
         self.shop_rules.after_apply(spec.entity, dedup, changed, all_new=all_new)
+
+    def _classify(self, spec: rows.EntitySpec, dedup: str, target: str, made: Any) -> apply.Classified:
+        """What the de-duplicated rows are to the target table (:class:`apply.Classified`). Into an empty
+        table (a first load; the load lock keeps it so until the upsert) every row is new: the rows the
+        de-duplication made (PostgreSQL's row count of ``CREATE TABLE … AS``), without the classifying join
+        over all of them (1M offers' stock: 0.9 s)."""
+        distinct = made.rowcount if self.pg and made is not None else -1
+        if distinct >= 0:
+            empty = self.db.execute_sql(f"SELECT NOT EXISTS (SELECT 1 FROM {target})").scalar()
+            if empty:
+                return apply.Classified(inserted=distinct, updated=0, stale=0, distinct=distinct, rewrite=0)
+        classify = apply.classify_statement(spec, dedup, target, pg=self.pg)
+        counts = self.db.execute_sql(classify, upload=self.key, now=self.db.bind_time(self.now)).one()
+        return apply.Classified(*(int(n) for n in counts))
 
     def _upsert(self, spec: rows.EntitySpec, dedup: str, target: str, found: apply.Classified) -> None:
         # what a new row gets: inactive if a newer full export of this entity has been applied

@@ -460,3 +460,37 @@ def test_counts_and_uploads_bookkeeping(store):
     assert rows(store, "uploads", "key") == [(key(1),)]
     with store.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(store.tables["offers"])).scalar_one() == 0
+
+
+@pytest.mark.postgres
+def test_a_first_load_into_an_empty_table_counts_without_the_classifying_join(pg_store):
+    """Into an empty table every de-duplicated row is new: the counts come from the de-duplication's own
+    row count, and the classifying query is not run; into a table with rows it is, and tells them apart."""
+    store = pg_store
+    statements: list[str] = []
+
+    def spy(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", spy)
+    try:
+        first = store.load([product("p1", "a"), product("p2", "b"), product("p1", "c")], ref(1))
+        classified_first = [s for s in statements if _classifies(s, "goods")]
+        assert row(store, "goods", id="p1")["name"] == "c"  # the last occurrence
+        statements.clear()
+        second = store.load([product("p1", "d"), product("p3", "e"), product("p2", "b")], ref(2))
+        classified_second = [s for s in statements if _classifies(s, "goods")]
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", spy)
+    goods = first[Entity.GOODS]
+    assert (goods.inserted, goods.updated, goods.unchanged, goods.duplicates) == (2, 0, 0, 1)
+    assert classified_first == []
+    goods = second[Entity.GOODS]
+    assert (goods.inserted, goods.updated, goods.unchanged, goods.duplicates) == (1, 1, 1, 0)
+    assert len(classified_second) == 1
+
+
+def _classifies(statement: str, table: str) -> bool:
+    """Whether ``statement`` is the classifying query of ``table``'s de-duplicated rows."""
+    text = statement.lstrip()
+    return text.startswith("SELECT") and f"onec_dd_{table}" in text and "LEFT JOIN" in text
