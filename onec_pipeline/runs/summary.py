@@ -15,6 +15,7 @@ from typing import Any
 from dagster import DagsterEvent, DagsterEventType
 
 from onec_pipeline.defs.constants import COUNT_NAMES
+from onec_pipeline.store.liveness import DatabaseUnresponsiveError
 
 ProgressCallback = Callable[[str, str, dict[str, Any]], None]  # (event, asset, details)
 SUMMARY_EVENTS = {
@@ -74,14 +75,21 @@ def _raw(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
+#: errors whose message is the one to show, whatever they were chained to
+READABLE_ERRORS = frozenset({DatabaseUnresponsiveError.__name__})
+
+
 def _failure_message(event: DagsterEvent) -> str:
     err = event.step_failure_data.error
     if err is None:
         return "step failed"
     message = err.message.strip()
-    # a Failure raised by an asset carries the readable message at the end of the cause chain
+    # a Failure raised by an asset carries the readable message at the end of the cause chain; a store
+    # error that says what happened (the database stopped answering) is raised in place of the driver's
+    # error, which SQLAlchemy still chains under it ("server closed the connection unexpectedly"): the
+    # chain's walk stops there
     cause = err
-    while cause.cause is not None:
+    while cause.cause is not None and cause.cls_name not in READABLE_ERRORS:
         cause = cause.cause
     if cause is not err:
         message = f"{message} {cause.message.strip()}"

@@ -97,3 +97,31 @@ def test_progress_lines_are_spaced_in_time_while_every_step_is_reported(monkeypa
     assert steps.steps == [10, 20, 30, 40, 50, 60]  # the callback: every step
     # the log: the first step, then only once 2.5 s have passed since the last line (a second per step)
     assert [line.split(":")[1].split(" records")[0].strip() for line in log.lines] == ["10", "40"]
+
+
+def test_a_failure_reads_the_store_error_not_the_driver_error_chained_under_it():
+    """SQLAlchemy chains the driver's error under the error our engine raises in its place (the database
+    stopped answering): the run's summary shows ours, which says what happened and what to do."""
+    from types import SimpleNamespace
+
+    from dagster._utils.error import SerializableErrorInfo
+
+    from onec_pipeline.runs.summary import _failure_message
+
+    driver = SerializableErrorInfo("server closed the connection unexpectedly", [], "OperationalError")
+    ours = SerializableErrorInfo(
+        "the catalog database x lost the connection during 'ANALYZE …': … re-run the import",
+        [],
+        "DatabaseUnresponsiveError",
+        cause=driver,
+    )
+    top = SerializableErrorInfo('Error occurred while executing op "rests":', [], "Error", cause=ours)
+    event = SimpleNamespace(step_failure_data=SimpleNamespace(error=top))
+    message = _failure_message(event)  # type: ignore[arg-type]
+    assert "lost the connection" in message and "re-run" in message
+    assert "server closed" not in message
+    # a chain without one of ours still ends at its innermost message (a Failure's readable text)
+    plain = SerializableErrorInfo("step failed:", [], "Error", cause=driver)
+    assert _failure_message(SimpleNamespace(step_failure_data=SimpleNamespace(error=plain))).endswith(  # type: ignore[arg-type]
+        "server closed the connection unexpectedly"
+    )
