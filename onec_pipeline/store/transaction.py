@@ -248,8 +248,12 @@ class Transaction:
                     if progress is not None:
                         progress(stage.spec.entity, stage.count)
         if waited >= 0.1 or turn.stepped_aside:
-            log.debug("load of %s waited %.2fs for its staging turn, stepped aside %d times",
-                      self.key, waited, turn.stepped_aside)
+            log.debug(
+                "load of %s waited %.2fs for its staging turn, stepped aside %d times",
+                self.key,
+                waited,
+                turn.stepped_aside,
+            )
 
     def _route(self, rec: Any, routing: _Routing) -> StagingTable | None:
         """The staging table of a record class met for the first time (None: ``rec`` is a reject)."""
