@@ -407,11 +407,19 @@ def reader_text(stats: ReadStats) -> str:
     return text
 
 
-def timing_metadata(records: int, seconds: float, parse_seconds: float) -> Metadata:
-    """``parse_seconds`` (the reader's own time), ``load_seconds`` (the rest), ``seconds``, the rate."""
-    return {
+def timing_metadata(
+    records: int, seconds: float, parse_seconds: float, turn_seconds: float | None = None
+) -> Metadata:
+    """``parse_seconds`` (the reader's own time), ``load_seconds`` (the rest), ``seconds``, the rate; with
+    ``turn_seconds``, also how long the load waited for its staging turn (``store/turns.py``: another step
+    of the same process reading first), which is not load time either."""
+    waited = turn_seconds or 0.0
+    out = {
         "parse_seconds": MetadataValue.float(round(parse_seconds, 3)),
-        "load_seconds": MetadataValue.float(round(max(seconds - parse_seconds, 0.0), 3)),
+        "load_seconds": MetadataValue.float(round(max(seconds - parse_seconds - waited, 0.0), 3)),
         "seconds": MetadataValue.float(round(seconds, 3)),
         "rows_per_second": MetadataValue.float(round(records / max(seconds, 1e-9), 1)),
     }
+    if turn_seconds is not None:
+        out["turn_wait_seconds"] = MetadataValue.float(round(turn_seconds, 3))
+    return out

@@ -146,6 +146,8 @@ class Transaction:
         self._finished = False
         self._locks: set[str | None] = set()  # the load lock families this transaction holds
         self.changes: ChangeObserver | None = None  # what the upload changes (store/changes.py), optional
+        #: seconds this transaction's loads waited for their staging turn (``store/turns.py``)
+        self.turn_seconds = 0.0
         if self.pg:
             self.db.execute_sql("SET LOCAL work_mem = '256MB'")
             # the load's big statements run once each: compiling them costs more than it saves (200K
@@ -229,9 +231,7 @@ class Transaction:
         by_class = routing.by_class
         progress = self.progress
         every = PROGRESS_EVERY
-        asked = time.perf_counter()
         with TURNS.turn(priority) as turn:
-            waited = time.perf_counter() - asked
             for rec in records:
                 stage = by_class.get(rec.__class__)
                 if stage is None:
@@ -247,13 +247,7 @@ class Transaction:
                     turn.offer()
                     if progress is not None:
                         progress(stage.spec.entity, stage.count)
-        if waited >= 0.1 or turn.stepped_aside:
-            log.debug(
-                "load of %s waited %.2fs for its staging turn, stepped aside %d times",
-                self.key,
-                waited,
-                turn.stepped_aside,
-            )
+        self.turn_seconds += turn.waited
 
     def _route(self, rec: Any, routing: _Routing) -> StagingTable | None:
         """The staging table of a record class met for the first time (None: ``rec`` is a reject)."""

@@ -76,8 +76,10 @@ class Turns:
     def turn(self, priority: int) -> Iterator[Turn]:
         """Stage within this block: it starts when no other load of this process stages (or ``max_wait``
         has passed) and no load of a higher priority waits."""
+        asked = time.perf_counter()
         self._acquire(priority)
         turn = Turn(self, priority)
+        turn.waited = time.perf_counter() - asked
         try:
             yield turn
         finally:
@@ -93,6 +95,7 @@ class Turn:
         self.priority = priority
         self.held = True
         self.stepped_aside = 0  # times this load let a higher priority stage first
+        self.waited = 0.0  # seconds spent waiting for the turn, at first and after stepping aside
 
     def offer(self) -> None:
         """Step aside while a load of a higher priority waits; back when it has staged."""
@@ -102,7 +105,9 @@ class Turn:
         self.held = False
         turns._release()
         self.stepped_aside += 1
+        asked = time.perf_counter()
         turns._acquire(self.priority)
+        self.waited += time.perf_counter() - asked
         self.held = True
 
 

@@ -70,6 +70,10 @@ def test_run_import_summary_counts_and_dry_run(samples_dir, pg_schema_url, tmp_p
     for field in ("parse_seconds", "load_seconds", "rows_per_second", "files", "exported_at"):
         assert field in meta
     assert "goods/1/import.xml" in meta["files"]
+    # prices and rests ran on threads of this process: each says how long it waited for its staging turn
+    waits = [summary.assets[name].metadata["turn_wait_seconds"] for name in ("prices", "rests")]
+    assert all(w >= 0 for w in waits)
+    assert sum(summary.assets[name].metadata["seconds"] for name in ("prices", "rests")) > sum(waits)
     # customers-only: this upload has none -> nothing selected, a clear error
     none = run_import(
         sample, database_url=url, db_schema=schema, only="customers", archive_dir=tmp_path / "a"

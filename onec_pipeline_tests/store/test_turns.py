@@ -78,11 +78,12 @@ def test_a_wait_is_bounded():
     thread.start()
     assert holding.wait(5)
     started = time.perf_counter()
-    with gate.turn(1):
+    with gate.turn(1) as turn:
         waited = time.perf_counter() - started
     release.set()
     thread.join(10)
     assert 0.15 <= waited < 5
+    assert 0.15 <= turn.waited <= waited
     with gate.turn(0):  # both gone: free again
         pass
 
@@ -123,11 +124,13 @@ def test_two_loads_in_threads_stage_in_turns_and_both_apply(pg_store, monkeypatc
             yield stock(offer_id, "w1", 2)
 
     errors: list[BaseException] = []
+    waits: dict[Entity, float] = {}
 
     def load(records, entity: Entity) -> None:
         try:
             with store.transaction(ref(2)) as tx:
                 tx.load(records, entities=[entity])
+                waits[entity] = tx.turn_seconds
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -143,6 +146,8 @@ def test_two_loads_in_threads_stage_in_turns_and_both_apply(pg_store, monkeypatc
     assert 100 <= rests_at < 200  # prices stepped aside at its next offer, after 100-odd records
     assert order[rests_at : rests_at + len(ids)] == ["rests"] * len(ids)  # stock staged in one run
     assert order.count("prices") == len(ids)
+    # stock waited for prices' next batch (its reader sleeps 0.3 s before it), prices while stock staged
+    assert waits[Entity.RESTS] >= 0.2 and waits[Entity.PRICES] > 0
     assert len(rows(store, "prices", "offer_id")) == len(ids)
     assert len(rows(store, "rests", "offer_id")) == len(ids)
 

@@ -95,9 +95,9 @@ def _load(
     counter: RecordCounter,
     log: logging.Logger,
     pictures: PicturePublisher | None = None,
-) -> tuple[dict[Entity, LoadResult], ReadStats, ChangeReport, RulesReport]:
+) -> tuple[dict[Entity, LoadResult], ReadStats, ChangeReport, RulesReport, float]:
     """One transaction: stream the records in and record the upload applied; (results, what the reader did,
-    what the upload changed, what the shop's rules did). Waits (for another import's load lock, for a lock
+    what the upload changed, what the shop's rules did, seconds waited for the staging turn). Waits (for another import's load lock, for a lock
     another session holds) are reported to ``log``. ``pictures`` publishes the pictures of goods and offers
     on their way in: each file is stored before its row is written, so a committed row names complete files
     only."""
@@ -116,7 +116,7 @@ def _load(
             tx.record_applied({str(e): (loaded[e].rows if e in loaded else 0) for e in present})
         tx.finish()  # full-export deactivation now, so that the report can list what it deactivated
         changes = capture.finish()
-    return tx.results, stats, changes, tx.shop_rules.report
+    return tx.results, stats, changes, tx.shop_rules.report, tx.turn_seconds
 
 
 def run_asset_import(
@@ -148,7 +148,7 @@ def run_asset_import(
     pictures = picture_publisher(present, upload, upload_dirs, store, dry_run=config.dry_run)
     progress.start(asset_name, key)
     started = time.perf_counter()
-    results, read, changes, rules = _load(store, ref, upload, present, config, counter, log, pictures)
+    results, read, changes, rules, waited = _load(store, ref, upload, present, config, counter, log, pictures)
     seconds = time.perf_counter() - started
     counts = _result_counts(results)
     metadata["has_data"] = MetadataValue.bool(True)
@@ -157,7 +157,7 @@ def run_asset_import(
     metadata["records"] = MetadataValue.int(counter.count)
     metadata["per_entity"] = MetadataValue.md(_per_entity_markdown(results))
     metadata["full_entities"] = full_export_text(full)
-    metadata.update(timing_metadata(counter.count, seconds, read.seconds))
+    metadata.update(timing_metadata(counter.count, seconds, read.seconds, waited))
     metadata["reader"] = MetadataValue.text(reader_text(read))
     for fallback in read.fallbacks:
         log.info(f"{asset_name} [{key}]: the reference reader read {fallback}")
