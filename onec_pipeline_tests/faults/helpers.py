@@ -91,10 +91,12 @@ def catalog_state(url: str, schema: str) -> dict[str, list[tuple]]:
 
 
 def wait_for_statement(
-    url: str, process: subprocess.Popen[str], fragment: str, *, within: float = 300
+    url: str, process: subprocess.Popen[str], fragment: str | tuple[str, ...], *, within: float = 300
 ) -> None:
-    """Wait until ``process`` runs a statement containing ``fragment`` (e.g. ``COPY onec_stg_prices``): its
-    sessions are those named ``onec_pipeline:<pid>`` (the store's application_name)."""
+    """Wait until ``process`` runs a statement containing ``fragment`` (e.g. ``COPY onec_stg_prices``; a
+    tuple: any of them): its sessions are those named ``onec_pipeline:<pid>`` (the store's
+    application_name)."""
+    fragments = (fragment,) if isinstance(fragment, str) else fragment
     engine = sa.create_engine(url)
     query = sa.text("SELECT query FROM pg_stat_activity WHERE application_name = :app AND state = 'active'")
     deadline = time.monotonic() + within
@@ -103,7 +105,7 @@ def wait_for_statement(
             while time.monotonic() < deadline:
                 running = conn.execute(query, {"app": f"onec_pipeline:{process.pid}"}).scalars().all()
                 conn.rollback()  # a fresh snapshot of pg_stat_activity each time
-                if any(fragment in statement for statement in running):
+                if any(part in statement for statement in running for part in fragments):
                     return
                 if process.poll() is not None:
                     raise AssertionError(
