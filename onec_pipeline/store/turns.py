@@ -43,29 +43,34 @@ class Turns:
     def __init__(self, max_wait: float = MAX_WAIT) -> None:
         self.max_wait = max_wait
         self._changed = threading.Condition()
-        self._holders = 0  # loads staging now (more than one only past a wait's bound)
+        # the turns staging now (more than one only past a wait's bound); a set, not a count, so that a
+        # turn is given back exactly once whatever interrupts its thread (an interrupted step, Ctrl-C)
+        self._holders: set[Turn] = set()
         self._waiting: Counter[int] = Counter()  # priority -> loads waiting
 
     def _first_in_line(self, priority: int) -> bool:
         return not any(p > priority and n for p, n in self._waiting.items())
 
-    def _acquire(self, priority: int) -> None:
+    def _acquire(self, turn: Turn) -> float:
+        """Take the turn for ``turn`` (see :meth:`turn`); the seconds it waited."""
+        asked = time.perf_counter()
         deadline = time.monotonic() + self.max_wait
         with self._changed:
-            self._waiting[priority] += 1
+            self._waiting[turn.priority] += 1
             try:
-                while self._holders or not self._first_in_line(priority):
+                while self._holders or not self._first_in_line(turn.priority):
                     left = deadline - time.monotonic()
                     if left <= 0:
                         break  # staged beside the holder: as without turns
                     self._changed.wait(left)
-                self._holders += 1
+                self._holders.add(turn)
             finally:
-                self._waiting[priority] -= 1
+                self._waiting[turn.priority] -= 1
+        return time.perf_counter() - asked
 
-    def _release(self) -> None:
+    def _release(self, turn: Turn) -> None:
         with self._changed:
-            self._holders -= 1
+            self._holders.discard(turn)
             self._changed.notify_all()
 
     def _outranked(self, priority: int) -> bool:
@@ -76,15 +81,12 @@ class Turns:
     def turn(self, priority: int) -> Iterator[Turn]:
         """Stage within this block: it starts when no other load of this process stages (or ``max_wait``
         has passed) and no load of a higher priority waits."""
-        asked = time.perf_counter()
-        self._acquire(priority)
         turn = Turn(self, priority)
-        turn.waited = time.perf_counter() - asked
         try:
+            turn.waited = self._acquire(turn)
             yield turn
         finally:
-            if turn.held:
-                self._release()
+            self._release(turn)
 
 
 class Turn:
@@ -93,7 +95,6 @@ class Turn:
     def __init__(self, turns: Turns, priority: int) -> None:
         self.turns = turns
         self.priority = priority
-        self.held = True
         self.stepped_aside = 0  # times this load let a higher priority stage first
         self.waited = 0.0  # seconds spent waiting for the turn, at first and after stepping aside
 
@@ -102,13 +103,9 @@ class Turn:
         turns = self.turns
         if not turns._outranked(self.priority):
             return
-        self.held = False
-        turns._release()
+        turns._release(self)
         self.stepped_aside += 1
-        asked = time.perf_counter()
-        turns._acquire(self.priority)
-        self.waited += time.perf_counter() - asked
-        self.held = True
+        self.waited += turns._acquire(self)
 
 
 #: the turns of this process

@@ -19,49 +19,44 @@ def test_priorities_follow_what_a_load_writes():
     assert priority_of([]) == 0
 
 
-def _stager(gate: Turns, name: str, priority: int, batches: int, log: list, started: threading.Event | None):
-    def run() -> None:
-        with gate.turn(priority) as turn:
-            if started is not None:
-                started.set()
-            for n in range(batches):
-                log.append((name, n))
-                time.sleep(0.01)
-                turn.offer()
+def _stage_two(first: tuple[str, int, int], second: tuple[str, int, int], *, head_start: float) -> list[str]:
+    """Two stagers (name, priority, batches) in threads of one process: the first starts, the second asks
+    ``head_start`` seconds after the first is staging; the names of the batches in the order staged."""
+    gate, log = Turns(), []
+    first_started = threading.Event()
 
-    return threading.Thread(target=run, name=name)
+    def stager(name: str, priority: int, batches: int) -> threading.Thread:
+        def run() -> None:
+            with gate.turn(priority) as turn:
+                first_started.set()
+                for _ in range(batches):
+                    log.append(name)
+                    time.sleep(0.01)
+                    turn.offer()
+
+        return threading.Thread(target=run, name=name)
+
+    threads = [stager(*first), stager(*second)]
+    threads[0].start()
+    assert first_started.wait(5)
+    time.sleep(head_start)
+    threads[1].start()
+    for thread in threads:
+        thread.join(10)
+    return log
 
 
 def test_one_stager_at_a_time_and_a_higher_priority_takes_over_between_batches():
-    gate, log = Turns(), []
-    low_started = threading.Event()
-    low = _stager(gate, "prices", 1, 30, log, low_started)
-    high = _stager(gate, "rests", 2, 10, log, None)
-    low.start()
-    assert low_started.wait(5)
-    time.sleep(0.05)  # prices is staging when rests asks
-    high.start()
-    low.join(10)
-    high.join(10)
-    names = [name for name, _ in log]
+    names = _stage_two(("prices", 1, 30), ("rests", 2, 10), head_start=0.05)  # prices staging when rests asks
     first_high = names.index("rests")
     # rests staged all its batches in one run, between two of prices' batches, and prices resumed after
     assert names[first_high : first_high + 10] == ["rests"] * 10
     assert 0 < first_high < len(names) - 10
-    assert [n for name, n in log if name == "prices"] == list(range(30))
+    assert names.count("prices") == 30
 
 
 def test_an_equal_priority_waits_for_the_holder_to_finish():
-    gate, log = Turns(), []
-    first_started = threading.Event()
-    first = _stager(gate, "a", 1, 10, log, first_started)
-    second = _stager(gate, "b", 1, 10, log, None)
-    first.start()
-    assert first_started.wait(5)
-    second.start()
-    first.join(10)
-    second.join(10)
-    assert [name for name, _ in log] == ["a"] * 10 + ["b"] * 10
+    assert _stage_two(("a", 1, 10), ("b", 1, 10), head_start=0) == ["a"] * 10 + ["b"] * 10
 
 
 def test_a_wait_is_bounded():
