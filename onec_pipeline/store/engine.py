@@ -143,8 +143,9 @@ def unresponsive(
 ) -> DatabaseUnresponsiveError:
     """The error of a statement the server stopped answering (the watchdog's ``reason``), or — ``lost`` —
     whose connection broke (the kernel's keepalive or user timeout, a server restart: ``reason`` is libpq's).
-    Raised ``from None``: the message says it all, and callers that report the innermost cause of an error
-    (a run's summary) would otherwise show libpq's "server closed the connection unexpectedly"."""
+    Raised ``from None`` where this module raises it itself; from the ``handle_error`` hook SQLAlchemy still
+    chains libpq's error under it ("server closed the connection unexpectedly"), so the run's summary,
+    which reports the innermost cause of a failure, stops at this error (``runs/summary.py``)."""
     what = "lost the connection" if lost else "stopped answering"
     return DatabaseUnresponsiveError(
         f"the catalog database {where(url)} {what} during {label!r}: {reason}. Nothing of this transaction "

@@ -97,8 +97,8 @@ def _load(
     pictures: PicturePublisher | None = None,
 ) -> tuple[dict[Entity, LoadResult], ReadStats, ChangeReport, RulesReport, float]:
     """One transaction: stream the records in and record the upload applied; (results, what the reader did,
-    what the upload changed, what the shop's rules did, seconds waited for the staging turn). Waits (for another import's load lock, for a lock
-    another session holds) are reported to ``log``. ``pictures`` publishes the pictures of goods and offers
+    what the upload changed, what the shop's rules did, seconds waited for the staging turn). Waits (for
+    another import's load lock, for a lock another session holds) are reported to ``log``. ``pictures`` publishes the pictures of goods and offers
     on their way in: each file is stored before its row is written, so a committed row names complete files
     only."""
     stats = ReadStats()
