@@ -233,6 +233,60 @@ def js(value, name: str) -> str | None:
     return out
 
 
+# JSON of the items that repeat across records (a property's value, a characteristic's name and value),
+# encoded once per process and joined per record: encoding a PropertyValue goes through _json_default and
+# a dict each time (1M offers: 2.7 µs a record for two values, 0.4 µs joined from fragments). Bounded.
+_FRAGMENTS: dict[tuple, str] = {}
+_FRAGMENTS_MAX = 1 << 16
+
+
+def _encoded_fragment(item_key: tuple, item) -> str:
+    out = "".join(_C_ENCODE(item, 0)) if _C_ENCODE is not None else _ENCODER.encode(item)
+    # only keys of texts are kept: a hit is then exact (1 == True, but no number equals a text or None)
+    if len(_FRAGMENTS) < _FRAGMENTS_MAX and all(m is None or m.__class__ is str for m in item_key):
+        _FRAGMENTS[item_key] = out
+    return out
+
+
+def _joined(parts: list[str], name: str) -> str:
+    out = "[" + ",".join(parts) + "]"
+    if "\\u0000" in out:
+        raise RowError(f"{name} contains a NUL character")
+    return out
+
+
+def js_property_values(values, name: str) -> str:
+    """``js(list(values))`` of PropertyValue records (the same text), joined from per-value fragments."""
+    parts = []
+    fragments = _FRAGMENTS
+    try:
+        for value in values:
+            if value.__class__ is not PropertyValue:
+                return js(list(values), name) or "[]"
+            item_key = (value.property_id, value.value, value.value_id, value.property_name)
+            out = fragments.get(item_key)
+            parts.append(out if out is not None else _encoded_fragment(item_key, _json_default(value)))
+    except (TypeError, ValueError, RecursionError):  # an unhashable or unencodable field: js says why
+        return js(list(values), name) or "[]"
+    return _joined(parts, name)
+
+
+def js_pairs(pairs, name: str) -> str:
+    """``js([list(c) for c in pairs])`` of (name, value) tuples (the same text), joined from per-pair
+    fragments."""
+    parts = []
+    fragments = _FRAGMENTS
+    try:
+        for pair in pairs:
+            if pair.__class__ is not tuple:
+                return js([list(c) for c in pairs], name) or "[]"
+            out = fragments.get(pair)
+            parts.append(out if out is not None else _encoded_fragment(pair, list(pair)))
+    except (TypeError, ValueError, RecursionError):
+        return js([list(c) for c in pairs], name) or "[]"
+    return _joined(parts, name)
+
+
 def flag(value) -> bool:
     return bool(value)
 
@@ -317,10 +371,10 @@ def _product(record: Product) -> tuple:
         js(group_ids, "group_ids"),
         js(pictures(record.pictures, record.images), "images"),
         js(record.manufacturer, "manufacturer"),
-        js(list(record.properties or ()), "properties"),
+        js_property_values(record.properties or (), "properties"),
         js(record.requisites, "requisites"),
         js(record.tax_rates, "tax_rates"),
-        js([list(c) for c in record.characteristics or ()], "characteristics"),
+        js_pairs(record.characteristics or (), "characteristics"),
         flag(record.deleted),
     )
 
@@ -336,8 +390,8 @@ def _offer(record: Offer) -> tuple:
         text(record.article, "article"),
         text(record.barcode, "barcode"),
         text(record.unit, "unit"),
-        js([list(c) for c in record.characteristics or ()], "characteristics"),
-        js(list(record.properties or ()), "properties"),
+        js_pairs(record.characteristics or (), "characteristics"),
+        js_property_values(record.properties or (), "properties"),
         js(pictures(record.pictures, record.images), "images"),
         flag(record.deleted),
     )
