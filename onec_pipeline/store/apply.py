@@ -112,6 +112,7 @@ class Classified:
     stale: int  # the table holds a newer version
     distinct: int  # de-duplicated rows
     rewrite: int  # existing rows the upsert rewrites (newer version, changed or not)
+    empty_target: bool = False  # the table held no row at all (a first load: every row is inserted)
 
     @property
     def unchanged(self) -> int:

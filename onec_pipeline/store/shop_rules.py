@@ -66,6 +66,20 @@ def _fold(text: str | None) -> str:
 # --- sellable quantity -----------------------------------------------------------------------------------
 
 
+def _per_warehouse(
+    q: Callable[[str], str], warehouses: tuple[str, ...], *, pg: bool, active: str = "r.is_active AND "
+) -> Statement:
+    """SQL summing a group of warehouse rows (alias ``r``): their positive counted quantities."""
+    counted, params = "", dict[str, object]()
+    if warehouses:
+        names, params = _binds("warehouse", warehouses)
+        counted = f" AND r.warehouse_id IN (SELECT id FROM {q('warehouses')} WHERE id IN ({names}) OR name IN ({names}))"
+    per_warehouse = f"sum(CASE WHEN {active}r.quantity > 0{counted} THEN r.quantity ELSE 0 END)"
+    if not pg:  # SQLite sums NUMERIC as floating point: back to at most 12 fractional digits
+        per_warehouse = f"round({per_warehouse}, 12)"
+    return per_warehouse, params
+
+
 def quantity_statement(
     offer_ids: str | None, q: Callable[[str], str], warehouses: tuple[str, ...], *, pg: bool
 ) -> Statement:
@@ -79,13 +93,7 @@ def quantity_statement(
     rows are an unknown 200 distinct ids to it, so every first stock load probed the rests index once per
     offer: 200K offers 4.3–4.8 s that way, 2.9–3.7 s with hash joins; a small delta still probes).
     """
-    counted, params = "", dict[str, object]()
-    if warehouses:
-        names, params = _binds("warehouse", warehouses)
-        counted = f" AND r.warehouse_id IN (SELECT id FROM {q('warehouses')} WHERE id IN ({names}) OR name IN ({names}))"
-    per_warehouse = f"sum(CASE WHEN r.is_active AND r.quantity > 0{counted} THEN r.quantity ELSE 0 END)"
-    if not pg:  # SQLite sums NUMERIC as floating point: back to at most 12 fractional digits
-        per_warehouse = f"round({per_warehouse}, 12)"
+    per_warehouse, params = _per_warehouse(q, warehouses, pg=pg)
     quantity = """CASE
               WHEN s.is_active THEN CASE WHEN s.quantity > 0 THEN s.quantity ELSE 0 END
               WHEN w.offer_id IS NOT NULL THEN coalesce(w.quantity, 0)
@@ -101,6 +109,26 @@ def quantity_statement(
                   FROM ({scope}) sc LEFT JOIN {q("stock_totals")} s ON s.offer_id = sc.id
                   LEFT JOIN (SELECT r.offer_id, {per_warehouse} AS quantity FROM {q("rests")} r{in_scope}
                              GROUP BY r.offer_id) w ON w.offer_id = sc.id) n
+            WHERE n.id = t.id AND t.quantity {_distinct(pg)} n.quantity"""
+    return sql, params
+
+
+def first_stock_quantity_statement(
+    rests: str, q: Callable[[str], str], warehouses: tuple[str, ...], *, pg: bool
+) -> Statement:
+    """:func:`quantity_statement` for the offers of ``rests`` when ``rests`` holds every row of the
+    ``rests`` table, all active: the de-duplicated rows of a first stock load into an empty table
+    (``offer_id``, ``warehouse_id``, ``quantity``). The same quantities, summed from those rows in one
+    grouped pass that is also the scope (every offer in scope has warehouse rows), instead of reading back
+    the rows the load just wrote and grouping the scope apart (200K offers, 1M rows: 2.6 → 1.8 s)."""
+    per_warehouse, params = _per_warehouse(q, warehouses, pg=pg, active="")
+    sql = f"""UPDATE {q("offers")} AS t SET quantity = n.quantity
+            FROM (SELECT w.id, CASE
+                    WHEN s.is_active THEN CASE WHEN s.quantity > 0 THEN s.quantity ELSE 0 END
+                    ELSE coalesce(w.quantity, 0) END AS quantity
+                  FROM (SELECT r.offer_id AS id, {per_warehouse} AS quantity FROM {rests} r
+                        GROUP BY r.offer_id) w
+                  LEFT JOIN {q("stock_totals")} s ON s.offer_id = w.id) n
             WHERE n.id = t.id AND t.quantity {_distinct(pg)} n.quantity"""
     return sql, params
 
@@ -328,17 +356,23 @@ class RuleApplier:
         join = f"LEFT JOIN ({brands}) rule_brand ON rule_brand.goods_id = d.id"
         return InsertExtras(("brand", "brand_id"), ("rule_brand.brand", "rule_brand.brand_id"), join), params
 
-    def after_apply(self, entity: Entity, dedup: str, changed: bool, *, all_new: bool = False) -> None:
+    def after_apply(
+        self, entity: Entity, dedup: str, changed: bool, *, all_new: bool = False, only_rows: bool = False
+    ) -> None:
         """``entity``'s staged rows (``dedup``) were applied; ``changed``: some were inserted or updated;
-        ``all_new``: every one was inserted (a first load)."""
+        ``all_new``: every one was inserted (a first load); ``only_rows``: the table was empty before, so
+        these rows, all active, are every row it holds now."""
         pg, q = self.db.pg, self.q
         if entity is Entity.OFFERS and all_new and not self._any_stock():
             pass  # new offers without any stock row anywhere: their quantity is NULL as inserted
         elif entity in (Entity.OFFERS, Entity.STOCK_TOTALS, Entity.RESTS):
             ids = f"SELECT {'id' if entity is Entity.OFFERS else 'offer_id AS id'} FROM {dedup}"
-            self.report.quantities += self._run(
-                quantity_statement(ids, q, self.rules.stock_warehouses, pg=pg)
-            )
+            warehouses = self.rules.stock_warehouses
+            if entity is Entity.RESTS and only_rows:
+                statement = first_stock_quantity_statement(dedup, q, warehouses, pg=pg)
+            else:
+                statement = quantity_statement(ids, q, warehouses, pg=pg)
+            self.report.quantities += self._run(statement)
         # new goods got their brand in their INSERT (``insert_extras``): only a load that updated some needs it
         if (entity is Entity.GOODS and changed and not all_new) or (entity is Entity.PROPERTIES and changed):
             scope = f"SELECT id FROM {dedup}" if entity is Entity.GOODS else None

@@ -338,13 +338,16 @@ class Transaction:
         if self.changes is not None:
             self.changes.before_upsert(spec, dedup, target, found)
         # Nothing newer: no statement at all (ON CONFLICT … WHERE false would still lock every row).
+        new_rows_active = False
         if found.inserted or found.rewrite:
-            self._upsert(spec, dedup, target, found)
+            new_rows_active = self._upsert(spec, dedup, target, found)
         if found.inserted or found.updated:
             self._rederive(spec, dedup)
         changed = bool(found.inserted or found.updated)
         all_new = found.inserted == found.distinct
-        self.shop_rules.after_apply(spec.entity, dedup, changed, all_new=all_new)
+        # the table holds exactly these rows now, all active: the rules may read them from ``dedup``
+        only_rows = found.empty_target and new_rows_active
+        self.shop_rules.after_apply(spec.entity, dedup, changed, all_new=all_new, only_rows=only_rows)
 
     def _classify(self, spec: rows.EntitySpec, dedup: str, target: str, made: Any) -> apply.Classified:
         """What the de-duplicated rows are to the target table (:class:`apply.Classified`). Into an empty
@@ -355,12 +358,14 @@ class Transaction:
         if distinct >= 0:
             empty = self.db.execute_sql(f"SELECT NOT EXISTS (SELECT 1 FROM {target})").scalar()
             if empty:
-                return apply.Classified(inserted=distinct, updated=0, stale=0, distinct=distinct, rewrite=0)
+                return apply.Classified(distinct, 0, 0, distinct, 0, empty_target=True)
         classify = apply.classify_statement(spec, dedup, target, pg=self.pg)
         counts = self.db.execute_sql(classify, upload=self.key, now=self.db.bind_time(self.now)).one()
-        return apply.Classified(*(int(n) for n in counts))
+        inserted, updated, stale, distinct, rewrite = (int(n) for n in counts)
+        return apply.Classified(inserted, updated, stale, distinct, rewrite)
 
-    def _upsert(self, spec: rows.EntitySpec, dedup: str, target: str, found: apply.Classified) -> None:
+    def _upsert(self, spec: rows.EntitySpec, dedup: str, target: str, found: apply.Classified) -> bool:
+        """Insert and update the de-duplicated rows; whether the inserted rows are active."""
         # what a new row gets: inactive if a newer full export of this entity has been applied
         insert_key, insert_exported = self.full_exports.insert_version(spec, found.inserted)
         extras, params = self.shop_rules.insert_extras(spec.entity, dedup) if found.inserted else (None, {})
@@ -377,6 +382,7 @@ class Transaction:
             exported=bind(self.exported_at),
             now=bind(self.now),
         )
+        return insert_key == self.key
 
     def _rederive(self, spec: rows.EntitySpec, dedup: str) -> None:
         """Rows whose derived columns come from ``spec``'s table follow its changed rows (prices without a

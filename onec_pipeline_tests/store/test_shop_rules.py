@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
 from onec_pipeline.commerceml.records import Entity, Property, PropertyValue, Warehouse
 from onec_pipeline.settings import ShopRules
@@ -267,3 +268,67 @@ def test_new_offers_take_the_stock_stored_before_them_and_none_without_any(store
     store.load([offer("early"), offer("late")], ref(3))
     assert row(store, "offers", id="early")["quantity"] == 4
     assert row(store, "offers", id="late")["quantity"] is None
+
+
+def _quantity_statements(store) -> list[str]:
+    """The sellable-quantity statements the store runs from now on (collected in the list returned)."""
+    seen: list[str] = []
+
+    def collect(_conn, _cursor, statement, _params, _context, _many):
+        if statement.lstrip().startswith(f"UPDATE {store.qualified('offers')} AS t SET quantity"):
+            seen.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", collect)
+    return seen
+
+
+def test_a_first_stock_load_sums_its_own_rows_and_gets_what_the_general_rule_gets(pg_store):
+    """Into an empty rests table every de-duplicated row is the table's: the quantities are summed from
+    them (not read back from rests); the whole-catalog re-evaluation then has nothing to change, with the
+    warehouse setting, totals, negative stock and a duplicate row in play. Stock arriving later, or into
+    a table a newer full export made inactive rows for, takes the general statement."""
+    store = pg_store
+    store.rules = ShopRules(stock_warehouses=("w1", "Склад на Ленина"))
+    store.load(
+        [Warehouse("w1", "Основной"), Warehouse("w2", "Склад на Ленина"), Warehouse("w3", "Брак")], ref(1)
+    )
+    store.load([offer(o) for o in "abcdef"], ref(2))
+    store.load([total("d", 5), total("e", -2)], ref(3))
+    statements = _quantity_statements(store)
+    store.load(
+        [
+            stock("a", "w1", "2.5"),
+            stock("a", "w2", 3),
+            stock("a", "w3", 40),  # not a warehouse the shop sells from
+            stock("b", "w1", -4),
+            stock("b", "w2", 1),
+            stock("c", "w3", 9),
+            stock("d", "w1", 7),  # the total wins
+            stock("f", "w1", 1),
+            stock("f", "w1", 6),  # the last occurrence wins
+        ],
+        ref(4),
+    )
+    assert len(statements) == 1 and "onec_dd_rests_" in statements[0] and "r.is_active" not in statements[0]
+    assert rows(store, "offers", "id", "quantity") == [
+        ("a", Decimal("5.5")),
+        ("b", Decimal("1")),
+        ("c", Decimal("0")),
+        ("d", Decimal("5")),
+        ("e", Decimal("0")),
+        ("f", Decimal("6")),
+    ]
+    assert store.reevaluate_rules().quantities == 0  # the general statement agrees
+    store.load([stock("e", "w1", 3)], ref(5))  # rests is not empty any more
+    assert len(statements) == 3 and "r.is_active" in statements[2]  # (the re-evaluation ran one)
+
+
+def test_a_first_stock_load_older_than_a_full_export_takes_the_general_statement(pg_store):
+    store = pg_store
+    store.load([offer("a"), offer("b")], ref(1))
+    store.load([total("b", 2)], ref(5, Entity.RESTS), allow_mass_deactivation=True)  # a newer full export
+    statements = _quantity_statements(store)
+    store.load([stock("a", "w1", 4)], ref(3))  # older: its new rows are inactive
+    assert len(statements) == 1 and "r.is_active" in statements[0]
+    assert row(store, "rests", offer_id="a", warehouse_id="w1")["is_active"] is False
+    assert row(store, "offers", id="a")["quantity"] == 0
