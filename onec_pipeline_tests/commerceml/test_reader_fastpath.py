@@ -351,6 +351,31 @@ def test_an_error_is_the_references_own(tmp_path: Path):
     assert fast == reference
 
 
+@pytest.mark.parametrize(
+    ("text", "fast"),
+    [
+        ("a]]>b", False),  # libxml2 refuses ']]>' in content
+        ("a\ufffeb", False),  # non-characters
+        ("a\uffffb", False),
+        ("a]]b ]>c ]", True),  # near misses: the fast path reads them itself
+        ("a\ufffdb \uf8ff", True),  # other characters that start with 0xEF in UTF-8
+    ],
+)
+@pytest.mark.parametrize("chunk", [48, fastpath.CHUNK])
+def test_text_libxml2_refuses_is_the_references_to_report(tmp_path: Path, text: str, fast: bool, chunk: int):
+    """What the byte classes let through but libxml2 refuses is found wherever it lies in a buffer (the
+    check looks for the needle's first byte, then the needle)."""
+    offers = [("prices", f"o{n}", [[text if n == 7 else "p", "t1", "1", "руб", "шт", "1"]]) for n in range(9)]
+    path = tmp_path / "prices.xml"
+    path.write_bytes(render(Spec(offers=offers)))
+    reference, reference_stats = read(path, frozenset({Entity.PRICES}), fast=False)
+    with mock.patch.object(fastpath, "CHUNK", chunk):
+        records, stats = read(path, frozenset({Entity.PRICES}), fast=True)
+    assert records == reference
+    assert stats.fast_files == int(fast)
+    assert isinstance(reference, str) != fast  # refused by libxml2 exactly when the fast path hands it back
+
+
 def test_generated_ut11_packages_take_the_fast_path(tmp_path: Path):
     """The synthetic UT 11 package (the benchmark's files): prices and rests files are read by the fast
     path, the whole upload gives the same records either way."""

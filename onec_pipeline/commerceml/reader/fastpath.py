@@ -169,7 +169,11 @@ class FastScanner:
         ends a line alone (libxml2 counts it as a line)."""
         start = max(checked - 2, 0)
         for needle in self.p.refused:
-            if buf.find(needle, start) >= 0:
+            # its first byte first: a one-byte find is a memchr, ~50 times faster than a find of the whole
+            # needle, and the first bytes (']', 0xEF) are rare in these files (reading the 200K prices and
+            # rests files: 3.36 → 2.83 s and 2.87 → 2.48 s)
+            at = buf.find(needle[:1], start)
+            if at >= 0 and buf.find(needle, at) >= 0:
                 raise Fallback("text libxml2 refuses")
         cr = buf.find(b"\r", start)
         while cr >= 0:
