@@ -14,6 +14,14 @@ from onec_pipeline.store.shop_rules import NO_GROUP, OUTSIDE_ROOTS, UNKNOWN_PROD
 from onec_pipeline_tests.store.helpers import group, offer, product, ref, row, rows, stock, total
 
 STOCK = (Entity.RESTS, Entity.STOCK_TOTALS)
+# the sellable quantities of the stock both quantity tests below load (warehouses, totals, negative stock)
+SELLABLE = [
+    ("a", Decimal("5.5")),
+    ("b", Decimal("1")),
+    ("c", Decimal("0")),
+    ("d", Decimal("5")),
+    ("e", Decimal("0")),
+]
 
 
 # --- sellable quantity ---------------------------------------------------------------------------------
@@ -34,13 +42,7 @@ def test_quantity_is_the_sum_over_warehouses_when_1c_sends_no_total(store):
         ],
         ref(2),
     )
-    assert rows(store, "offers", "id", "quantity") == [
-        ("a", Decimal("5.5")),
-        ("b", Decimal("1")),
-        ("c", Decimal("0")),
-        ("d", Decimal("5")),
-        ("e", Decimal("0")),
-    ]
+    assert rows(store, "offers", "id", "quantity") == SELLABLE
     assert row(store, "rests", offer_id="b", warehouse_id="w1")["quantity"] == Decimal("-4")
     assert row(store, "stock_totals", offer_id="e")["quantity"] == Decimal("-2")
 
@@ -310,14 +312,7 @@ def test_a_first_stock_load_sums_its_own_rows_and_gets_what_the_general_rule_get
         ref(4),
     )
     assert len(statements) == 1 and "onec_dd_rests_" in statements[0] and "r.is_active" not in statements[0]
-    assert rows(store, "offers", "id", "quantity") == [
-        ("a", Decimal("5.5")),
-        ("b", Decimal("1")),
-        ("c", Decimal("0")),
-        ("d", Decimal("5")),
-        ("e", Decimal("0")),
-        ("f", Decimal("6")),
-    ]
+    assert rows(store, "offers", "id", "quantity") == [*SELLABLE, ("f", Decimal("6"))]
     assert store.reevaluate_rules().quantities == 0  # the general statement agrees
     store.load([stock("e", "w1", 3)], ref(5))  # rests is not empty any more
     assert len(statements) == 3 and "r.is_active" in statements[2]  # (the re-evaluation ran one)
