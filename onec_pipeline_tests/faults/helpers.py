@@ -91,21 +91,28 @@ def catalog_state(url: str, schema: str) -> dict[str, list[tuple]]:
 
 
 def wait_for_statement(
-    url: str, process: subprocess.Popen[str], fragment: str | tuple[str, ...], *, within: float = 300
+    url: str,
+    process: subprocess.Popen[str],
+    fragment: str | tuple[str, ...],
+    *,
+    within: float = 300,
+    idle_staging: bool = False,
 ) -> None:
     """Wait until ``process`` runs a statement containing ``fragment`` (e.g. ``COPY onec_stg_prices``; a
     tuple: any of them): its sessions are those named ``onec_pipeline:<pid>`` (the store's
-    application_name)."""
+    application_name). ``idle_staging``: a session idle in its transaction after creating or filling a
+    staging table counts too — it is reading the next rows, and the de-duplication and upsert still follow
+    before its commit (a small load's statements can each end between two polls)."""
     fragments = (fragment,) if isinstance(fragment, str) else fragment
     engine = sa.create_engine(url)
-    query = sa.text("SELECT query FROM pg_stat_activity WHERE application_name = :app AND state = 'active'")
+    query = sa.text("SELECT state, query FROM pg_stat_activity WHERE application_name = :app")
     deadline = time.monotonic() + within
     try:
         with engine.connect() as conn:
             while time.monotonic() < deadline:
-                running = conn.execute(query, {"app": f"onec_pipeline:{process.pid}"}).scalars().all()
+                sessions = conn.execute(query, {"app": f"onec_pipeline:{process.pid}"}).all()
                 conn.rollback()  # a fresh snapshot of pg_stat_activity each time
-                if any(part in statement for statement in running for part in fragments):
+                if any(_running(state, statement, fragments, idle_staging) for state, statement in sessions):
                     return
                 if process.poll() is not None:
                     raise AssertionError(
@@ -115,6 +122,17 @@ def wait_for_statement(
     finally:
         engine.dispose()
     raise AssertionError(f"process {process.pid} never ran a statement with {fragment!r} within {within} s")
+
+
+def _running(
+    state: str | None, statement: str | None, fragments: tuple[str, ...], idle_staging: bool
+) -> bool:
+    if not statement or not any(part in statement for part in fragments):
+        return False
+    if state == "active":
+        return True
+    staging = statement.lstrip().startswith(("CREATE TEMP TABLE onec_stg_", "COPY onec_stg_"))
+    return idle_staging and state == "idle in transaction" and staging
 
 
 def archived_key(archive: Path) -> str:

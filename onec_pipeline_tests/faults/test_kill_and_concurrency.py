@@ -101,9 +101,10 @@ def test_kill_9_mid_load_leaves_a_committed_state_and_a_rerun_completes(
     process = start_import(uploads[0], url, schema, archive)
     try:
         # any statement of the asset's open transaction that names its staging table (creating it, the COPY
-        # into it, the dedup reading it) or its de-duplicated rows (the upsert, the rules reading them): a
-        # 6,000-row COPY alone can end between two polls, and so can the whole staging of 2,000 goods
-        wait_for_statement(url, process, (f"onec_stg_{during}_", f"onec_dd_{during}_"))
+        # into it, the dedup reading it) or its de-duplicated rows (the upsert, the rules reading them), or
+        # the transaction idle between them while it reads: a 6,000-row COPY alone can end between two polls,
+        # and so can every statement of the staging of 2,000 goods
+        wait_for_statement(url, process, (f"onec_stg_{during}_", f"onec_dd_{during}_"), idle_staging=True)
     finally:
         with contextlib.suppress(ProcessLookupError):  # ended already: wait_for_statement says so
             os.killpg(process.pid, signal.SIGKILL)
