@@ -366,11 +366,11 @@ class RuleApplier:
         if entity is Entity.OFFERS and all_new and not self._any_stock():
             pass  # new offers without any stock row anywhere: their quantity is NULL as inserted
         elif entity in (Entity.OFFERS, Entity.STOCK_TOTALS, Entity.RESTS):
-            ids = f"SELECT {'id' if entity is Entity.OFFERS else 'offer_id AS id'} FROM {dedup}"
             warehouses = self.rules.stock_warehouses
             if entity is Entity.RESTS and only_rows:
                 statement = first_stock_quantity_statement(dedup, q, warehouses, pg=pg)
             else:
+                ids = f"SELECT {'id' if entity is Entity.OFFERS else 'offer_id AS id'} FROM {dedup}"
                 statement = quantity_statement(ids, q, warehouses, pg=pg)
             self.report.quantities += self._run(statement)
         # new goods got their brand in their INSERT (``insert_extras``): only a load that updated some needs it
